@@ -1,0 +1,126 @@
+/**
+ * The one place that reads the environment. Everything else receives a `Config`.
+ * Unset variables fall back to the embedded mode (PGlite, in-process seats, local key in ./.data).
+ */
+
+export type SignerKind = 'local' | 'kms';
+
+export interface Config {
+  port: number;
+  /** postgres:// URL; undefined = embedded PGlite in `${dataDir}/pg`. */
+  databaseUrl: string | undefined;
+  /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
+  redisUrl: string | undefined;
+  redisCluster: boolean;
+  dataDir: string;
+  /** The operator's root credential for admin operations; generated into dataDir when unset. */
+  adminToken: string | undefined;
+  /** Server secret for license-key lookup hashes and checksums; generated into dataDir when unset. */
+  licenseKeySecret: string | undefined;
+  signer: SignerKind;
+  /** PEM (PKCS#8) private key for the local signer; otherwise kept in dataDir. */
+  signingKeyPem: string | undefined;
+  /** KMS key versions, newest first: the first signs, all are published in the JWKS. */
+  kmsKeyVersions: string[];
+  /** Test and on-prem override of the KMS endpoint, `host:port`, plaintext gRPC. */
+  kmsEndpoint: string | undefined;
+  issuer: string;
+  defaultLeaseSeconds: number;
+  sweepIntervalMs: number;
+  heartbeatFlushMs: number;
+  maxRequestBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `expected an integer in [${min}, ${max}], got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  for (const part of raw.split(',')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(part.trim());
+    } catch {
+      throw new ConfigError(name, 'not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
+    }
+  }
+  return raw;
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 24) throw new ConfigError(name, 'must be at least 24 characters');
+  return raw;
+}
+
+export function loadConfig(env: Env = readEnv()): Config {
+  const signer = oneOf(env, 'SIGNER', ['local', 'kms'] as const, 'local');
+  const kmsKeyVersions = (env.KMS_KEY_VERSION ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of kmsKeyVersions) {
+    if (!/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+\/cryptoKeyVersions\/\d+$/.test(name)) {
+      throw new ConfigError('KMS_KEY_VERSION', `"${name}" is not a key version name (projects/…/cryptoKeyVersions/N)`);
+    }
+  }
+  if (signer === 'kms' && kmsKeyVersions.length === 0) {
+    throw new ConfigError('KMS_KEY_VERSION', 'required when SIGNER=kms');
+  }
+  return {
+    port: int(env, 'PORT', 4000, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisCluster: oneOf(env, 'REDIS_CLUSTER', ['0', '1', 'false', 'true'] as const, '0') === '1' ||
+      env.REDIS_CLUSTER === 'true',
+    dataDir: env.DATA_DIR || './.data',
+    adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
+    licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
+    signer,
+    signingKeyPem: env.SIGNING_KEY_PEM || undefined,
+    kmsKeyVersions,
+    kmsEndpoint: env.KMS_ENDPOINT || undefined,
+    issuer: env.LEASEHOLD_ISSUER || 'leasehold',
+    defaultLeaseSeconds: int(env, 'DEFAULT_LEASE_SECONDS', 360, 1, 86_400),
+    sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    heartbeatFlushMs: int(env, 'HEARTBEAT_FLUSH_MS', 5000, 50, 3_600_000),
+    maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 1_048_576, 1024, 100_000_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  };
+}
+
+/** Node and Bun expose `process.env`; Deno exposes it too through its Node compatibility layer. */
+function readEnv(): Env {
+  return (globalThis as { process?: { env: Env } }).process?.env ?? {};
+}

@@ -1,0 +1,56 @@
+/**
+ * What the server hands out is a compact JWS that any JOSE library verifies offline against
+ * /.well-known/jwks.json. A `Signer` only signs bytes and publishes public keys; building the
+ * token is shared, so the local key and Cloud KMS produce byte-for-byte the same token shape.
+ */
+import type { JWK } from 'jose';
+
+export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+export interface Signer {
+  /** Algorithm and key id of the key that signs new tokens. */
+  readonly algorithm: SigningAlgorithm;
+  readonly keyId: string;
+  /** Signs the JWS signing input (ASCII `header.payload`), returning the raw JWS signature bytes. */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  /** Every live public key (the signing key and older ones still trusted), with `kid`, `alg`, `use`. */
+  publicJwks(): Promise<JWK[]>;
+}
+
+export interface SignedToken {
+  token: string;
+  payload: Record<string, unknown>;
+  signature: string;
+  algorithm: SigningAlgorithm;
+  keyId: string;
+}
+
+const encoder = new TextEncoder();
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export async function signToken(signer: Signer, payload: Record<string, unknown>): Promise<SignedToken> {
+  const header = { alg: signer.algorithm, kid: signer.keyId, typ: 'JWT' };
+  const signingInput =
+    base64url(encoder.encode(JSON.stringify(header))) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
+  const signature = base64url(await signer.sign(encoder.encode(signingInput)));
+  return {
+    token: `${signingInput}.${signature}`,
+    payload,
+    signature,
+    algorithm: signer.algorithm,
+    keyId: signer.keyId,
+  };
+}
+
+/** The signing backend could not sign or answer (KMS down, integrity check failed): nothing was issued. */
+export class SignerUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SignerUnavailableError';
+  }
+}
