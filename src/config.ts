@@ -33,7 +33,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -102,8 +105,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     port: int(env, 'PORT', 4000, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    redisCluster: oneOf(env, 'REDIS_CLUSTER', ['0', '1', 'false', 'true'] as const, '0') === '1' ||
-      env.REDIS_CLUSTER === 'true',
+    redisCluster: oneOf(env, 'REDIS_CLUSTER', ['0', '1', 'false', 'true'] as const, '0') === '1' || env.REDIS_CLUSTER === 'true',
     dataDir: env.DATA_DIR || './.data',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),

@@ -6,7 +6,11 @@ import type { FileStore } from '../services/files.ts';
 export function createFileStore(dataDir: string): FileStore {
   const dir = resolve(dataDir);
   return {
-    dir,
+    async directory(name) {
+      const path = join(dir, name);
+      await mkdir(path, { recursive: true, mode: 0o700 });
+      return path;
+    },
     async read(name) {
       try {
         return await readFile(join(dir, name), 'utf8');

@@ -3,8 +3,8 @@
  * implementation, so services stay on Web-standard APIs.
  */
 export interface FileStore {
-  /** Absolute path of the data directory, for libraries that want a path (PGlite). */
-  readonly dir: string;
+  /** Creates (if needed) a subdirectory for a library that wants a path (PGlite) and returns its path. */
+  directory(name: string): Promise<string>;
   read(name: string): Promise<string | undefined>;
   /** Writes a file readable by the owner only (0600). */
   writeSecret(name: string, contents: string): Promise<void>;

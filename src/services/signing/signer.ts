@@ -12,7 +12,7 @@ export interface Signer {
   readonly algorithm: SigningAlgorithm;
   readonly keyId: string;
   /** Signs the JWS signing input (ASCII `header.payload`), returning the raw JWS signature bytes. */
-  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  sign(signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
   /** Every live public key (the signing key and older ones still trusted), with `kid`, `alg`, `use`. */
   publicJwks(): Promise<JWK[]>;
 }
@@ -35,8 +35,7 @@ export function base64url(bytes: Uint8Array): string {
 
 export async function signToken(signer: Signer, payload: Record<string, unknown>): Promise<SignedToken> {
   const header = { alg: signer.algorithm, kid: signer.keyId, typ: 'JWT' };
-  const signingInput =
-    base64url(encoder.encode(JSON.stringify(header))) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
+  const signingInput = base64url(encoder.encode(JSON.stringify(header))) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
   const signature = base64url(await signer.sign(encoder.encode(signingInput)));
   return {
     token: `${signingInput}.${signature}`,

@@ -1,0 +1,44 @@
+#!lua
+--[[
+  End a lease. Idempotent: releasing a lease that is gone changes nothing.
+
+  Also the undo of an acquire whose Postgres write failed: then ARGV[3] is 1 and a machine
+  that this acquire activated for the first time is forgotten again.
+
+  KEYS[1] lh:{lic}:leases   ZSET session id -> expiry ms
+  KEYS[2] lh:{lic}:machines SET  fingerprints ever activated
+  KEYS[3] lh:{lic}:fp       HASH fingerprint -> session id
+  KEYS[4] lh:{lic}:sessions HASH session id -> fingerprint
+  KEYS[5] lh:{lic}:meta     HASH the license's limits and status
+  ARGV[1] license id (names the count channel)
+  ARGV[2] session id
+  ARGV[3] 1 to forget the session's machine as well, else 0
+
+  Reply: {state, used, max, now ms}: state 1 = a live lease was released, 2 = the lease had
+         already expired, 0 = no such lease; {-1} when the license is not loaded.
+]]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local maxSeats = redis.call('HGET', KEYS[5], 'maxSeats')
+if not maxSeats then return {-1} end
+
+local sessionId = ARGV[2]
+local leaseExpiry = redis.call('ZSCORE', KEYS[1], sessionId)
+local state = 0
+if leaseExpiry then
+  state = tonumber(leaseExpiry) > now and 1 or 2
+  redis.call('ZREM', KEYS[1], sessionId)
+end
+local fingerprint = redis.call('HGET', KEYS[4], sessionId)
+if fingerprint then
+  redis.call('HDEL', KEYS[4], sessionId)
+  if redis.call('HGET', KEYS[3], fingerprint) == sessionId then redis.call('HDEL', KEYS[3], fingerprint) end
+  if ARGV[3] == '1' then redis.call('SREM', KEYS[2], fingerprint) end
+end
+
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+if state == 1 then
+  redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)
+end
+return {state, used, tonumber(maxSeats), now}

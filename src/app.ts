@@ -1,0 +1,222 @@
+/**
+ * The composition root: builds the stores, signer and services once, and the Yoga app that
+ * serves them. Runtime-agnostic: src/runtime/* serve `app.yoga` over HTTP and WebSocket.
+ */
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import type { Config } from './config.ts';
+import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
+import { connectRedis } from './redis/client.ts';
+import { createMemorySeatStore } from './redis/memorySeatStore.ts';
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from './redis/pubsub.ts';
+import { createRedisSeatStore } from './redis/redisSeatStore.ts';
+import type { SeatStore } from './redis/seatStore.ts';
+import { schema } from './schema/index.ts';
+import type { GraphQLContext } from './schema/context.ts';
+import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
+import type { Actor, ServiceContext } from './services/context.ts';
+import { RequestError } from './services/errors.ts';
+import type { FileStore } from './services/files.ts';
+import { createHeartbeatBuffer } from './services/heartbeatBuffer.ts';
+import { createLicenseKeys, timingSafeEqual } from './services/licenseKeys.ts';
+import { ensureDefaultOrganization } from './services/licenses.ts';
+import { createLogger } from './services/logger.ts';
+import { createLocalSigner } from './services/signing/local.ts';
+import type { Signer } from './services/signing/signer.ts';
+
+export interface AppOptions {
+  files: FileStore;
+  /** Replaces the configured signer (tests inject a KMS signer on a fake server). */
+  signer?: Signer;
+  /** Run the sweeper and heartbeat flush on timers (default true). */
+  background?: boolean;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+  services: ServiceContext;
+  /** Where the data lives, for the start-up banner. */
+  mode: { database: DatabaseHandle['kind']; seats: SeatStore['kind']; signer: string };
+  /** The operator's root credential when it was generated here (never logged by the app itself). */
+  generatedAdminToken: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Secrets that the operator did not configure are created once in the data directory. */
+async function persistentSecret(
+  files: FileStore,
+  name: string,
+  configured: string | undefined,
+): Promise<{ value: string; generated: boolean }> {
+  if (configured) return { value: configured, generated: false };
+  const existing = await files.read(name);
+  if (existing) return { value: existing.trim(), generated: false };
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const value = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+  await files.writeSecret(name, value);
+  return { value, generated: true };
+}
+
+async function createSigner(config: Config, files: FileStore): Promise<Signer> {
+  if (config.signer === 'kms') {
+    const { createKmsSigner } = await import('./services/signing/kms.ts');
+    return createKmsSigner({ keyVersions: config.kmsKeyVersions, endpoint: config.kmsEndpoint });
+  }
+  return createLocalSigner({ pem: config.signingKeyPem, files });
+}
+
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
+  let seats: SeatStore;
+  let pubsub: PubSub;
+  if (config.redisUrl) {
+    const redis = connectRedis(config.redisUrl, { cluster: config.redisCluster });
+    seats = createRedisSeatStore(redis);
+    pubsub = createRedisPubSub(redis);
+  } else {
+    pubsub = createMemoryPubSub();
+    seats = createMemorySeatStore(pubsub);
+  }
+  const signer = options.signer ?? (await createSigner(config, options.files));
+  const licenseKeySecret = await persistentSecret(options.files, 'license-key-secret', config.licenseKeySecret);
+  const adminToken = await persistentSecret(options.files, 'admin-token', config.adminToken);
+
+  const services: ServiceContext = {
+    config,
+    db: database.db,
+    seats,
+    pubsub,
+    signer,
+    licenseKeys: await createLicenseKeys(licenseKeySecret.value),
+    heartbeats: createHeartbeatBuffer(database.db),
+    log,
+  };
+  const operatorOrgId = await ensureDefaultOrganization(services);
+  const background: BackgroundJobs | undefined =
+    options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });
+
+  const authenticate = (authorization: string | null | undefined): Actor | null => {
+    if (!authorization) return null;
+    const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
+    if (token && timingSafeEqual(token, adminToken.value)) return { type: 'operator', id: null, orgId: operatorOrgId, requestId: null };
+    throw new RequestError('UNAUTHENTICATED', 'The credential is not valid.');
+  };
+
+  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // Yoga's own limit wraps every body in a TransformStream and halves throughput; ours is cheaper.
+    maxRequestBodySize: false,
+    renderGraphiQL,
+    graphiql: { title: 'Leasehold', subscriptionsProtocol: 'WS' },
+    plugins: [bodyLimit(config.maxRequestBytes), routes(services, database)],
+    context: ({ request, connectionParams }: { request: Request; connectionParams?: Record<string, unknown> }) => {
+      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+      const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
+      const actor = authenticate(authorization);
+      return { services, requestId, actor: actor && { ...actor, requestId } };
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof RequestError) {
+          return createGraphQLError(original.message, {
+            extensions: {
+              code: original.code,
+              ...original.extensions,
+              ...(original.code === 'UNAUTHENTICATED' ? { http: { status: 401 } } : {}),
+            },
+          });
+        }
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
+        return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });
+      },
+    },
+    logging: false,
+  });
+
+  return {
+    yoga,
+    services,
+    mode: { database: database.kind, seats: seats.kind, signer: `${signer.algorithm} ${config.signer}` },
+    generatedAdminToken: adminToken.generated ? adminToken.value : undefined,
+    async close() {
+      await background?.stop();
+      await pubsub.close();
+      await seats.close();
+      await database.close();
+    },
+  };
+}
+
+/** /health, /ready and /.well-known/jwks.json, answered before GraphQL sees the request. */
+function routes(services: ServiceContext, database: DatabaseHandle): Plugin {
+  return {
+    async onRequest({ url, endResponse, fetchAPI }) {
+      const json = (body: unknown, init?: ResponseInit) => fetchAPI.Response.json(body, init);
+      switch (url.pathname) {
+        case '/health':
+          return endResponse(json({ status: 'ok' }));
+        case '/ready': {
+          const checks = await Promise.allSettled([ping(database.db), services.seats.ping()]);
+          const [db, seats] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
+          const ready = db === 'ok' && seats === 'ok';
+          return endResponse(json({ status: ready ? 'ready' : 'unavailable', database: db, seats }, { status: ready ? 200 : 503 }));
+        }
+        case '/.well-known/jwks.json':
+          return endResponse(json({ keys: await services.signer.publicJwks() }, { headers: { 'cache-control': 'public, max-age=300' } }));
+      }
+    },
+  };
+}
+
+/** Refuses bodies over the limit: by Content-Length when given, else by counting while reading. */
+function bodyLimit(maxBytes: number): Plugin {
+  const tooLarge = () =>
+    createGraphQLError(`The request body exceeds ${maxBytes} bytes.`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 413 } } });
+  return {
+    onRequestParse({ request, setRequestParser }) {
+      if (request.method !== 'POST') return;
+      const length = request.headers.get('content-length');
+      if (length !== null) {
+        if (Number(length) > maxBytes) throw tooLarge();
+        return;
+      }
+      setRequestParser(async (req) => {
+        const reader = req.body?.getReader();
+        const chunks: Uint8Array[] = [];
+        let total = 0;
+        for (;;) {
+          const chunk = await reader?.read();
+          if (!chunk || chunk.done) break;
+          total += chunk.value.byteLength;
+          if (total > maxBytes) {
+            await reader?.cancel();
+            throw tooLarge();
+          }
+          chunks.push(chunk.value);
+        }
+        const body = new Uint8Array(total);
+        let offset = 0;
+        for (const c of chunks) {
+          body.set(c, offset);
+          offset += c.byteLength;
+        }
+        try {
+          return JSON.parse(new TextDecoder().decode(body));
+        } catch {
+          throw createGraphQLError('The request body is not valid JSON.', {
+            extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+          });
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The ioredis connection (single node or Cluster) with every Lua script of lua/ registered
+ * once through defineCommand, so each call is one EVALSHA round trip.
+ */
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis } from 'ioredis';
+
+/** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
+export const SCRIPTS = {
+  acquire: 5,
+  heartbeat: 4,
+  release: 5,
+  count: 2,
+  reap: 4,
+  load: 5,
+  configure: 2,
+} as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+const luaDir = new URL('../../lua/', import.meta.url);
+
+// Read once at start; node:fs exists on Node, Bun and Deno alike.
+export function readScript(name: ScriptName): string {
+  return readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
+}
+
+export type RedisConnection = Redis | Cluster;
+
+export function connectRedis(url: string, options: { cluster?: boolean } = {}): RedisConnection {
+  // Fail fast while Redis is away, so a request answers SERVICE_UNAVAILABLE instead of hanging.
+  const common = { maxRetriesPerRequest: 1, commandTimeout: 2000, enableAutoPipelining: false } as const;
+  const connection = options.cluster
+    ? new Cluster(
+        url.split(',').map((u) => {
+          const parsed = new URL(u.trim());
+          return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+        }),
+        { redisOptions: common, scaleReads: 'master' },
+      )
+    : new Redis(url, common);
+  // Errors surface on the commands that hit them; the connection keeps reconnecting.
+  connection.on('error', () => {});
+  for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
+    connection.defineCommand(name, { numberOfKeys, lua: readScript(name as ScriptName) });
+  }
+  return connection;
+}
+
+type Reply = (string | number)[];
+
+/** Runs a registered script; keys first, then arguments, as the script's header lists them. */
+export function runScript(redis: RedisConnection, name: ScriptName, keys: string[], args: (string | number)[]): Promise<Reply> {
+  const command = (redis as unknown as Record<ScriptName, (...a: (string | number)[]) => Promise<Reply>>)[name];
+  return command.call(redis, ...keys, ...args);
+}

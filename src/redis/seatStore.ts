@@ -1,0 +1,102 @@
+/**
+ * The seat store contract: live leases per license, decided atomically. Two implementations
+ * keep it: Redis with the Lua scripts of lua/ (production, any number of instances) and an
+ * in-process store (embedded mode, one instance). One test suite runs against both.
+ *
+ * Every change of a license's used-seat count is published on `seatChannel(licenseId)`.
+ */
+
+export type LicenseStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
+
+/** What the seat path needs to know about a license; Postgres is its source. */
+export interface LicenseTerms {
+  status: LicenseStatus;
+  maxSeats: number;
+  /** null = unlimited */
+  maxMachines: number | null;
+  leaseMs: number;
+  reviveMs: number;
+  /** null = never expires */
+  expiresAtMs: number | null;
+  tier: string;
+  features: string[];
+}
+
+export interface SeatCount {
+  licenseId: string;
+  used: number;
+  max: number;
+  changedAt: Date;
+}
+
+/** The license-level facts a signed lease repeats. */
+export interface LeaseTerms {
+  tier: string;
+  features: string[];
+  licenseExpiresAtMs: number | null;
+}
+
+export type LicenseRefusal = 'SUSPENDED' | 'REVOKED' | 'EXPIRED';
+
+export type AcquireOutcome =
+  | { kind: 'unloaded' }
+  | { kind: 'refused'; reason: LicenseRefusal | 'NO_SEATS' | 'TOO_MANY_MACHINES'; seats: SeatCount }
+  | {
+      kind: 'granted';
+      sessionId: string;
+      /** true when the fingerprint's live lease was renewed instead of a new one granted */
+      renewed: boolean;
+      newMachine: boolean;
+      expiresAtMs: number;
+      nowMs: number;
+      seats: SeatCount;
+      terms: LeaseTerms;
+    };
+
+export type HeartbeatOutcome =
+  | { kind: 'unloaded' }
+  | { kind: 'refused'; reason: LicenseRefusal }
+  /** `unknown`: no lease with this id is held (never was, released, or reaped); `expired`: past expiry and not revivable. */
+  | { kind: 'lapsed'; reason: 'unknown' | 'expired' }
+  | { kind: 'renewed'; revived: boolean; fingerprint: string; expiresAtMs: number; nowMs: number; terms: LeaseTerms };
+
+export type ReleaseOutcome =
+  { kind: 'unloaded' } | { kind: 'released'; state: 'released' | 'already-expired' | 'unknown'; seats: SeatCount };
+
+export interface ReapedSession {
+  sessionId: string;
+  /** removed: ended at expiresAtMs; held: still live or revivable until expiresAtMs; missing: not in the store */
+  state: 'removed' | 'held' | 'missing';
+  expiresAtMs: number;
+}
+
+export interface LoadedSession {
+  sessionId: string;
+  fingerprint: string;
+  expiresAtMs: number;
+}
+
+export interface SeatStore {
+  readonly kind: 'redis' | 'memory';
+  acquire(licenseId: string, sessionId: string, fingerprint: string): Promise<AcquireOutcome>;
+  heartbeat(licenseId: string, sessionId: string): Promise<HeartbeatOutcome>;
+  /** `forgetMachine` undoes a first activation too: the compensation for a failed acquire. */
+  release(licenseId: string, sessionId: string, forgetMachine: boolean): Promise<ReleaseOutcome>;
+  count(licenseId: string): Promise<SeatCount | undefined>;
+  reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
+  /** Loads a license that the store does not hold; a no-op when it already does. */
+  load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[]): Promise<void>;
+  /** Applies changed terms to a loaded license; returns false when it is not loaded. */
+  configure(licenseId: string, terms: LicenseTerms): Promise<boolean>;
+  /** Liveness of the backing store, for /ready. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `used:max:nowMs`, the message every script publishes on `lh:seats:<licenseId>`. */
+export function parseCountMessage(licenseId: string, message: string): SeatCount {
+  const [used, max, at] = message.split(':').map(Number);
+  return { licenseId, used: used!, max: max!, changedAt: new Date(at!) };
+}
+
+export const seatChannel = (licenseId: string) => `lh:seats:${licenseId}`;

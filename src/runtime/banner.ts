@@ -1,0 +1,16 @@
+/** What every runtime prints at start: where to go, and what the data lives in. */
+import type { App } from '../app.ts';
+
+export function startupBanner(app: App, url: string, runtime: string): string {
+  const lines = [
+    `Leasehold listening on ${url}/graphql (GraphiQL in a browser) on ${runtime}`,
+    `  database: ${app.mode.database}   seats: ${app.mode.seats}   signer: ${app.mode.signer}`,
+  ];
+  if (app.mode.seats === 'memory') {
+    lines.push('  embedded mode: seats live in this process, so run one instance only (set DATABASE_URL and REDIS_URL to scale out)');
+  }
+  if (app.generatedAdminToken) {
+    lines.push(`  admin token (shown once, stored in the data directory): ${app.generatedAdminToken}`);
+  }
+  return lines.join('\n');
+}

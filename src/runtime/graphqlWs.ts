@@ -1,0 +1,37 @@
+/**
+ * graphql-ws server options shared by every runtime: each operation goes through
+ * `yoga.getEnveloped`, so WebSocket operations get the same context (auth from the
+ * connection_init payload), plugins and error masking as HTTP.
+ */
+import type { ExecutionArgs } from 'graphql';
+import type { ServerOptions } from 'graphql-ws';
+import type { App } from '../app.ts';
+
+interface Executors {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+export function graphqlWsOptions<E extends object>(app: App): ServerOptions<Record<string, unknown> | undefined, E> {
+  return {
+    execute: (args) => (args.rootValue as Executors).execute(args) as never,
+    subscribe: (args) => (args.rootValue as Executors).subscribe(args) as never,
+    onSubscribe: async (ctx, _id, params) => {
+      const { schema, execute, subscribe, contextFactory, parse, validate } = app.yoga.getEnveloped({
+        connectionParams: ctx.connectionParams ?? {},
+        request: new Request('http://websocket/graphql'),
+        params,
+      });
+      const args: ExecutionArgs = {
+        schema,
+        operationName: params.operationName ?? null,
+        document: parse(params.query),
+        variableValues: params.variables ?? null,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe } satisfies Executors,
+      };
+      const errors = validate(args.schema, args.document);
+      return errors.length > 0 ? errors : args;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/** The single Pothos builder: plugins, scalars and the context type. */
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import type { GraphQLContext } from './context.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ErrorsPlugin],
+  defaultFieldNullability: false,
+  errors: { defaultTypes: [] },
+});
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 instant in UTC, e.g. 2026-11-22T12:00:00.000Z',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new GraphQLError('DateTime must be an ISO-8601 string with a time zone', { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: function literal(ast: ValueNode): unknown {
+    switch (ast.kind) {
+      case Kind.STRING:
+      case Kind.BOOLEAN:
+        return ast.value;
+      case Kind.INT:
+      case Kind.FLOAT:
+        return Number(ast.value);
+      case Kind.NULL:
+        return null;
+      case Kind.LIST:
+        return ast.values.map(literal);
+      case Kind.OBJECT:
+        return Object.fromEntries(ast.fields.map((f) => [f.name.value, literal(f.value)]));
+      default:
+        throw new GraphQLError('JSON literals cannot contain variables', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

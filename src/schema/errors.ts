@@ -1,0 +1,55 @@
+/**
+ * Domain errors as GraphQL types: every one implements `Error { code, message }`, and each
+ * mutation returns a union of its success type and the errors it can produce.
+ */
+import {
+  DomainError,
+  ErrorCode,
+  InvalidInput,
+  LicenseExpired,
+  LicenseNotFound,
+  LicenseRevoked,
+  LicenseSuspended,
+  NoSeatsAvailable,
+  SessionExpired,
+  SessionNotFound,
+  TooManyMachines,
+} from '../services/errors.ts';
+import { builder } from './builder.ts';
+import { SeatCountType } from './seat.ts';
+
+export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: Object.values(ErrorCode) });
+
+export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+  fields: (t) => ({
+    code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const simple = [LicenseNotFound, LicenseSuspended, LicenseRevoked, LicenseExpired, SessionExpired, SessionNotFound] as const;
+for (const ErrorClass of simple) {
+  builder.objectType(ErrorClass, { name: ErrorClass.name, interfaces: [ErrorInterface] });
+}
+
+builder.objectType(NoSeatsAvailable, {
+  name: 'NoSeatsAvailable',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ seats: t.field({ type: SeatCountType, resolve: (e) => e.seats }) }),
+});
+
+builder.objectType(TooManyMachines, {
+  name: 'TooManyMachines',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
+});
+
+builder.objectType(InvalidInput, {
+  name: 'InvalidInput',
+  interfaces: [ErrorInterface],
+  description: 'An argument was well-typed but not acceptable; `field` names it.',
+  fields: (t) => ({ field: t.exposeString('field') }),
+});
+
+/** The errors of an operation on a license key. */
+export const LICENSE_ERRORS = [LicenseNotFound, LicenseSuspended, LicenseRevoked, LicenseExpired] as const;

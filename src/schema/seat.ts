@@ -1,0 +1,101 @@
+/** Types of the seat path: counts, sessions, signed leases and the seat operation results. */
+import type { SeatCount } from '../redis/seatStore.ts';
+import {
+  findSession,
+  type SeatGranted,
+  type SeatReleased,
+  type SeatRenewed,
+  type SessionView,
+  type SignedLease,
+} from '../services/seats.ts';
+import { builder } from './builder.ts';
+
+export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement({
+  description: 'Used and maximum concurrent seats of a license at one instant.',
+  fields: (t) => ({
+    licenseId: t.exposeID('licenseId'),
+    used: t.exposeInt('used'),
+    max: t.exposeInt('max'),
+    changedAt: t.expose('changedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const SessionEndReasonEnum = builder.enumType('SessionEndReason', { values: ['RELEASED', 'EXPIRED', 'REVOKED'] as const });
+
+export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    licenseId: t.exposeID('licenseId'),
+    fingerprint: t.exposeString('fingerprint'),
+    startedAt: t.field({
+      type: 'DateTime',
+      // Heartbeats answer from the seat store alone; the start time is read only when asked for.
+      resolve: async (session, _args, ctx) =>
+        session.startedAt ?? (await findSession(ctx.services, session.licenseId, session.id))?.startedAt ?? session.lastHeartbeatAt,
+    }),
+    lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    endReason: t.expose('endReason', { type: SessionEndReasonEnum, nullable: true }),
+  }),
+});
+
+export const SignedLeaseType = builder.objectRef<SignedLease>('SignedLease').implement({
+  description: 'A compact JWS that apps verify offline against /.well-known/jwks.json.',
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    payload: t.expose('payload', { type: 'JSON' }),
+    signature: t.exposeString('signature'),
+    algorithm: t.exposeString('algorithm'),
+    keyId: t.exposeString('keyId'),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+  }),
+});
+
+export const SeatGrantedType = builder.objectRef<SeatGranted>('SeatGranted').implement({
+  fields: (t) => ({
+    session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
+    lease: t.field({ type: SignedLeaseType, resolve: (r) => r.lease }),
+    seats: t.field({ type: SeatCountType, resolve: (r) => r.seats }),
+  }),
+});
+
+export const SeatRenewedType = builder.objectRef<SeatRenewed>('SeatRenewed').implement({
+  fields: (t) => ({
+    session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
+    lease: t.field({ type: SignedLeaseType, resolve: (r) => r.lease }),
+  }),
+});
+
+export const SeatReleasedType = builder.objectRef<SeatReleased>('SeatReleased').implement({
+  fields: (t) => ({
+    session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
+    seats: t.field({ type: SeatCountType, resolve: (r) => r.seats }),
+  }),
+});
+
+export const AcquireSeatInput = builder.inputType('AcquireSeatInput', {
+  fields: (t) => ({
+    licenseKey: t.string({ required: true }),
+    fingerprint: t.string({ required: true, description: 'A stable id of the machine, 1 to 256 characters.' }),
+    clientInfo: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'Free-form facts about the client (app version, OS), at most 4 kB.',
+    }),
+  }),
+});
+
+export const HeartbeatSeatInput = builder.inputType('HeartbeatSeatInput', {
+  fields: (t) => ({
+    licenseKey: t.string({ required: true }),
+    sessionId: t.id({ required: true }),
+  }),
+});
+
+export const ReleaseSeatInput = builder.inputType('ReleaseSeatInput', {
+  fields: (t) => ({
+    licenseKey: t.string({ required: true }),
+    sessionId: t.id({ required: true }),
+  }),
+});

@@ -1,0 +1,49 @@
+/**
+ * The periodic work of an instance: the sweeper that ends expired sessions in Postgres, and
+ * the flush of buffered heartbeats. Failures are logged and retried on the next tick.
+ */
+import type { ServiceContext } from './context.ts';
+import { sweepExpiredSessions } from './sweeper.ts';
+
+export interface BackgroundJobs {
+  stop(): Promise<void>;
+}
+
+function every(intervalMs: number, run: () => Promise<unknown>, onError: (error: unknown) => void) {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return; // a slow run is never overlapped by the next one
+    running = run()
+      .catch(onError)
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boolean }): BackgroundJobs {
+  const stops = [
+    every(
+      ctx.config.heartbeatFlushMs,
+      () => ctx.heartbeats.flush(),
+      (e) => ctx.log.warn('heartbeat flush failed', { error: String(e) }),
+    ),
+  ];
+  if (options.sweeper) {
+    stops.push(
+      every(
+        ctx.config.sweepIntervalMs,
+        () => sweepExpiredSessions(ctx),
+        (e) => ctx.log.warn('sweep failed', { error: String(e) }),
+      ),
+    );
+  }
+  return {
+    async stop() {
+      await Promise.all(stops.map((stop) => stop()));
+      await ctx.heartbeats.flush().catch((e) => ctx.log.warn('final heartbeat flush failed', { error: String(e) }));
+    },
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * The seat operations of client apps: acquire, heartbeat, release. The seat store decides
+ * (atomically, in one round trip); Postgres records sessions and the audit trail. Heartbeats
+ * never wait for Postgres.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { machines, seatSessions, type SeatSessionRow } from '../db/schema.ts';
+import type { LeaseTerms, LicenseRefusal, SeatCount } from '../redis/seatStore.ts';
+import { appendAudit, type Transaction } from './audit.ts';
+import type { Actor, ServiceContext } from './context.ts';
+import {
+  err,
+  LicenseExpired,
+  LicenseNotFound,
+  LicenseRevoked,
+  LicenseSuspended,
+  NoSeatsAvailable,
+  ok,
+  RequestError,
+  serviceUnavailable,
+  SessionExpired,
+  SessionNotFound,
+  TooManyMachines,
+  type LicenseError,
+  type Result,
+} from './errors.ts';
+import { isId, newId } from './ids.ts';
+import { guarded, loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
+import { SignerUnavailableError, signToken, type SignedToken } from './signing/signer.ts';
+
+export type EndReason = NonNullable<SeatSessionRow['endReason']>;
+
+/** A session as the API shows it. `startedAt` is absent when the session came from the seat store alone. */
+export interface SessionView {
+  id: string;
+  licenseId: string;
+  fingerprint: string;
+  startedAt?: Date;
+  lastHeartbeatAt: Date;
+  expiresAt: Date;
+  endedAt: Date | null;
+  endReason: EndReason | null;
+}
+
+export interface SignedLease extends SignedToken {
+  expiresAt: Date;
+}
+
+export const FINGERPRINT_MAX = 256;
+const CLIENT_INFO_MAX_BYTES = 4096;
+
+export function sessionFromRow(row: SeatSessionRow): SessionView {
+  return {
+    id: row.id,
+    licenseId: row.licenseId,
+    fingerprint: row.fingerprint,
+    startedAt: row.startedAt,
+    lastHeartbeatAt: row.lastHeartbeatAt,
+    expiresAt: row.expiresAt,
+    endedAt: row.endedAt,
+    endReason: row.endReason,
+  };
+}
+
+function badInput(field: string, message: string): RequestError {
+  return new RequestError('BAD_USER_INPUT', message, { field });
+}
+
+function checkFingerprint(fingerprint: string) {
+  if (fingerprint.length === 0 || fingerprint.length > FINGERPRINT_MAX) {
+    throw badInput('fingerprint', `fingerprint must be 1 to ${FINGERPRINT_MAX} characters`);
+  }
+}
+
+function checkSessionId(sessionId: string) {
+  if (!isId('ses', sessionId)) throw badInput('sessionId', 'sessionId is not a session id');
+}
+
+function licenseError(reason: LicenseRefusal): LicenseError {
+  return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
+}
+
+/** Runs a seat store operation, loading the license into the store first when it is not there. */
+async function withLoadedLicense<T extends { kind: string }>(
+  ctx: ServiceContext,
+  licenseId: string,
+  operation: () => Promise<T>,
+): Promise<Exclude<T, { kind: 'unloaded' }>> {
+  let outcome = await guarded('The seat store', operation);
+  if (outcome.kind === 'unloaded') {
+    await loadLicenseSeats(ctx, licenseId);
+    outcome = await guarded('The seat store', operation);
+    if (outcome.kind === 'unloaded') throw serviceUnavailable('The seat store', new Error('license did not stay loaded'));
+  }
+  return outcome as Exclude<T, { kind: 'unloaded' }>;
+}
+
+async function signLease(
+  ctx: ServiceContext,
+  session: { id: string; licenseId: string; fingerprint: string },
+  nowMs: number,
+  expiresAtMs: number,
+  terms: LeaseTerms,
+): Promise<SignedLease> {
+  const payload: Record<string, unknown> = {
+    iss: ctx.config.issuer,
+    sub: session.id,
+    lic: session.licenseId,
+    fp: session.fingerprint,
+    tier: terms.tier,
+    features: terms.features,
+    iat: Math.floor(nowMs / 1000),
+    exp: Math.floor(expiresAtMs / 1000),
+  };
+  if (terms.licenseExpiresAtMs !== null) payload.lexp = Math.floor(terms.licenseExpiresAtMs / 1000);
+  try {
+    return { ...(await signToken(ctx.signer, payload)), expiresAt: new Date(expiresAtMs) };
+  } catch (error) {
+    if (error instanceof SignerUnavailableError) throw serviceUnavailable('The signing service', error);
+    throw error;
+  }
+}
+
+export interface AcquireInput {
+  licenseKey: string;
+  fingerprint: string;
+  clientInfo?: unknown;
+}
+
+export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount };
+
+export async function acquireSeat(
+  ctx: ServiceContext,
+  input: AcquireInput,
+  requestId: string | null,
+): Promise<Result<SeatGranted, LicenseError | NoSeatsAvailable | TooManyMachines>> {
+  checkFingerprint(input.fingerprint);
+  if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
+    throw badInput('clientInfo', `clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`);
+  }
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.acquire(licenseId, newId('ses'), input.fingerprint));
+  if (outcome.kind === 'refused') {
+    if (outcome.reason === 'NO_SEATS') return err(new NoSeatsAvailable(outcome.seats));
+    if (outcome.reason === 'TOO_MANY_MACHINES') return err(new TooManyMachines(outcome.seats.max));
+    return err(licenseError(outcome.reason));
+  }
+
+  const now = new Date(outcome.nowMs);
+  const expiresAt = new Date(outcome.expiresAtMs);
+  const session: SessionView = {
+    id: outcome.sessionId,
+    licenseId,
+    fingerprint: input.fingerprint,
+    lastHeartbeatAt: now,
+    expiresAt,
+    endedAt: null,
+    endReason: null,
+  };
+
+  if (outcome.renewed) {
+    ctx.heartbeats.record(session.id, now, expiresAt);
+    const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+    return ok({ session, lease, seats: outcome.seats });
+  }
+
+  // A new seat is held in the store from here on: any failure below must give it back.
+  try {
+    const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+    const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(seatSessions).values({
+        id: session.id,
+        orgId: license.orgId,
+        licenseId,
+        fingerprint: input.fingerprint,
+        clientInfo: input.clientInfo ?? null,
+        startedAt: now,
+        lastHeartbeatAt: now,
+        expiresAt,
+      });
+      if (outcome.newMachine) {
+        await tx
+          .insert(machines)
+          .values({ licenseId, fingerprint: input.fingerprint, orgId: license.orgId, activatedAt: now })
+          .onConflictDoNothing();
+      }
+      await appendAudit(tx, actor, [
+        { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
+      ]);
+    });
+    return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
+  } catch (error) {
+    await ctx.seats.release(licenseId, session.id, outcome.newMachine).catch((releaseError: unknown) => {
+      ctx.log.error('could not give back a seat after a failed acquire', { licenseId, sessionId: session.id, error: String(releaseError) });
+    });
+    if (error instanceof RequestError) throw error;
+    throw serviceUnavailable('The database', error);
+  }
+}
+
+export type SeatRenewed = { session: SessionView; lease: SignedLease };
+
+export async function heartbeatSeat(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+): Promise<Result<SeatRenewed, LicenseError | SessionExpired | SessionNotFound>> {
+  checkSessionId(input.sessionId);
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.heartbeat(licenseId, input.sessionId));
+  if (outcome.kind === 'refused') return err(licenseError(outcome.reason));
+  if (outcome.kind === 'lapsed') {
+    // The failure path may ask Postgres: it tells an ended session from one that never existed.
+    const row = await findSession(ctx, licenseId, input.sessionId);
+    if (!row) return err(new SessionNotFound());
+    return err(new SessionExpired(row.endReason === 'REVOKED' ? 'The session was revoked; acquire a seat again.' : undefined));
+  }
+  const now = new Date(outcome.nowMs);
+  const expiresAt = new Date(outcome.expiresAtMs);
+  ctx.heartbeats.record(input.sessionId, now, expiresAt);
+  const session: SessionView = {
+    id: input.sessionId,
+    licenseId,
+    fingerprint: outcome.fingerprint,
+    lastHeartbeatAt: now,
+    expiresAt,
+    endedAt: null,
+    endReason: null,
+  };
+  const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+  return ok({ session, lease });
+}
+
+export type SeatReleased = { session: SessionView; seats: SeatCount };
+
+export async function releaseSeat(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+  requestId: string | null,
+): Promise<Result<SeatReleased, LicenseNotFound | SessionNotFound>> {
+  checkSessionId(input.sessionId);
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const row = await findSession(ctx, licenseId, input.sessionId);
+  if (!row) return err(new SessionNotFound());
+  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.release(licenseId, input.sessionId, false));
+  if (row.endedAt) return ok({ session: sessionFromRow(row), seats: outcome.seats });
+
+  const endedAt = outcome.state === 'already-expired' ? row.expiresAt : outcome.seats.changedAt;
+  const reason: EndReason = outcome.state === 'already-expired' ? 'EXPIRED' : 'RELEASED';
+  const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+  const ended = await guarded('The database', () => ctx.db.transaction((tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], reason)));
+  const session = ended[0] ?? (await findSession(ctx, licenseId, row.id)) ?? row;
+  return ok({ session: sessionFromRow(session), seats: outcome.seats });
+}
+
+export async function findSession(ctx: ServiceContext, licenseId: string, sessionId: string): Promise<SeatSessionRow | undefined> {
+  const [row] = await guarded('The database', () =>
+    ctx.db
+      .select()
+      .from(seatSessions)
+      .where(and(eq(seatSessions.id, sessionId), eq(seatSessions.licenseId, licenseId))),
+  );
+  return row;
+}
+
+/**
+ * Marks open sessions ended, each exactly once however many callers race (the `ended_at is
+ * null` guard), and audits only the rows this call ended.
+ */
+export async function endSessions(
+  tx: Transaction,
+  actor: Actor,
+  ends: { id: string; endedAt: Date }[],
+  reason: EndReason,
+): Promise<SeatSessionRow[]> {
+  const ended: SeatSessionRow[] = [];
+  for (const end of ends) {
+    const [row] = await tx
+      .update(seatSessions)
+      .set({ endedAt: end.endedAt, endReason: reason })
+      .where(and(eq(seatSessions.id, end.id), isNull(seatSessions.endedAt)))
+      .returning();
+    if (row) ended.push(row);
+  }
+  await appendAudit(
+    tx,
+    actor,
+    ended.map((row) => ({
+      action: `seat.${reason.toLowerCase()}`,
+      resourceType: 'session',
+      resourceId: row.id,
+      data: { licenseId: row.licenseId },
+      at: row.endedAt!,
+    })),
+  );
+  return ended;
+}
+
+export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCount> {
+  const read = async () => {
+    const count = await ctx.seats.count(licenseId);
+    return count ? { kind: 'counted' as const, count } : { kind: 'unloaded' as const };
+  };
+  const outcome = await withLoadedLicense(ctx, licenseId, read);
+  return outcome.count;
+}
