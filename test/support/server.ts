@@ -1,0 +1,69 @@
+/** Serves an app over real HTTP and WebSocket on a free loopback port, as src/runtime/node.ts does. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient, type Client } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { App } from '../../src/app.ts';
+import { graphqlWsOptions } from '../../src/runtime/graphqlWs.ts';
+
+export async function serve(app: App): Promise<{ url: string; wsUrl: string; close(): Promise<void> }> {
+  const server = createServer(app.yoga);
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const ws = useServer(graphqlWsOptions(app), wss);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    async close() {
+      await ws.dispose();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export function wsClient(wsUrl: string, token: string | null): Client {
+  return createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: token ? { authorization: `Bearer ${token}` } : {}, retryAttempts: 0 });
+}
+
+/** Collects a subscription's events; `next(n)` waits until n have arrived. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown>) {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  let waiters: (() => void)[] = [];
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        if (value.errors) errors.push(...value.errors);
+        else events.push(value.data as T);
+        waiters.forEach((w) => w());
+      },
+      error: (error) => {
+        errors.push(error);
+        waiters.forEach((w) => w());
+      },
+      complete: () => {},
+    },
+  );
+  return {
+    events,
+    errors,
+    dispose,
+    async until(count: number, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < count && errors.length === 0) {
+        if (Date.now() > deadline) throw new Error(`timed out with ${events.length}/${count} events: ${JSON.stringify(events)}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+        waiters = [];
+      }
+      if (errors.length) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+      return events;
+    },
+  };
+}
