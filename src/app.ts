@@ -4,7 +4,6 @@
  */
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
 import type { Config } from './config.ts';
 import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
 import { connectRedis } from './redis/client.ts';
@@ -124,7 +123,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     },
     maskedErrors: {
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Walk by property, not instanceof: graphql may be loaded twice (ESM and CJS copies).
+        let original: unknown = error;
+        while (original instanceof Object && 'originalError' in original && original.originalError) original = original.originalError;
         if (original instanceof RequestError) {
           return createGraphQLError(original.message, {
             extensions: {
@@ -134,7 +135,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
             },
           });
         }
-        if (error instanceof GraphQLError && !error.originalError) return error;
+        if (original instanceof Error && original.name === 'GraphQLError') return original;
         log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
         return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });
       },
