@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // graphql 16 ships CJS (main) and ESM (module). Node loads the CJS copy for our dependencies;
+  // without this alias Vite would hand our own files the ESM copy, and graphql refuses mixing them.
+  resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

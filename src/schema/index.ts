@@ -1,4 +1,5 @@
 /** Imports every type and resolver module for its side effects and builds the schema once. */
+import { printSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './errors.ts';
 import './seat.ts';
@@ -7,3 +8,6 @@ import '../resolvers/seat.ts';
 import '../resolvers/license.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
+
+/** The SDL of the schema, printed by the same graphql module that built it. */
+export const printSchemaSdl = () => printSchema(schema) + '\n';

@@ -1,0 +1,33 @@
+/** Reviewed artifacts stay in step with the code: the printed schema and the Lua scripts' hashes. */
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCRIPTS, readScript, type ScriptName } from '../src/redis/client.ts';
+import { printSchemaSdl } from '../src/schema/index.ts';
+import { REDIS_URL } from './support/harness.ts';
+
+describe('artifacts', () => {
+  it('schema.graphql is the printed schema (run `npm run schema:print` after an API change)', () => {
+    expect(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8')).toBe(printSchemaSdl());
+  });
+
+  const redis = new Redis(REDIS_URL);
+  afterAll(() => redis.disconnect());
+
+  // A change to a script changes its SHA1: this pin makes every such change a visible diff.
+  const PINNED: Record<ScriptName, string> = {
+    acquire: '0f8a3c2ac653433a9b21fb2911c367288cc8ab95',
+    heartbeat: 'be29c2939f4e11310a8039255923c74f2497b2de',
+    release: 'ad4aeda89f11c839f29b87afde558178392bccb8',
+    count: '5e6e04e6dcfd59fa6aaf8a97a355608d5c627dc1',
+    reap: '641199243aae28e31c3a8e625b641f47f21bce59',
+    load: '1eceb452e79079f234450e119e9154189dcfd32d',
+    configure: 'eba129d4775a524d4cefb07f9d7237fa7c869d79',
+  };
+
+  it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {
+    const source = readScript(name);
+    expect(source.startsWith('#!lua\n')).toBe(true);
+    expect(await redis.script('LOAD', source)).toBe(PINNED[name]);
+  });
+});
