@@ -139,7 +139,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
           // Errors graphql-js raises about the request itself (bad variables, unknown fields) carry no code.
           const graphqlError = original as Error & { extensions?: Record<string, unknown> };
           if (graphqlError.extensions?.code) return graphqlError;
-          return createGraphQLError(graphqlError.message, { ...graphqlError, extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' } });
+          return createGraphQLError(graphqlError.message, {
+            ...graphqlError,
+            extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' },
+          });
         }
         log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
         return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });

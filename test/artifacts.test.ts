@@ -22,7 +22,7 @@ describe('artifacts', () => {
     count: '5e6e04e6dcfd59fa6aaf8a97a355608d5c627dc1',
     reap: '641199243aae28e31c3a8e625b641f47f21bce59',
     load: '1eceb452e79079f234450e119e9154189dcfd32d',
-    configure: 'eba129d4775a524d4cefb07f9d7237fa7c869d79',
+    configure: '1312d49128a1a435556bbd340742c8219c0faf0a',
   };
 
   it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {

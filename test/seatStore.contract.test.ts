@@ -170,11 +170,23 @@ describe.each(implementations)('the %s seat store', (_name, store, pubsub) => {
   it('applies changed terms at once', async () => {
     const id = await license({ maxSeats: 1 });
     await grant(id, 'one');
-    expect(await store.configure(id, terms({ maxSeats: 2 }))).toBe(true);
+    expect(await store.configure(id, terms({ maxSeats: 2 }))).toEqual({ endedSessionIds: [] });
     await grant(id, 'two');
-    await store.configure(id, terms({ maxSeats: 2, status: 'SUSPENDED' }));
+    expect((await store.count(id))?.used).toBe(2);
+    expect(await store.configure(newId('lic'), terms())).toBeUndefined();
+  });
+
+  it('ends every lease at once when a license is suspended, and grants again once it is active', async () => {
+    const id = await license({ maxSeats: 3 });
+    const a = await grant(id, 'one');
+    const b = await grant(id, 'two');
+    const suspended = await store.configure(id, terms({ maxSeats: 3, status: 'SUSPENDED' }));
+    expect(suspended?.endedSessionIds.sort()).toEqual([a.sessionId, b.sessionId].sort());
+    expect((await store.count(id))?.used).toBe(0);
     expect(await store.acquire(id, newId('ses'), 'three')).toMatchObject({ kind: 'refused', reason: 'SUSPENDED' });
-    expect(await store.configure(newId('lic'), terms())).toBe(false);
+    expect(await store.heartbeat(id, a.sessionId)).toMatchObject({ kind: 'refused', reason: 'SUSPENDED' });
+    await store.configure(id, terms({ maxSeats: 3 }));
+    expect((await grant(id, 'one')).sessionId).not.toBe(a.sessionId);
   });
 
   it('publishes every count change in the order it was decided', async () => {

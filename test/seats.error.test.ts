@@ -1,7 +1,19 @@
 /** Bad input on the seat path gets a typed error or BAD_USER_INPUT with a code, never a 500. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
-import { ACQUIRE, HEARTBEAT, RELEASE, acquire, admin, createLicense, gql, heartbeat, release, startApp, type LicenseFixture } from './support/harness.ts';
+import {
+  ACQUIRE,
+  HEARTBEAT,
+  RELEASE,
+  acquire,
+  admin,
+  createLicense,
+  gql,
+  heartbeat,
+  release,
+  startApp,
+  type LicenseFixture,
+} from './support/harness.ts';
 
 let app: App;
 let license: LicenseFixture;

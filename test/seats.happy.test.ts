@@ -22,7 +22,13 @@ describe('acquire, heartbeat, release', () => {
     const jwks = await (await app.yoga.fetch('http://leasehold.test/.well-known/jwks.json')).json();
     const { payload, protectedHeader } = await jwtVerify(granted.lease.token, createLocalJWKSet(jwks), { issuer: 'leasehold' });
     expect(protectedHeader.kid).toBe(granted.lease.keyId);
-    expect(payload).toMatchObject({ sub: granted.session.id, lic: license.id, fp: 'machine-1', tier: 'pro', features: ['export', 'cloud'] });
+    expect(payload).toMatchObject({
+      sub: granted.session.id,
+      lic: license.id,
+      fp: 'machine-1',
+      tier: 'pro',
+      features: ['export', 'cloud'],
+    });
     expect(payload.exp! * 1000).toBeGreaterThan(Date.now() + 300_000);
   });
 

@@ -20,7 +20,10 @@ afterAll(async () => {
 const SUBSCRIBE = `subscription($id: ID!) { seatCountChanged(licenseId: $id) { used max } }`;
 
 async function openSessions(licenseId: string) {
-  return app.services.db.select().from(seatSessions).where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
+  return app.services.db
+    .select()
+    .from(seatSessions)
+    .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
 }
 
 describe('under concurrency', () => {

@@ -25,12 +25,15 @@ describe('recovery', () => {
     await redis.flushdb();
     redis.disconnect();
 
-    expect((await app.services.seats.count(license.id))).toBeUndefined();
+    expect(await app.services.seats.count(license.id)).toBeUndefined();
     const c = await acquire(app, license.key, 'c');
     expect(c.seats).toEqual({ used: 3, max: 3 });
     expect((await acquire(app, license.key, 'd')).__typename).toBe('NoSeatsAvailable');
     expect((await heartbeat(app, license.key, a.session.id)).__typename).toBe('SeatRenewed');
-    const open = await app.services.db.select().from(seatSessions).where(and(eq(seatSessions.licenseId, license.id), isNull(seatSessions.endedAt)));
+    const open = await app.services.db
+      .select()
+      .from(seatSessions)
+      .where(and(eq(seatSessions.licenseId, license.id), isNull(seatSessions.endedAt)));
     expect(open).toHaveLength(3);
   });
 
@@ -47,7 +50,16 @@ describe('recovery', () => {
     const license = await createLicense(app, { maxSeats: 1, maxMachines: 1 });
     expect((await acquire(app, license.key, 'warm')).__typename).toBe('SeatGranted');
     const warm = (await app.services.seats.count(license.id))!;
-    await app.services.seats.configure(license.id, { status: 'ACTIVE', maxSeats: 2, maxMachines: 2, leaseMs: 360_000, reviveMs: 0, expiresAtMs: null, tier: 'pro', features: [] });
+    await app.services.seats.configure(license.id, {
+      status: 'ACTIVE',
+      maxSeats: 2,
+      maxMachines: 2,
+      leaseMs: 360_000,
+      reviveMs: 0,
+      expiresAtMs: null,
+      tier: 'pro',
+      features: [],
+    });
 
     proxy.cut();
     const failed = await acquire(app, license.key, 'during-outage');

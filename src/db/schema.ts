@@ -3,7 +3,7 @@
  * seat sessions and the audit log. Redis holds the live seat state and is rebuilt from here.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -104,8 +104,17 @@ export const auditLogs = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     requestId: text('request_id'),
     createdAt: createdAt(),
+    /** Position in the organization's hash chain; set by the audit_logs_chain trigger (drizzle/0001). */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    /** SHA-256 hex of the previous row's hash and this row's content; set by the trigger. */
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
   },
-  (t) => [index('audit_logs_org_created_idx').on(t.orgId, t.createdAt), index('audit_logs_resource_idx').on(t.resourceType, t.resourceId)],
+  (t) => [
+    index('audit_logs_org_seq_idx').on(t.orgId, t.seq),
+    index('audit_logs_org_created_idx').on(t.orgId, t.createdAt),
+    index('audit_logs_resource_idx').on(t.resourceType, t.resourceId),
+  ],
 );
 
 export type License = typeof licenses.$inferSelect;

@@ -13,7 +13,7 @@ export const SCRIPTS = {
   count: 2,
   reap: 4,
   load: 5,
-  configure: 2,
+  configure: 4,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -172,11 +172,20 @@ export function createMemorySeatStore(pubsub: PubSub, clock: () => number = Date
 
     async configure(licenseId, terms) {
       const l = licenses.get(licenseId);
-      if (!l) return false;
+      if (!l) return undefined;
+      const now = clock();
+      const usedBefore = used(l, now);
       const maxChanged = l.terms.maxSeats !== terms.maxSeats;
       l.terms = terms;
-      if (maxChanged) publish(licenseId, l, clock());
-      return true;
+      const endedSessionIds: string[] = [];
+      if (terms.status !== 'ACTIVE') {
+        for (const [sessionId, expiry] of l.leases) if (expiry > now) endedSessionIds.push(sessionId);
+        l.leases.clear();
+        l.sessionByFingerprint.clear();
+        l.fingerprintBySession.clear();
+      }
+      if (maxChanged || used(l, now) !== usedBefore) publish(licenseId, l, now);
+      return { endedSessionIds };
     },
 
     async ping() {},

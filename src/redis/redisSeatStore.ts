@@ -153,8 +153,8 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
 
     async configure(licenseId, terms) {
       const k = keysOf(licenseId);
-      const r = await runScript(redis, 'configure', [k.leases, k.meta], [licenseId, ...termsArgs(terms)]);
-      return Number(r[0]) === 1;
+      const r = await runScript(redis, 'configure', [k.leases, k.fp, k.sessions, k.meta], [licenseId, ...termsArgs(terms)]);
+      return Number(r[0]) === 1 ? { endedSessionIds: r.slice(4).map(String) } : undefined;
     },
 
     async ping() {

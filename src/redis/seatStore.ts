@@ -86,8 +86,11 @@ export interface SeatStore {
   reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
   /** Loads a license that the store does not hold; a no-op when it already does. */
   load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[]): Promise<void>;
-  /** Applies changed terms to a loaded license; returns false when it is not loaded. */
-  configure(licenseId: string, terms: LicenseTerms): Promise<boolean>;
+  /**
+   * Applies changed terms to a loaded license; a status other than ACTIVE also ends every
+   * lease. Returns the ended leases' session ids, or undefined when the license is not loaded.
+   */
+  configure(licenseId: string, terms: LicenseTerms): Promise<{ endedSessionIds: string[] } | undefined>;
   /** Liveness of the backing store, for /ready. */
   ping(): Promise<void>;
   close(): Promise<void>;

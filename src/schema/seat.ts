@@ -1,13 +1,7 @@
 /** Types of the seat path: counts, sessions, signed leases and the seat operation results. */
 import type { SeatCount } from '../redis/seatStore.ts';
-import {
-  findSession,
-  type SeatGranted,
-  type SeatReleased,
-  type SeatRenewed,
-  type SessionView,
-  type SignedLease,
-} from '../services/seats.ts';
+import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats.ts';
+import { findSession, type SessionView } from '../services/sessions.ts';
 import { builder } from './builder.ts';
 
 export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement({

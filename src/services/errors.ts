@@ -103,3 +103,12 @@ export class RequestError extends Error {
 
 export const serviceUnavailable = (what: string, cause: unknown) =>
   new RequestError('SERVICE_UNAVAILABLE', `${what} is unavailable; try again shortly.`, {}, { cause });
+
+/** Wraps a store or database call so an outage answers SERVICE_UNAVAILABLE, never a crash. */
+export async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw serviceUnavailable(what, error);
+  }
+}

@@ -6,8 +6,9 @@ import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
 import { licenses, machines, organizations, seatSessions, type License } from '../db/schema.ts';
 import type { LicenseTerms } from '../redis/seatStore.ts';
 import { appendAudit } from './audit.ts';
+import { endOpenSessions } from './sessions.ts';
 import type { Actor, ServiceContext } from './context.ts';
-import { err, InvalidInput, LicenseNotFound, ok, serviceUnavailable, type Result } from './errors.ts';
+import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from './errors.ts';
 import { isId, newId } from './ids.ts';
 import type { ResolvedKey } from './licenseKeys.ts';
 
@@ -84,15 +85,6 @@ export function licenseTerms(license: License): LicenseTerms {
   };
 }
 
-/** Wraps a store or database call so an outage answers SERVICE_UNAVAILABLE, never a crash. */
-export async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw serviceUnavailable(what, error);
-  }
-}
-
 export async function createLicense(
   ctx: ServiceContext,
   actor: Actor,
@@ -155,6 +147,77 @@ export async function updateLicense(
   );
   if (!license) return err(new LicenseNotFound());
   await guarded('The seat store', () => ctx.seats.configure(license.id, licenseTerms(license)));
+  return ok(license);
+}
+
+export type LifecycleAction = 'suspended' | 'reinstated' | 'revoked' | 'renewed';
+
+const TARGET_STATUS: Record<LifecycleAction, License['status'] | undefined> = {
+  suspended: 'SUSPENDED',
+  reinstated: 'ACTIVE',
+  revoked: 'REVOKED',
+  renewed: undefined,
+};
+
+/** Which statuses each action may start from; revocation is final. */
+const ALLOWED_FROM: Record<LifecycleAction, License['status'][]> = {
+  suspended: ['ACTIVE'],
+  reinstated: ['SUSPENDED'],
+  revoked: ['ACTIVE', 'SUSPENDED'],
+  renewed: ['ACTIVE', 'SUSPENDED'],
+};
+
+/**
+ * Suspend, reinstate, revoke or renew. Postgres records the change (and ends the open sessions
+ * of a suspended or revoked license) first; the seat store then applies it in one step. A
+ * lease granted between the two is ended by the store and recorded by the second pass.
+ */
+export async function changeLicenseLifecycle(
+  ctx: ServiceContext,
+  actor: Actor,
+  id: string,
+  action: LifecycleAction,
+  options: { expiresAt?: Date; reason?: string | null } = {},
+): Promise<Result<License, LicenseNotFound | InvalidInput>> {
+  if (action === 'renewed' && (!options.expiresAt || options.expiresAt.getTime() <= Date.now())) {
+    return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
+  }
+  const current = await getLicense(ctx, actor.orgId, id);
+  if (!current) return err(new LicenseNotFound());
+  if (!ALLOWED_FROM[action].includes(current.status)) {
+    return err(new InvalidInput(`a ${current.status.toLowerCase()} license cannot be ${action}`, 'id'));
+  }
+  const status = TARGET_STATUS[action] ?? current.status;
+  const endsSessions = status !== 'ACTIVE';
+  const now = new Date();
+  const license = await guarded('The database', () =>
+    ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(licenses)
+        .set({ status, updatedAt: now, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) })
+        .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId), eq(licenses.status, current.status)))
+        .returning();
+      if (!row) return undefined;
+      await appendAudit(tx, actor, [
+        {
+          action: `license.${action}`,
+          resourceType: 'license',
+          resourceId: id,
+          data: { from: current.status, to: status, reason: options.reason ?? null },
+        },
+      ]);
+      if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
+      return row;
+    }),
+  );
+  // Someone else changed the status between our read and our write: report the fresh state.
+  if (!license) return changeLicenseLifecycle(ctx, actor, id, action, options);
+  const applied = await guarded('The seat store', () => ctx.seats.configure(id, licenseTerms(license)));
+  if (endsSessions && applied && applied.endedSessionIds.length > 0) {
+    await guarded('The database', () =>
+      ctx.db.transaction((tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now)),
+    );
+  }
   return ok(license);
 }
 

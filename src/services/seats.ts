@@ -3,10 +3,9 @@
  * (atomically, in one round trip); Postgres records sessions and the audit trail. Heartbeats
  * never wait for Postgres.
  */
-import { and, eq, isNull } from 'drizzle-orm';
-import { machines, seatSessions, type SeatSessionRow } from '../db/schema.ts';
+import { machines, seatSessions } from '../db/schema.ts';
 import type { LeaseTerms, LicenseRefusal, SeatCount } from '../redis/seatStore.ts';
-import { appendAudit, type Transaction } from './audit.ts';
+import { appendAudit } from './audit.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import {
   err,
@@ -17,6 +16,7 @@ import {
   NoSeatsAvailable,
   ok,
   RequestError,
+  guarded,
   serviceUnavailable,
   SessionExpired,
   SessionNotFound,
@@ -25,22 +25,9 @@ import {
   type Result,
 } from './errors.ts';
 import { isId, newId } from './ids.ts';
-import { guarded, loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
+import { loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
+import { endSessions, findSession, sessionFromRow, type EndReason, type SessionView } from './sessions.ts';
 import { SignerUnavailableError, signToken, type SignedToken } from './signing/signer.ts';
-
-export type EndReason = NonNullable<SeatSessionRow['endReason']>;
-
-/** A session as the API shows it. `startedAt` is absent when the session came from the seat store alone. */
-export interface SessionView {
-  id: string;
-  licenseId: string;
-  fingerprint: string;
-  startedAt?: Date;
-  lastHeartbeatAt: Date;
-  expiresAt: Date;
-  endedAt: Date | null;
-  endReason: EndReason | null;
-}
 
 export interface SignedLease extends SignedToken {
   expiresAt: Date;
@@ -48,19 +35,6 @@ export interface SignedLease extends SignedToken {
 
 export const FINGERPRINT_MAX = 256;
 const CLIENT_INFO_MAX_BYTES = 4096;
-
-export function sessionFromRow(row: SeatSessionRow): SessionView {
-  return {
-    id: row.id,
-    licenseId: row.licenseId,
-    fingerprint: row.fingerprint,
-    startedAt: row.startedAt,
-    lastHeartbeatAt: row.lastHeartbeatAt,
-    expiresAt: row.expiresAt,
-    endedAt: row.endedAt,
-    endReason: row.endReason,
-  };
-}
 
 function badInput(field: string, message: string): RequestError {
   return new RequestError('BAD_USER_INPUT', message, { field });
@@ -260,49 +234,6 @@ export async function releaseSeat(
   const ended = await guarded('The database', () => ctx.db.transaction((tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], reason)));
   const session = ended[0] ?? (await findSession(ctx, licenseId, row.id)) ?? row;
   return ok({ session: sessionFromRow(session), seats: outcome.seats });
-}
-
-export async function findSession(ctx: ServiceContext, licenseId: string, sessionId: string): Promise<SeatSessionRow | undefined> {
-  const [row] = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(seatSessions)
-      .where(and(eq(seatSessions.id, sessionId), eq(seatSessions.licenseId, licenseId))),
-  );
-  return row;
-}
-
-/**
- * Marks open sessions ended, each exactly once however many callers race (the `ended_at is
- * null` guard), and audits only the rows this call ended.
- */
-export async function endSessions(
-  tx: Transaction,
-  actor: Actor,
-  ends: { id: string; endedAt: Date }[],
-  reason: EndReason,
-): Promise<SeatSessionRow[]> {
-  const ended: SeatSessionRow[] = [];
-  for (const end of ends) {
-    const [row] = await tx
-      .update(seatSessions)
-      .set({ endedAt: end.endedAt, endReason: reason })
-      .where(and(eq(seatSessions.id, end.id), isNull(seatSessions.endedAt)))
-      .returning();
-    if (row) ended.push(row);
-  }
-  await appendAudit(
-    tx,
-    actor,
-    ended.map((row) => ({
-      action: `seat.${reason.toLowerCase()}`,
-      resourceType: 'session',
-      resourceId: row.id,
-      data: { licenseId: row.licenseId },
-      at: row.endedAt!,
-    })),
-  );
-  return ended;
 }
 
 export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCount> {

@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { Actor, ServiceContext } from './context.ts';
 import { loadLicenseSeats } from './licenses.ts';
-import { endSessions } from './seats.ts';
+import { endSessions } from './sessions.ts';
 import { recordLeaseProgress } from './heartbeatBuffer.ts';
 
 const BATCH = 500;

@@ -60,7 +60,15 @@ export interface LicenseFixture {
 
 export async function createLicense(
   app: App,
-  input: { maxSeats: number; maxMachines?: number; leaseSeconds?: number; reviveSeconds?: number; tier?: string; features?: string[]; expiresAt?: string },
+  input: {
+    maxSeats: number;
+    maxMachines?: number;
+    leaseSeconds?: number;
+    reviveSeconds?: number;
+    tier?: string;
+    features?: string[];
+    expiresAt?: string;
+  },
 ): Promise<LicenseFixture> {
   const result = await admin(
     app,

@@ -25,7 +25,12 @@ export async function serve(app: App): Promise<{ url: string; wsUrl: string; clo
 }
 
 export function wsClient(wsUrl: string, token: string | null): Client {
-  return createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: token ? { authorization: `Bearer ${token}` } : {}, retryAttempts: 0 });
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+  });
 }
 
 /** Collects a subscription's events; `next(n)` waits until n have arrived. */
