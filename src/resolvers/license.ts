@@ -1,6 +1,8 @@
 /** License queries and the mutations that create and change licenses (operator credential). */
 import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
-import { createLicense, getLicense, listLicenses, updateLicense, type LicensePatch } from '../services/licenses.ts';
+import { changeLicenseLifecycle, createLicense, getLicense, listLicenses, updateLicense, type LicensePatch } from '../services/licenses.ts';
+import { validateLicense } from '../services/validation.ts';
+import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import {
@@ -9,8 +11,12 @@ import {
   LicenseCreatedType,
   LicenseFilterInput,
   LicenseType,
+  LicenseStatusChangeInput,
   LicenseUpdatedType,
+  LicenseValidationType,
+  RenewLicenseInput,
   UpdateLicenseInput,
+  ValidateLicenseInput,
 } from '../schema/license.ts';
 
 const CreateLicenseResult = builder.errorUnion('CreateLicenseResult', {
@@ -21,8 +27,6 @@ const UpdateLicenseResult = builder.errorUnion('UpdateLicenseResult', {
   types: [LicenseUpdatedType, InvalidInput, LicenseNotFound],
   resolveType: () => 'LicenseUpdated',
 });
-
-const MAX_PAGE = 100;
 
 builder.queryFields((t) => ({
   license: t.field({
@@ -38,12 +42,11 @@ builder.queryFields((t) => ({
       after: t.arg.string({ required: false }),
       filter: t.arg({ type: LicenseFilterInput, required: false }),
     },
-    resolve: async (_root, args, ctx) => {
-      const first = Math.min(Math.max(args.first ?? 20, 1), MAX_PAGE);
-      const page = await listLicenses(ctx.services, requireActor(ctx).orgId, { first, after: args.after, filter: args.filter });
-      const edges = page.rows.map((node) => ({ cursor: node.id, node }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
-    },
+    resolve: async (_root, args, ctx) =>
+      toPage(
+        await listLicenses(ctx.services, requireActor(ctx).orgId, { first: pageSize(args.first), after: args.after, filter: args.filter }),
+        (license) => license.id,
+      ),
   }),
 }));
 
@@ -88,5 +91,56 @@ builder.mutationFields((t) => ({
       const result = await updateLicense(ctx.services, actor, String(input.id), patch);
       return result.ok ? { license: result.value } : result.error;
     },
+  }),
+}));
+
+const lifecycleResult = (name: string) =>
+  builder.errorUnion(name, { types: [LicenseUpdatedType, InvalidInput, LicenseNotFound], resolveType: () => 'LicenseUpdated' });
+
+const lifecycle = [
+  [
+    'suspendLicense',
+    'SuspendLicenseResult',
+    'suspended',
+    'Suspends a license: every live session ends and no seat is granted until it is reinstated.',
+  ],
+  ['reinstateLicense', 'ReinstateLicenseResult', 'reinstated', 'Makes a suspended license active again.'],
+  ['revokeLicense', 'RevokeLicenseResult', 'revoked', 'Revokes a license for good: every live session ends.'],
+] as const;
+
+builder.mutationFields((t) =>
+  Object.fromEntries(
+    lifecycle.map(([field, resultName, action, description]) => [
+      field,
+      t.field({
+        type: lifecycleResult(resultName),
+        description,
+        args: { input: t.arg({ type: LicenseStatusChangeInput, required: true }) },
+        resolve: async (_root, { input }, ctx) => {
+          const result = await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), action, { reason: input.reason });
+          return result.ok ? { license: result.value } : result.error;
+        },
+      }),
+    ]),
+  ),
+);
+
+builder.mutationFields((t) => ({
+  renewLicense: t.field({
+    type: lifecycleResult('RenewLicenseResult'),
+    description: 'Extends the expiry of a license.',
+    args: { input: t.arg({ type: RenewLicenseInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), 'renewed', {
+        expiresAt: input.expiresAt,
+      });
+      return result.ok ? { license: result.value } : result.error;
+    },
+  }),
+  validateLicense: t.field({
+    type: LicenseValidationType,
+    description: 'Checks a license key (and optionally a machine and entitlements) and answers with a signed verdict.',
+    args: { input: t.arg({ type: ValidateLicenseInput, required: true }) },
+    resolve: (_root, { input }, ctx) => validateLicense(ctx.services, input),
   }),
 }));

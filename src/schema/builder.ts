@@ -4,14 +4,19 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import type { GraphQLContext } from './context.ts';
 
-export const builder = new SchemaBuilder<{
+interface LeaseholdTypes {
   Context: GraphQLContext;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
   };
   DefaultFieldNullability: false;
-}>({
+}
+
+/** The builder's resolved schema types, for helpers that take refs made by this builder. */
+export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<LeaseholdTypes>;
+
+export const builder = new SchemaBuilder<LeaseholdTypes>({
   plugins: [ErrorsPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },

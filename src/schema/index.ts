@@ -4,8 +4,11 @@ import { builder } from './builder.ts';
 import './errors.ts';
 import './seat.ts';
 import './license.ts';
+import './audit.ts';
 import '../resolvers/seat.ts';
 import '../resolvers/license.ts';
+import '../resolvers/session.ts';
+import '../resolvers/audit.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -1,8 +1,10 @@
 /** The License type, its connection, and the inputs that create and change licenses. */
 import type { License } from '../db/schema.ts';
 import { seatCount } from '../services/seats.ts';
+import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/validation.ts';
 import { builder } from './builder.ts';
-import { SeatCountType } from './seat.ts';
+import { connectionType } from './connection.ts';
+import { SeatCountType, SignedLeaseType } from './seat.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
@@ -22,33 +24,16 @@ export const LicenseType = builder.objectRef<License>('License').implement({
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     seats: t.field({ type: SeatCountType, resolve: (license, _args, ctx) => seatCount(ctx.services, license.id) }),
-  }),
-});
-
-export const LicenseEdgeType = builder.objectRef<{ cursor: string; node: License }>('LicenseEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('cursor'),
-    node: t.field({ type: LicenseType, resolve: (e) => e.node }),
-  }),
-});
-
-export const PageInfoType = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
-  }),
-});
-
-export const LicenseConnectionType = builder
-  .objectRef<{ edges: { cursor: string; node: License }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>(
-    'LicenseConnection',
-  )
-  .implement({
-    fields: (t) => ({
-      edges: t.field({ type: [LicenseEdgeType], resolve: (c) => c.edges }),
-      pageInfo: t.field({ type: PageInfoType, resolve: (c) => c.pageInfo }),
+    certificate: t.field({
+      type: SignedLeaseType,
+      description:
+        'A signed certificate of this license (tier, features, limits, expiry) for apps that run offline; valid 7 days or until the license expires.',
+      resolve: (license, _args, ctx) => licenseCertificate(ctx.services, license),
     }),
-  });
+  }),
+});
+
+export const LicenseConnectionType = connectionType('License', LicenseType);
 
 export const LicenseFilterInput = builder.inputType('LicenseFilter', {
   fields: (t) => ({
@@ -94,4 +79,39 @@ export const LicenseCreatedType = builder.objectRef<{ license: License; key: str
 
 export const LicenseUpdatedType = builder.objectRef<{ license: License }>('LicenseUpdated').implement({
   fields: (t) => ({ license: t.field({ type: LicenseType, resolve: (r) => r.license }) }),
+});
+
+export const LicenseStatusChangeInput = builder.inputType('LicenseStatusChangeInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    reason: t.string({ required: false, description: 'Recorded in the audit log.' }),
+  }),
+});
+
+export const RenewLicenseInput = builder.inputType('RenewLicenseInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    expiresAt: t.field({ type: 'DateTime', required: true, description: 'The new expiry; must be in the future.' }),
+  }),
+});
+
+export const ValidationCodeEnum = builder.enumType('ValidationCode', { values: Object.values(ValidationCode) });
+
+export const ValidateLicenseInput = builder.inputType('ValidateLicenseInput', {
+  fields: (t) => ({
+    licenseKey: t.string({ required: true }),
+    fingerprint: t.string({ required: false, description: 'When given, the machine must have been activated on this license.' }),
+    entitlements: t.stringList({ required: false, description: 'Features the app needs; any one missing answers ENTITLEMENTS_MISSING.' }),
+    nonce: t.string({ required: false, description: 'Echoed inside the signed answer, so a replayed answer is detectable.' }),
+  }),
+});
+
+export const LicenseValidationType = builder.objectRef<LicenseValidation>('LicenseValidation').implement({
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid'),
+    code: t.expose('code', { type: ValidationCodeEnum }),
+    license: t.field({ type: LicenseType, nullable: true, resolve: (v) => v.license }),
+    missingEntitlements: t.exposeStringList('missingEntitlements'),
+    signed: t.field({ type: SignedLeaseType, resolve: (v) => v.signed }),
+  }),
 });

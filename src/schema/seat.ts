@@ -3,6 +3,7 @@ import type { SeatCount } from '../redis/seatStore.ts';
 import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats.ts';
 import { findSession, type SessionView } from '../services/sessions.ts';
 import { builder } from './builder.ts';
+import { connectionType } from './connection.ts';
 
 export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement({
   description: 'Used and maximum concurrent seats of a license at one instant.',
@@ -92,4 +93,14 @@ export const ReleaseSeatInput = builder.inputType('ReleaseSeatInput', {
     licenseKey: t.string({ required: true }),
     sessionId: t.id({ required: true }),
   }),
+});
+
+export const SeatSessionConnectionType = connectionType('SeatSession', SeatSessionType);
+
+export const SessionRevokedType = builder.objectRef<{ session: SessionView }>('SessionRevoked').implement({
+  fields: (t) => ({ session: t.field({ type: SeatSessionType, resolve: (r) => r.session }) }),
+});
+
+export const RevokeSessionInput = builder.inputType('RevokeSessionInput', {
+  fields: (t) => ({ id: t.id({ required: true }) }),
 });

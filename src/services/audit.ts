@@ -1,7 +1,12 @@
-/** The audit log: one row per action, written in the same transaction as the action. */
+/**
+ * The audit log: one row per action, written in the same transaction as the action. Postgres
+ * makes it append-only and chains each organization's rows by hash (drizzle/0002).
+ */
+import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { auditLogs } from '../db/schema.ts';
-import type { Actor } from './context.ts';
+import type { Actor, ServiceContext } from './context.ts';
+import { guarded } from './errors.ts';
 import { newId } from './ids.ts';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -30,4 +35,78 @@ export async function appendAudit(tx: Transaction | Database, actor: Actor, entr
       ...(e.at ? { createdAt: e.at } : {}),
     })),
   );
+}
+
+export interface AuditFilter {
+  action?: string | null;
+  actorId?: string | null;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+/** Newest first, by chain position; the cursor is the `seq` of the last row of the previous page. */
+export async function listAuditLogs(
+  ctx: ServiceContext,
+  orgId: string,
+  options: { filter?: AuditFilter | null; first: number; after?: number | null },
+) {
+  const f = options.filter ?? {};
+  const conditions: SQL[] = [eq(auditLogs.orgId, orgId)];
+  if (f.action) conditions.push(eq(auditLogs.action, f.action));
+  if (f.actorId) conditions.push(eq(auditLogs.actorId, f.actorId));
+  if (f.resourceType) conditions.push(eq(auditLogs.resourceType, f.resourceType));
+  if (f.resourceId) conditions.push(eq(auditLogs.resourceId, f.resourceId));
+  if (f.from) conditions.push(gte(auditLogs.createdAt, f.from));
+  if (f.to) conditions.push(lt(auditLogs.createdAt, f.to));
+  if (options.after != null) conditions.push(lt(auditLogs.seq, options.after));
+  const rows = await guarded('The database', () =>
+    ctx.db
+      .select()
+      .from(auditLogs)
+      .where(and(...conditions))
+      .orderBy(desc(auditLogs.seq))
+      .limit(options.first + 1),
+  );
+  return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
+}
+
+export interface AuditChainVerdict {
+  valid: boolean;
+  checkedRows: number;
+  /** The first row whose hash or link does not match, when the chain is broken. */
+  brokenAt: { id: string; seq: number; reason: 'hash-mismatch' | 'link-mismatch' } | null;
+}
+
+/**
+ * Recomputes every hash of the organization's chain in Postgres, with the same function the
+ * insert trigger uses, and checks each row links to the one before it.
+ */
+export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Promise<AuditChainVerdict> {
+  const result = await guarded('The database', () =>
+    ctx.db.execute(sql`
+      with chain as (
+        select id, seq, hash, prev_hash,
+               lag(hash) over (order by seq) as previous_hash,
+               audit_log_hash(prev_hash, a) as recomputed
+          from audit_logs a where org_id = ${orgId})
+      select (select count(*) from chain)::int as checked, id, seq::bigint as seq,
+             case when hash is distinct from recomputed then 'hash-mismatch' else 'link-mismatch' end as reason
+        from chain
+       where hash is distinct from recomputed or prev_hash is distinct from previous_hash
+       order by seq limit 1`),
+  );
+  const rows = ((result as { rows?: unknown[] }).rows ?? (result as unknown as unknown[])) as {
+    checked: number;
+    id: string;
+    seq: string | number;
+    reason: 'hash-mismatch' | 'link-mismatch';
+  }[];
+  const broken = rows[0];
+  if (!broken) {
+    const [{ n } = { n: 0 }] = await ctx.db.select({ n: count() }).from(auditLogs).where(eq(auditLogs.orgId, orgId));
+    return { valid: true, checkedRows: n, brokenAt: null };
+  }
+  return { valid: false, checkedRows: broken.checked, brokenAt: { id: broken.id, seq: Number(broken.seq), reason: broken.reason } };
 }

@@ -26,12 +26,10 @@ import {
 } from './errors.ts';
 import { isId, newId } from './ids.ts';
 import { loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
-import { endSessions, findSession, sessionFromRow, type EndReason, type SessionView } from './sessions.ts';
-import { SignerUnavailableError, signToken, type SignedToken } from './signing/signer.ts';
+import { endSessions, findSession, getSession, sessionFromRow, type EndReason, type SessionView } from './sessions.ts';
+import { signDocument, type SignedDocument } from './tokens.ts';
 
-export interface SignedLease extends SignedToken {
-  expiresAt: Date;
-}
+export type SignedLease = SignedDocument;
 
 export const FINGERPRINT_MAX = 256;
 const CLIENT_INFO_MAX_BYTES = 4096;
@@ -69,30 +67,26 @@ async function withLoadedLicense<T extends { kind: string }>(
   return outcome as Exclude<T, { kind: 'unloaded' }>;
 }
 
-async function signLease(
+function signLease(
   ctx: ServiceContext,
   session: { id: string; licenseId: string; fingerprint: string },
   nowMs: number,
   expiresAtMs: number,
   terms: LeaseTerms,
 ): Promise<SignedLease> {
-  const payload: Record<string, unknown> = {
-    iss: ctx.config.issuer,
-    sub: session.id,
-    lic: session.licenseId,
-    fp: session.fingerprint,
-    tier: terms.tier,
-    features: terms.features,
-    iat: Math.floor(nowMs / 1000),
-    exp: Math.floor(expiresAtMs / 1000),
-  };
-  if (terms.licenseExpiresAtMs !== null) payload.lexp = Math.floor(terms.licenseExpiresAtMs / 1000);
-  try {
-    return { ...(await signToken(ctx.signer, payload)), expiresAt: new Date(expiresAtMs) };
-  } catch (error) {
-    if (error instanceof SignerUnavailableError) throw serviceUnavailable('The signing service', error);
-    throw error;
-  }
+  return signDocument(
+    ctx,
+    {
+      sub: session.id,
+      lic: session.licenseId,
+      fp: session.fingerprint,
+      tier: terms.tier,
+      features: terms.features,
+      iat: Math.floor(nowMs / 1000),
+      ...(terms.licenseExpiresAtMs !== null ? { lexp: Math.floor(terms.licenseExpiresAtMs / 1000) } : {}),
+    },
+    Math.floor(expiresAtMs / 1000),
+  );
 }
 
 export interface AcquireInput {
@@ -243,4 +237,16 @@ export async function seatCount(ctx: ServiceContext, licenseId: string): Promise
   };
   const outcome = await withLoadedLicense(ctx, licenseId, read);
   return outcome.count;
+}
+
+/** Force-releases a session (operator action): its seat is free at once and it cannot heartbeat again. */
+export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId: string): Promise<Result<SessionView, SessionNotFound>> {
+  const row = await getSession(ctx, actor.orgId, sessionId);
+  if (!row) return err(new SessionNotFound());
+  if (row.endedAt) return ok(sessionFromRow(row));
+  await withLoadedLicense(ctx, row.licenseId, () => ctx.seats.release(row.licenseId, row.id, false));
+  const [ended] = await guarded('The database', () =>
+    ctx.db.transaction((tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
+  );
+  return ok(sessionFromRow(ended ?? (await getSession(ctx, actor.orgId, sessionId)) ?? row));
 }

@@ -1,0 +1,31 @@
+/** Reading the audit log and proving its hash chain intact. */
+import { listAuditLogs, verifyAuditChain } from '../services/audit.ts';
+import { RequestError } from '../services/errors.ts';
+import { AuditChainVerdictType, AuditLogConnectionType, AuditLogFilterInput } from '../schema/audit.ts';
+import { builder } from '../schema/builder.ts';
+import { pageSize, toPage } from '../schema/connection.ts';
+import { requireActor } from '../schema/context.ts';
+
+builder.queryFields((t) => ({
+  auditLogs: t.field({
+    type: AuditLogConnectionType,
+    description: 'Newest first.',
+    args: {
+      filter: t.arg({ type: AuditLogFilterInput, required: false }),
+      first: t.arg.int({ required: false }),
+      after: t.arg.string({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const after = args.after == null ? null : Number(args.after);
+      if (after !== null && !Number.isSafeInteger(after))
+        throw new RequestError('BAD_USER_INPUT', 'after is not a cursor of this list', { field: 'after' });
+      const page = await listAuditLogs(ctx.services, requireActor(ctx).orgId, { filter: args.filter, first: pageSize(args.first), after });
+      return toPage(page, (row) => String(row.seq));
+    },
+  }),
+  verifyAuditChain: t.field({
+    type: AuditChainVerdictType,
+    description: "Recomputes the organization's audit hash chain and reports the first row that does not match.",
+    resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services, requireActor(ctx).orgId),
+  }),
+}));
