@@ -19,7 +19,7 @@ describe('lease expiry', () => {
   it('frees the seat within the second after expiry with no sweeper, and heartbeat then answers SESSION_EXPIRED', async () => {
     const license = await createLicense(app, { maxSeats: 1, leaseSeconds: 1 });
     const granted = await acquire(app, license.key, 'sleepy');
-    const expiresAt = new Date(granted.lease.expiresAt).getTime();
+    const expiresAt = new Date(granted.session.expiresAt).getTime();
     expect((await app.services.seats.count(license.id))?.used).toBe(1);
     await sleep(expiresAt - Date.now() + 50);
     expect((await app.services.seats.count(license.id))?.used).toBe(0);
