@@ -1,0 +1,70 @@
+/** The audit log is append-only and tamper-evident. */
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.ts';
+import { DATABASE_URL, acquire, admin, createLicense, startApp } from './support/harness.ts';
+
+let app: App;
+const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+beforeAll(async () => {
+  app = await startApp();
+});
+afterAll(async () => {
+  await sql.end();
+  await app.close();
+});
+
+const AUDIT = `query($filter: AuditLogFilter, $first: Int, $after: String) {
+  auditLogs(filter: $filter, first: $first, after: $after) { edges { cursor node { id action resourceId actorType } } pageInfo { hasNextPage endCursor } } }`;
+const VERIFY = `{ verifyAuditChain { valid checkedRows brokenAt { id reason } } }`;
+
+describe('audit log', () => {
+  it('records license and seat actions, filterable by resource and action, newest first with pages', async () => {
+    const license = await createLicense(app, { maxSeats: 2 });
+    const a = await acquire(app, license.key, 'a');
+    await acquire(app, license.key, 'b');
+    const created = await admin(app, AUDIT, { filter: { resourceId: license.id } });
+    expect(created.data?.auditLogs.edges.map((e: { node: { action: string } }) => e.node.action)).toEqual(['license.created']);
+
+    const seats = await admin(app, AUDIT, { filter: { action: 'seat.acquired', actorId: license.id }, first: 1 });
+    expect(seats.data?.auditLogs.edges[0].node).toMatchObject({ action: 'seat.acquired', actorType: 'license' });
+    expect(seats.data?.auditLogs.pageInfo.hasNextPage).toBe(true);
+    const next = await admin(app, AUDIT, {
+      filter: { action: 'seat.acquired', actorId: license.id },
+      first: 1,
+      after: seats.data?.auditLogs.pageInfo.endCursor,
+    });
+    expect(next.data?.auditLogs.edges[0].node.resourceId).toBe(a.session.id);
+    expect(next.data?.auditLogs.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE by SQL', async () => {
+    const license = await createLicense(app, { maxSeats: 1 });
+    await expect(sql`update audit_logs set action = 'x' where resource_id = ${license.id}`).rejects.toThrow(/append-only/);
+    await expect(sql`delete from audit_logs where resource_id = ${license.id}`).rejects.toThrow(/append-only/);
+    await expect(sql`truncate audit_logs`).rejects.toThrow(/append-only/);
+  });
+
+  it('verifies an intact chain, and finds a row changed behind the trigger by a superuser', async () => {
+    const license = await createLicense(app, { maxSeats: 1 });
+    expect((await admin(app, VERIFY)).data?.verifyAuditChain).toMatchObject({ valid: true, brokenAt: null });
+    const [row] = await sql`select id from audit_logs where resource_id = ${license.id} and action = 'license.created'`;
+    await sql.begin(async (tx) => {
+      await tx`alter table audit_logs disable trigger audit_logs_no_update_delete`;
+      await tx`update audit_logs set data = '{"tier":"enterprise","maxSeats":1000}' where id = ${row!.id}`;
+      await tx`alter table audit_logs enable trigger audit_logs_no_update_delete`;
+    });
+    try {
+      const verdict = (await admin(app, VERIFY)).data?.verifyAuditChain;
+      expect(verdict).toMatchObject({ valid: false, brokenAt: { id: row!.id, reason: 'hash-mismatch' } });
+    } finally {
+      // Put the row back as it was so the shared organization's chain is whole for other suites.
+      await sql.begin(async (tx) => {
+        await tx`alter table audit_logs disable trigger audit_logs_no_update_delete`;
+        await tx`update audit_logs set data = jsonb_build_object('tier', 'pro', 'maxSeats', 1) where id = ${row!.id}`;
+        await tx`alter table audit_logs enable trigger audit_logs_no_update_delete`;
+      });
+    }
+    expect((await admin(app, VERIFY)).data?.verifyAuditChain.valid).toBe(true);
+  });
+});
