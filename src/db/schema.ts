@@ -3,7 +3,7 @@
  * seat sessions and the audit log. Redis holds the live seat state and is rebuilt from here.
  */
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -120,3 +120,206 @@ export const auditLogs = pgTable(
 export type License = typeof licenses.$inferSelect;
 export type SeatSessionRow = typeof seatSessions.$inferSelect;
 export type AuditLogRow = typeof auditLogs.$inferSelect;
+
+// ── Identity (users, refresh tokens, API keys, usage) ───────────────────────────────────────
+
+export const userRole = pgEnum('user_role', ['owner', 'admin', 'member', 'viewer']);
+export const apiKeyEnvironment = pgEnum('api_key_environment', ['live', 'test']);
+
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Lower-cased; unique across the server so login needs no organization. */
+    email: text('email').notNull(),
+    /** `scrypt$N$r$p$salt$hash`, base64url parts. */
+    passwordHash: text('password_hash').notNull(),
+    role: userRole('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_idx').on(t.email), index('users_org_idx').on(t.orgId)],
+);
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** Every token rotated from one login shares a family; reuse of a spent one revokes it whole. */
+    familyId: text('family_id').notNull(),
+    /** SHA-256 hex of the token. */
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('refresh_tokens_hash_idx').on(t.tokenHash), index('refresh_tokens_family_idx').on(t.familyId)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    environment: apiKeyEnvironment('environment').notNull(),
+    /** SHA-256 hex of the full secret; the secret itself is shown once. */
+    secretHash: text('secret_hash').notNull(),
+    hint: text('hint').notNull(),
+    /** During a rotation with preserveKeyId, the replaced secret keeps working until previousExpiresAt. */
+    previousSecretHash: text('previous_secret_hash'),
+    previousExpiresAt: timestamp('previous_expires_at', { withTimezone: true, mode: 'date' }),
+    scopes: text('scopes').array().notNull(),
+    /** CIDR blocks (IPv4 or IPv6); empty = any address. */
+    ipAllowlist: text('ip_allowlist')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** Names the rate-limit tier of the key. */
+    tier: text('tier').notNull().default('standard'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    revokeReason: text('revoke_reason'),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('api_keys_secret_hash_idx').on(t.secretHash),
+    index('api_keys_previous_secret_hash_idx').on(t.previousSecretHash),
+    index('api_keys_org_idx').on(t.orgId),
+  ],
+);
+
+export const apiKeyUsage = pgTable(
+  'api_key_usage',
+  {
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    apiKeyId: text('api_key_id')
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: 'cascade' }),
+    day: text('day').notNull(),
+    tier: text('tier').notNull(),
+    requests: integer('requests').notNull().default(0),
+    errors: integer('errors').notNull().default(0),
+    rateLimited: integer('rate_limited').notNull().default(0),
+    uniqueIps: integer('unique_ips').notNull().default(0),
+    p50Ms: integer('p50_ms'),
+    p95Ms: integer('p95_ms'),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.day] })],
+);
+
+// ── Webhooks (transactional outbox, deliveries, attempts) ───────────────────────────────────
+
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', [
+  'PENDING',
+  'RETRYING',
+  'DELIVERED',
+  'FAILED',
+  'DEAD',
+  'REPLAY_EXPIRED',
+  'DISABLED',
+]);
+
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** Event type patterns: `license.*`, `seat.acquired`, `*`. */
+    eventTypes: text('event_types').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    /** The signing secret, encrypted at rest (AES-GCM with the server key). */
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    /** During a rotation both secrets sign until previousSecretExpiresAt. */
+    previousSecretCiphertext: text('previous_secret_ciphertext'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('webhook_endpoints_org_idx').on(t.orgId)],
+);
+
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_events_org_created_idx').on(t.orgId, t.createdAt)],
+);
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    eventType: text('event_type').notNull(),
+    status: webhookDeliveryStatus('status').notNull().default('PENDING'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} in ('PENDING', 'RETRYING')`),
+    index('webhook_deliveries_org_created_idx').on(t.orgId, t.createdAt),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
+  ],
+);
+
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    statusCode: integer('status_code'),
+    durationMs: integer('duration_ms').notNull(),
+    /** The first 2 KB of the answer. */
+    responseBody: text('response_body'),
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.attempt)],
+);

@@ -65,13 +65,16 @@ builder.subscriptionFields((t) => ({
         throw new RequestError('BAD_USER_INPUT', 'No license with this id.', { field: 'licenseId' });
       }
       // Attach first, then read the current count, so no change can fall between the two;
-      // a change published before the read may still arrive after it and is skipped.
+      // a change published before the read (or the read's own reload) may still arrive after it, and is skipped.
       const messages = await ctx.services.pubsub.subscribe(seatChannel(id));
       try {
         const current = await seatCount(ctx.services, id);
         return subscriptionStream(current, messages, (message) => {
           const count = parseCountMessage(id, message);
-          return count.changedAt >= current.changedAt ? count : undefined;
+          const older = count.changedAt < current.changedAt;
+          const repeat =
+            count.changedAt.getTime() === current.changedAt.getTime() && count.used === current.used && count.max === current.max;
+          return older || repeat ? undefined : count;
         });
       } catch (error) {
         await messages.return?.();

@@ -4,12 +4,11 @@
  */
 import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { inTenant, type Transaction } from '../db/tenant.ts';
 import { auditLogs } from '../db/schema.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { newId } from './ids.ts';
-
-export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 export interface AuditEntry {
   action: string;
@@ -62,12 +61,14 @@ export async function listAuditLogs(
   if (f.to) conditions.push(lt(auditLogs.createdAt, f.to));
   if (options.after != null) conditions.push(lt(auditLogs.seq, options.after));
   const rows = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(auditLogs)
-      .where(and(...conditions))
-      .orderBy(desc(auditLogs.seq))
-      .limit(options.first + 1),
+    inTenant(ctx.db, orgId, (tx) =>
+      tx
+        .select()
+        .from(auditLogs)
+        .where(and(...conditions))
+        .orderBy(desc(auditLogs.seq))
+        .limit(options.first + 1),
+    ),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
@@ -85,7 +86,8 @@ export interface AuditChainVerdict {
  */
 export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Promise<AuditChainVerdict> {
   const result = await guarded('The database', () =>
-    ctx.db.execute(sql`
+    inTenant(ctx.db, orgId, (tx) =>
+      tx.execute(sql`
       with chain as (
         select id, seq, hash, prev_hash,
                lag(hash) over (order by seq) as previous_hash,
@@ -96,6 +98,7 @@ export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Prom
         from chain
        where hash is distinct from recomputed or prev_hash is distinct from previous_hash
        order by seq limit 1`),
+    ),
   );
   const rows = ((result as { rows?: unknown[] }).rows ?? (result as unknown as unknown[])) as {
     checked: number;
@@ -105,7 +108,9 @@ export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Prom
   }[];
   const broken = rows[0];
   if (!broken) {
-    const [{ n } = { n: 0 }] = await ctx.db.select({ n: count() }).from(auditLogs).where(eq(auditLogs.orgId, orgId));
+    const [{ n } = { n: 0 }] = await inTenant(ctx.db, orgId, (tx) =>
+      tx.select({ n: count() }).from(auditLogs).where(eq(auditLogs.orgId, orgId)),
+    );
     return { valid: true, checkedRows: n, brokenAt: null };
   }
   return { valid: false, checkedRows: broken.checked, brokenAt: { id: broken.id, seq: Number(broken.seq), reason: broken.reason } };

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import type { Transaction } from './audit.ts';
+import type { Transaction } from '../db/tenant.ts';
 
 export interface LeaseProgress {
   sessionId: string;

@@ -5,6 +5,7 @@
 import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
 import { licenses, machines, organizations, seatSessions, type License } from '../db/schema.ts';
 import type { LicenseTerms } from '../redis/seatStore.ts';
+import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
 import { endOpenSessions } from './sessions.ts';
 import type { Actor, ServiceContext } from './context.ts';
@@ -94,7 +95,7 @@ export async function createLicense(
   if (invalid) return err(invalid);
   const { key, hash, hint } = await ctx.licenseKeys.generate();
   const license = await guarded('The database', () =>
-    ctx.db.transaction(async (tx) => {
+    inTenant(ctx.db, actor.orgId, async (tx) => {
       const [row] = await tx
         .insert(licenses)
         .values({
@@ -132,7 +133,7 @@ export async function updateLicense(
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
   if (changes.tier !== undefined) changes.tier = changes.tier.trim();
   const license = await guarded('The database', () =>
-    ctx.db.transaction(async (tx) => {
+    inTenant(ctx.db, actor.orgId, async (tx) => {
       const [row] = await tx
         .update(licenses)
         .set({ ...changes, updatedAt: new Date() })
@@ -191,7 +192,7 @@ export async function changeLicenseLifecycle(
   const endsSessions = status !== 'ACTIVE';
   const now = new Date();
   const license = await guarded('The database', () =>
-    ctx.db.transaction(async (tx) => {
+    inTenant(ctx.db, actor.orgId, async (tx) => {
       const [row] = await tx
         .update(licenses)
         .set({ status, updatedAt: now, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) })
@@ -215,7 +216,7 @@ export async function changeLicenseLifecycle(
   const applied = await guarded('The seat store', () => ctx.seats.configure(id, licenseTerms(license)));
   if (endsSessions && applied && applied.endedSessionIds.length > 0) {
     await guarded('The database', () =>
-      ctx.db.transaction((tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now)),
+      inTenant(ctx.db, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now)),
     );
   }
   return ok(license);
@@ -223,12 +224,7 @@ export async function changeLicenseLifecycle(
 
 export async function getLicense(ctx: ServiceContext, orgId: string, id: string): Promise<License | undefined> {
   if (!isId('lic', id)) return undefined;
-  const [row] = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(licenses)
-      .where(and(eq(licenses.id, id), eq(licenses.orgId, orgId))),
-  );
+  const [row] = await guarded('The database', () => inTenant(ctx.db, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id))));
   return row;
 }
 
@@ -243,22 +239,27 @@ export async function listLicenses(
   orgId: string,
   options: { first: number; after?: string | null; filter?: LicenseFilter | null },
 ) {
-  const conditions: SQL[] = [eq(licenses.orgId, orgId)];
+  const conditions: SQL[] = [];
   if (options.after) conditions.push(gt(licenses.id, options.after));
   if (options.filter?.status) conditions.push(eq(licenses.status, options.filter.status));
   if (options.filter?.tier) conditions.push(eq(licenses.tier, options.filter.tier));
   const rows = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(licenses)
-      .where(and(...conditions))
-      .orderBy(asc(licenses.id))
-      .limit(options.first + 1),
+    inTenant(ctx.db, orgId, (tx) =>
+      tx
+        .select()
+        .from(licenses)
+        .where(and(...conditions))
+        .orderBy(asc(licenses.id))
+        .limit(options.first + 1),
+    ),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
 
-/** The license a key belongs to, or undefined for any key this server did not issue. */
+/**
+ * The license a key belongs to, or undefined for any key this server did not issue. Runs across
+ * organizations (the key is the only credential here), on the connecting user.
+ */
 export async function resolveLicenseKey(ctx: ServiceContext, key: string): Promise<ResolvedKey | undefined> {
   const cached = ctx.licenseKeys.cached(key);
   if (cached) return cached;

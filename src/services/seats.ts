@@ -5,6 +5,7 @@
  */
 import { machines, seatSessions } from '../db/schema.ts';
 import type { LeaseTerms, LicenseRefusal, SeatCount } from '../redis/seatStore.ts';
+import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import {
@@ -139,7 +140,7 @@ export async function acquireSeat(
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
     const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-    await ctx.db.transaction(async (tx) => {
+    await inTenant(ctx.db, license.orgId, async (tx) => {
       await tx.insert(seatSessions).values({
         id: session.id,
         orgId: license.orgId,
@@ -225,7 +226,9 @@ export async function releaseSeat(
   const endedAt = outcome.state === 'already-expired' ? row.expiresAt : outcome.seats.changedAt;
   const reason: EndReason = outcome.state === 'already-expired' ? 'EXPIRED' : 'RELEASED';
   const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-  const ended = await guarded('The database', () => ctx.db.transaction((tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], reason)));
+  const ended = await guarded('The database', () =>
+    inTenant(ctx.db, license.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], reason)),
+  );
   const session = ended[0] ?? (await findSession(ctx, licenseId, row.id)) ?? row;
   return ok({ session: sessionFromRow(session), seats: outcome.seats });
 }
@@ -246,7 +249,7 @@ export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId
   if (row.endedAt) return ok(sessionFromRow(row));
   await withLoadedLicense(ctx, row.licenseId, () => ctx.seats.release(row.licenseId, row.id, false));
   const [ended] = await guarded('The database', () =>
-    ctx.db.transaction((tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
+    inTenant(ctx.db, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
   );
   return ok(sessionFromRow(ended ?? (await getSession(ctx, actor.orgId, sessionId)) ?? row));
 }

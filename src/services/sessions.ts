@@ -4,7 +4,8 @@
  */
 import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL } from 'drizzle-orm';
 import { seatSessions, type SeatSessionRow } from '../db/schema.ts';
-import { appendAudit, type Transaction } from './audit.ts';
+import { inTenant, type Transaction } from '../db/tenant.ts';
+import { appendAudit } from './audit.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { isId } from './ids.ts';
@@ -46,14 +47,11 @@ export async function findSession(ctx: ServiceContext, licenseId: string, sessio
   return row;
 }
 
-/** A session of the organization, or undefined (also for another organization's id). */
+/** A session of the organization, or undefined (also for another organization's id: RLS hides it). */
 export async function getSession(ctx: ServiceContext, orgId: string, sessionId: string): Promise<SeatSessionRow | undefined> {
   if (!isId('ses', sessionId)) return undefined;
   const [row] = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(seatSessions)
-      .where(and(eq(seatSessions.id, sessionId), eq(seatSessions.orgId, orgId))),
+    inTenant(ctx.db, orgId, (tx) => tx.select().from(seatSessions).where(eq(seatSessions.id, sessionId))),
   );
   return row;
 }
@@ -72,12 +70,14 @@ export async function listSessions(
     if (cursor) conditions.push(lt(seatSessions.startedAt, cursor.startedAt));
   }
   const rows = await guarded('The database', () =>
-    ctx.db
-      .select()
-      .from(seatSessions)
-      .where(and(...conditions))
-      .orderBy(desc(seatSessions.startedAt))
-      .limit(options.first + 1),
+    inTenant(ctx.db, orgId, (tx) =>
+      tx
+        .select()
+        .from(seatSessions)
+        .where(and(...conditions))
+        .orderBy(desc(seatSessions.startedAt))
+        .limit(options.first + 1),
+    ),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
