@@ -29,5 +29,6 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
     async publicJwks() {
       return [jwk];
     },
+    async close() {},
   };
 }

@@ -15,6 +15,8 @@ export interface Signer {
   sign(signingInput: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
   /** Every live public key (the signing key and older ones still trusted), with `kid`, `alg`, `use`. */
   publicJwks(): Promise<JWK[]>;
+  /** Releases what the signer holds (the KMS gRPC channel); the local key holds nothing. */
+  close(): Promise<void>;
 }
 
 export interface SignedToken {
