@@ -2,12 +2,10 @@
  * The Cloud KMS signer, driven through the real `@google-cloud/kms` client against an in-process
  * fake KMS. Tokens are checked by jose and, independently, by the openssl command line.
  */
-import { execFile } from 'node:child_process';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import crc32c from 'crc-32/crc32c';
 import { GoogleAuth, googleAuthLibrary, grpc } from 'google-gax';
@@ -16,8 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsSigner, derToRawEcdsa } from '../src/services/signing/kms.ts';
 import { SignerUnavailableError, signToken, type Signer } from '../src/services/signing/signer.ts';
 import { startFakeKms, type FakeKms } from './support/fakeKms.ts';
+import { opensslVerifies } from './support/openssl.ts';
 
-const run = promisify(execFile);
 const version = (key: string, n = 1) =>
   `projects/leasehold-test/locations/global/keyRings/leasehold/cryptoKeys/${key}/cryptoKeyVersions/${n}`;
 
@@ -61,34 +59,6 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-/** openssl wants the ECDSA signature as DER, the form KMS returned before we converted it. */
-function rawToDer(raw: Uint8Array): Buffer {
-  const integer = (bytes: Uint8Array) => {
-    let i = 0;
-    while (i < bytes.length - 1 && bytes[i] === 0) i++;
-    const body = bytes[i]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes.subarray(i)]) : Buffer.from(bytes.subarray(i));
-    return Buffer.concat([Buffer.from([0x02, body.length]), body]);
-  };
-  const body = Buffer.concat([integer(raw.subarray(0, 32)), integer(raw.subarray(32))]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
-}
-
-/** Verifies a compact JWS with `openssl dgst`, which knows nothing of JOSE or of our code. */
-async function opensslVerifies(token: string, pem: string, algorithm: string): Promise<boolean> {
-  const [header, payload, signature] = token.split('.');
-  const dir = await mkdtemp(join(workDir, 'openssl-'));
-  let sig: Uint8Array = Buffer.from(signature!, 'base64url');
-  if (algorithm === 'ES256') sig = rawToDer(sig);
-  await writeFile(join(dir, 'pub.pem'), pem);
-  await writeFile(join(dir, 'input.txt'), `${header}.${payload}`);
-  await writeFile(join(dir, 'sig.bin'), sig);
-  try {
-    const { stdout } = await run('openssl', ['dgst', '-sha256', '-verify', 'pub.pem', '-signature', 'sig.bin', 'input.txt'], { cwd: dir });
-    return stdout.trim() === 'Verified OK';
-  } catch {
-    return false;
-  }
-}
 
 function withPayloadByteChanged(token: string): string {
   const [header, payload, signature] = token.split('.');
