@@ -12,13 +12,17 @@ interface Executors {
   subscribe: (args: ExecutionArgs) => unknown;
 }
 
-export function graphqlWsOptions<E extends object>(app: App): ServerOptions<Record<string, unknown> | undefined, E> {
+export function graphqlWsOptions<E extends object>(
+  app: App,
+  remoteAddressOf: (extra: E) => string | undefined,
+): ServerOptions<Record<string, unknown> | undefined, E> {
   return {
     execute: (args) => (args.rootValue as Executors).execute(args) as never,
     subscribe: (args) => (args.rootValue as Executors).subscribe(args) as never,
     onSubscribe: async (ctx, _id, params) => {
       const { schema, execute, subscribe, contextFactory, parse, validate } = app.yoga.getEnveloped({
         connectionParams: ctx.connectionParams ?? {},
+        remoteAddress: remoteAddressOf(ctx.extra),
         request: new Request('http://websocket/graphql'),
         params,
       });

@@ -1,6 +1,6 @@
 /** Serves the app on Node: node:http for GraphQL over HTTP/SSE, ws for graphql-ws. */
 import { createServer } from 'node:http';
-import { useServer } from 'graphql-ws/use/ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
@@ -10,9 +10,12 @@ import { graphqlWsOptions } from './graphqlWs.ts';
 
 const config = loadConfig();
 const app = await createApp(config, { files: createFileStore(config.dataDir) });
-const server = createServer(app.yoga);
+const server = createServer((req, res) => app.yoga(req, res, { remoteAddress: req.socket.remoteAddress }));
 const wss = new WebSocketServer({ server, path: '/graphql' });
-const ws = useServer(graphqlWsOptions(app), wss);
+const ws = useServer(
+  graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),
+  wss,
+);
 
 server.listen(config.port, () => {
   const address = server.address();

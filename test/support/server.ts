@@ -2,15 +2,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { App } from '../../src/app.ts';
 import { graphqlWsOptions } from '../../src/runtime/graphqlWs.ts';
 
 export async function serve(app: App): Promise<{ url: string; wsUrl: string; close(): Promise<void> }> {
-  const server = createServer(app.yoga);
+  const server = createServer((req, res) => app.yoga(req, res, { remoteAddress: req.socket.remoteAddress }));
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  const ws = useServer(graphqlWsOptions(app), wss);
+  const ws = useServer(
+    graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),
+    wss,
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,0 +1,36 @@
+/** Serves the app on Bun: Bun.serve for GraphQL over HTTP/SSE, upgrading /graphql to graphql-ws. */
+import { handleProtocols, makeHandler, type Extra } from 'graphql-ws/use/bun';
+import { createApp } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { startupBanner } from './banner.ts';
+import { createFileStore } from './files.ts';
+import { graphqlWsOptions } from './graphqlWs.ts';
+
+const config = loadConfig();
+const app = await createApp(config, { files: createFileStore(config.dataDir) });
+
+const server = Bun.serve({
+  port: config.port,
+  fetch(request, server) {
+    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket' && new URL(request.url).pathname === '/graphql') {
+      // Bun does not expose the negotiated subprotocol on the socket, so it is checked here.
+      if (!handleProtocols(request.headers.get('sec-websocket-protocol') ?? '')) {
+        return new Response('Unsupported WebSocket subprotocol', { status: 400 });
+      }
+      return server.upgrade(request) ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
+    }
+    return app.yoga.fetch(request, { remoteAddress: server.requestIP(request)?.address });
+  },
+  websocket: makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress)),
+});
+
+console.log(startupBanner(app, `http://localhost:${server.port}`, `Bun ${Bun.version}`));
+
+async function shutdown() {
+  // Closing the sockets ends every graphql-ws subscription through the handler's close().
+  await server.stop(true);
+  await app.close();
+  process.exit(0);
+}
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
