@@ -11,6 +11,15 @@ import { createMemorySeatStore } from './redis/memorySeatStore.ts';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './redis/pubsub.ts';
 import { createRedisSeatStore } from './redis/redisSeatStore.ts';
 import type { SeatStore } from './redis/seatStore.ts';
+import type { RateLimiter } from './redis/rateLimiter.ts';
+import { createRedisRateLimiter } from './redis/redisRateLimiter.ts';
+import { createMemoryRateLimiter } from './redis/memoryRateLimiter.ts';
+import { createMemoryUsageStore } from './redis/memoryUsageStore.ts';
+import { createRedisUsageStore } from './redis/redisUsageStore.ts';
+import type { UsageStore } from './redis/usageStore.ts';
+import { rateLimitPlugin } from './plugins/rateLimit.ts';
+import { createApiKeyLookups } from './services/apiKeys.ts';
+import { createUsageRecorder } from './services/usage.ts';
 import { schema } from './schema/index.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
@@ -18,11 +27,21 @@ import type { Actor, ServiceContext } from './services/context.ts';
 import { RequestError } from './services/errors.ts';
 import type { FileStore } from './services/files.ts';
 import { createHeartbeatBuffer } from './services/heartbeatBuffer.ts';
-import { createLicenseKeys, timingSafeEqual } from './services/licenseKeys.ts';
-import { ensureDefaultOrganization } from './services/licenses.ts';
+import { createLicenseKeys } from './services/licenseKeys.ts';
+import { createAuthenticator } from './services/authenticate.ts';
+import { clientIpFrom } from './services/ipAddress.ts';
+import { principalId } from './services/principals.ts';
+import { createAccessTokens } from './services/signing/accessTokens.ts';
+import { ensureFirstOrganization, type Bootstrapped } from './services/bootstrap.ts';
 import { createLogger } from './services/logger.ts';
 import { createLocalSigner } from './services/signing/local.ts';
 import type { Signer } from './services/signing/signer.ts';
+
+/** What a runtime adapter passes along with each request (HTTP or WebSocket). */
+export interface ServerContext {
+  /** The socket peer's address. */
+  remoteAddress?: string | undefined;
+}
 
 export interface AppOptions {
   files: FileStore;
@@ -33,12 +52,14 @@ export interface AppOptions {
 }
 
 export interface App {
-  yoga: YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   services: ServiceContext;
   /** Where the data lives, for the start-up banner. */
   mode: { database: DatabaseHandle['kind']; seats: SeatStore['kind']; signer: string };
   /** The operator's root credential when it was generated here (never logged by the app itself). */
   generatedAdminToken: string | undefined;
+  /** What the first start of an empty database created, to be shown once. */
+  bootstrapped: Bootstrapped | undefined;
   close(): Promise<void>;
 }
 
@@ -73,13 +94,19 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
   let seats: SeatStore;
   let pubsub: PubSub;
+  let rateLimiter: RateLimiter;
+  let usageStore: UsageStore;
   if (config.redisUrl) {
     const redis = connectRedis(config.redisUrl, { cluster: config.redisCluster });
     seats = createRedisSeatStore(redis);
     pubsub = createRedisPubSub(redis);
+    rateLimiter = createRedisRateLimiter(redis);
+    usageStore = createRedisUsageStore(redis);
   } else {
     pubsub = createMemoryPubSub();
     seats = createMemorySeatStore(pubsub);
+    rateLimiter = createMemoryRateLimiter();
+    usageStore = createMemoryUsageStore();
   }
   const signer = options.signer ?? (await createSigner(config, options.files));
   const licenseKeySecret = await persistentSecret(options.files, 'license-key-secret', config.licenseKeySecret);
@@ -91,35 +118,49 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     seats,
     pubsub,
     signer,
+    accessTokens: await createAccessTokens({ pem: config.accessTokenKeyPem, files: options.files, issuer: config.issuer }),
+    rateLimiter,
     licenseKeys: await createLicenseKeys(licenseKeySecret.value),
     heartbeats: createHeartbeatBuffer(database.db),
+    apiKeys: createApiKeyLookups(database.db, { ttlMs: config.apiKeyCacheMs }),
+    usage: createUsageRecorder(usageStore, database.db),
     log,
   };
-  const operatorOrgId = await ensureDefaultOrganization(services);
+  const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);
+  // Embedded mode is one person's local server: GraphiQL opens with the bootstrap key filled in.
+  if (bootstrapped && database.kind === 'pglite') await options.files.writeSecret('graphiql-api-key', bootstrapped.apiKey);
+  const graphiqlKey = database.kind === 'pglite' ? (await options.files.read('graphiql-api-key'))?.trim() : undefined;
   const background: BackgroundJobs | undefined =
     options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });
 
-  const authenticate = (authorization: string | null | undefined): Actor | null => {
-    if (!authorization) return null;
-    const token = authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
-    if (token && timingSafeEqual(token, adminToken.value)) return { type: 'operator', id: null, orgId: operatorOrgId, requestId: null };
-    throw new RequestError('UNAUTHENTICATED', 'The credential is not valid.');
-  };
+  const authenticator = createAuthenticator(services, { adminToken: adminToken.value, operatorOrgId, environment: config.environment });
 
-  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Yoga always answers its own health path before plugins run; move it aside so /health is ours.
+    healthCheckEndpoint: '/yoga-health',
     // Yoga's own limit wraps every body in a TransformStream and halves throughput; ours is cheaper.
     maxRequestBodySize: false,
     renderGraphiQL,
-    graphiql: { title: 'Leasehold', subscriptionsProtocol: 'WS' },
-    plugins: [bodyLimit(config.maxRequestBytes), routes(services, database)],
-    context: ({ request, connectionParams }: { request: Request; connectionParams?: Record<string, unknown> }) => {
+    graphiql: {
+      title: 'Leasehold',
+      subscriptionsProtocol: 'WS',
+      ...(graphiqlKey ? { headers: JSON.stringify({ Authorization: `Bearer ${graphiqlKey}` }) } : {}),
+    },
+    plugins: [bodyLimit(config.maxRequestBytes), routes(services, database), rateLimitPlugin(services)],
+    context: async ({
+      request,
+      connectionParams,
+      remoteAddress,
+    }: ServerContext & { request: Request; connectionParams?: Record<string, unknown> }) => {
       const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+      const clientIp = clientIpFrom(remoteAddress ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
       const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
-      const actor = authenticate(authorization);
-      return { services, requestId, actor: actor && { ...actor, requestId } };
+      const principal = await authenticator.authenticate(authorization, clientIp);
+      const actor: Actor | null = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };
+      return { services, requestId, clientIp, principal, actor };
     },
     maskedErrors: {
       maskError(error, message) {
@@ -156,8 +197,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     services,
     mode: { database: database.kind, seats: seats.kind, signer: `${signer.algorithm} ${config.signer}` },
     generatedAdminToken: adminToken.generated ? adminToken.value : undefined,
+    bootstrapped,
     async close() {
       await background?.stop();
+      if (!options.signer) await signer.close();
       await pubsub.close();
       await seats.close();
       await database.close();

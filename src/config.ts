@@ -2,6 +2,7 @@
  * The one place that reads the environment. Everything else receives a `Config`.
  * Unset variables fall back to the embedded mode (PGlite, in-process seats, local key in ./.data).
  */
+import { parseRateLimitPolicy, type RateLimitPolicy } from './services/rateLimits.ts';
 
 export type SignerKind = 'local' | 'kms';
 
@@ -30,6 +31,20 @@ export interface Config {
   heartbeatFlushMs: number;
   maxRequestBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Which API keys this server accepts: `pk_live_…` on live, `pk_test_…` on test. */
+  environment: 'live' | 'test';
+  /** Peers whose X-Forwarded-For is believed (CIDRs); empty = use the socket address. */
+  trustedProxies: string[];
+  /** PEM (PKCS#8) Ed25519 key for dashboard access tokens; otherwise kept in dataDir. */
+  accessTokenKeyPem: string | undefined;
+  /** The owner created when the server first starts on an empty database. */
+  bootstrapOwnerEmail: string;
+  /** Requests per caller kind, API-key tier and license (RATE_LIMITS JSON; see services/rateLimits.ts). */
+  rateLimits: RateLimitPolicy;
+  /** How long a resolved API key is believed before Postgres is asked again: the bound on revocation. */
+  apiKeyCacheMs: number;
+  /** How often API-key usage and lastUsedAt are written out. */
+  usageFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +95,14 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+function rateLimits(env: Env, name: string): RateLimitPolicy {
+  try {
+    return parseRateLimitPolicy(env[name]);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+}
+
 function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -119,6 +142,16 @@ export function loadConfig(env: Env = readEnv()): Config {
     heartbeatFlushMs: int(env, 'HEARTBEAT_FLUSH_MS', 5000, 50, 3_600_000),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 1_048_576, 1024, 100_000_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    environment: oneOf(env, 'LEASEHOLD_ENVIRONMENT', ['live', 'test'] as const, 'live'),
+    trustedProxies: (env.TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    accessTokenKeyPem: env.ACCESS_TOKEN_KEY_PEM || undefined,
+    bootstrapOwnerEmail: env.BOOTSTRAP_OWNER_EMAIL || 'owner@leasehold.local',
+    rateLimits: rateLimits(env, 'RATE_LIMITS'),
+    apiKeyCacheMs: int(env, 'API_KEY_CACHE_MS', 5000, 0, 60_000),
+    usageFlushMs: int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
   };
 }
 

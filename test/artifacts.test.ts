@@ -3,12 +3,21 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCRIPTS, readScript, type ScriptName } from '../src/redis/client.ts';
-import { printSchemaSdl } from '../src/schema/index.ts';
+import { printSchemaSdl, schema } from '../src/schema/index.ts';
 import { REDIS_URL } from './support/harness.ts';
 
 describe('artifacts', () => {
   it('schema.graphql is the printed schema (run `npm run schema:print` after an API change)', () => {
     expect(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8')).toBe(printSchemaSdl());
+  });
+
+  it('every query, mutation and subscription field says who may call it', () => {
+    const unguarded = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+      Object.values(type!.getFields())
+        .filter((field) => !(field.extensions as { pothosOptions?: { authScopes?: unknown } }).pothosOptions?.authScopes)
+        .map((field) => `${type!.name}.${field.name}`),
+    );
+    expect(unguarded).toEqual([]);
   });
 
   const redis = new Redis(REDIS_URL);
@@ -23,6 +32,7 @@ describe('artifacts', () => {
     reap: '641199243aae28e31c3a8e625b641f47f21bce59',
     load: '1eceb452e79079f234450e119e9154189dcfd32d',
     configure: '1312d49128a1a435556bbd340742c8219c0faf0a',
+    rate_limit: 'ff008da44d58cd2efebdf850c82302996345c5b6',
   };
 
   it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {

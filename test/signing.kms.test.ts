@@ -59,7 +59,6 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-
 function withPayloadByteChanged(token: string): string {
   const [header, payload, signature] = token.split('.');
   const bytes = Buffer.from(payload!, 'base64url');

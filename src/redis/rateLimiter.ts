@@ -22,3 +22,14 @@ export interface TakeResult {
 export interface RateLimiter {
   take(bucket: string, spec: BucketSpec, cost?: number): Promise<TakeResult>;
 }
+
+/** Both implementations refuse the same nonsense: a bucket that can never refill or never serve `cost`. */
+export function checkTake(spec: BucketSpec, cost: number): void {
+  if (!(Number.isFinite(spec.capacity) && spec.capacity >= 1)) throw new RangeError(`capacity must be at least 1, got ${spec.capacity}`);
+  if (!(Number.isFinite(spec.refillPerSecond) && spec.refillPerSecond > 0)) {
+    throw new RangeError(`refillPerSecond must be positive, got ${spec.refillPerSecond}`);
+  }
+  if (!(Number.isInteger(cost) && cost >= 0 && cost <= spec.capacity)) {
+    throw new RangeError(`cost must be an integer in [0, capacity], got ${cost}`);
+  }
+}

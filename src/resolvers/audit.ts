@@ -8,6 +8,7 @@ import { requireActor } from '../schema/context.ts';
 
 builder.queryFields((t) => ({
   auditLogs: t.field({
+    authScopes: { scope: 'audit:read' },
     type: AuditLogConnectionType,
     description: 'Newest first.',
     args: {
@@ -24,6 +25,7 @@ builder.queryFields((t) => ({
     },
   }),
   verifyAuditChain: t.field({
+    authScopes: { scope: 'audit:read' },
     type: AuditChainVerdictType,
     description: "Recomputes the organization's audit hash chain and reports the first row that does not match.",
     resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services, requireActor(ctx).orgId),

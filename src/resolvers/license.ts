@@ -30,12 +30,14 @@ const UpdateLicenseResult = builder.errorUnion('UpdateLicenseResult', {
 
 builder.queryFields((t) => ({
   license: t.field({
+    authScopes: { scope: 'licenses:read' },
     type: LicenseType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, ctx) => getLicense(ctx.services, requireActor(ctx).orgId, String(id)),
   }),
   licenses: t.field({
+    authScopes: { scope: 'licenses:read' },
     type: LicenseConnectionType,
     args: {
       first: t.arg.int({ required: false, description: `1 to ${MAX_PAGE}, default 20` }),
@@ -65,6 +67,7 @@ function toPatch(input: typeof UpdateLicenseInput.$inferInput): LicensePatch | I
 
 builder.mutationFields((t) => ({
   createLicense: t.field({
+    authScopes: { scope: 'licenses:write' },
     type: CreateLicenseResult,
     args: { input: t.arg({ type: CreateLicenseInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
@@ -82,6 +85,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateLicense: t.field({
+    authScopes: { scope: 'licenses:write' },
     type: UpdateLicenseResult,
     args: { input: t.arg({ type: UpdateLicenseInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
@@ -114,6 +118,7 @@ builder.mutationFields((t) =>
       field,
       t.field({
         type: lifecycleResult(resultName),
+        authScopes: { scope: 'licenses:write' },
         description,
         args: { input: t.arg({ type: LicenseStatusChangeInput, required: true }) },
         resolve: async (_root, { input }, ctx) => {
@@ -127,6 +132,7 @@ builder.mutationFields((t) =>
 
 builder.mutationFields((t) => ({
   renewLicense: t.field({
+    authScopes: { scope: 'licenses:write' },
     type: lifecycleResult('RenewLicenseResult'),
     description: 'Extends the expiry of a license.',
     args: { input: t.arg({ type: RenewLicenseInput, required: true }) },
@@ -138,6 +144,7 @@ builder.mutationFields((t) => ({
     },
   }),
   validateLicense: t.field({
+    authScopes: { public: true },
     type: LicenseValidationType,
     description: 'Checks a license key (and optionally a machine and entitlements) and answers with a signed verdict.',
     args: { input: t.arg({ type: ValidateLicenseInput, required: true }) },

@@ -35,17 +35,20 @@ const valueOrError = <T, E>(result: { ok: true; value: T } | { ok: false; error:
 
 builder.mutationFields((t) => ({
   acquireSeat: t.field({
+    authScopes: { public: true },
     type: AcquireSeatResult,
     args: { input: t.arg({ type: AcquireSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) => valueOrError(await acquireSeat(ctx.services, input, ctx.requestId)),
   }),
   heartbeatSeat: t.field({
+    authScopes: { public: true },
     type: HeartbeatSeatResult,
     args: { input: t.arg({ type: HeartbeatSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       valueOrError(await heartbeatSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) })),
   }),
   releaseSeat: t.field({
+    authScopes: { public: true },
     type: ReleaseSeatResult,
     args: { input: t.arg({ type: ReleaseSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
@@ -55,6 +58,7 @@ builder.mutationFields((t) => ({
 
 builder.subscriptionFields((t) => ({
   seatCountChanged: t.field({
+    authScopes: { scope: 'licenses:read' },
     type: SeatCountType,
     description: 'The current count first, then every change: acquire, release, expiry, revoke, limit change.',
     args: { licenseId: t.arg.id({ required: true }) },

@@ -9,6 +9,7 @@ import { RevokeSessionInput, SeatSessionConnectionType, SeatSessionType, Session
 
 builder.queryFields((t) => ({
   session: t.field({
+    authScopes: { scope: 'licenses:read' },
     type: SeatSessionType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
@@ -18,6 +19,7 @@ builder.queryFields((t) => ({
     },
   }),
   sessions: t.field({
+    authScopes: { scope: 'licenses:read' },
     type: SeatSessionConnectionType,
     description: 'Sessions of a license, newest first; `active` filters open (true) or ended (false) ones.',
     args: {
@@ -45,6 +47,7 @@ const RevokeSessionResult = builder.errorUnion('RevokeSessionResult', {
 
 builder.mutationFields((t) => ({
   revokeSession: t.field({
+    authScopes: { scope: 'seats:admin' },
     type: RevokeSessionResult,
     description: 'Force-releases a session: its seat is free at once and its next heartbeat answers SESSION_EXPIRED.',
     args: { input: t.arg({ type: RevokeSessionInput, required: true }) },

@@ -12,5 +12,14 @@ export function startupBanner(app: App, url: string, runtime: string): string {
   if (app.generatedAdminToken) {
     lines.push(`  admin token (shown once, stored in the data directory): ${app.generatedAdminToken}`);
   }
+  if (app.bootstrapped) {
+    const b = app.bootstrapped;
+    lines.push(
+      `  first start: created organization ${b.orgId} (shown once, stored only as hashes)`,
+      `    owner:   ${b.ownerEmail} / ${b.ownerPassword}`,
+      `    API key: ${b.apiKey}`,
+      `    try:     curl -s localhost:${new URL(url).port}/graphql -H 'authorization: Bearer ${b.apiKey}' -H 'content-type: application/json' -d '{"query":"{ viewer { kind organizationId scopes } }"}'`,
+    );
+  }
   return lines.join('\n');
 }

@@ -1,6 +1,9 @@
 /** The single Pothos builder: plugins, scalars and the context type. */
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { RequestError } from '../services/errors.ts';
+import type { Scope } from '../services/principals.ts';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import type { GraphQLContext } from './context.ts';
 
@@ -11,15 +14,30 @@ interface LeaseholdTypes {
     JSON: { Input: unknown; Output: unknown };
   };
   DefaultFieldNullability: false;
+  /** `public`: anyone (seat path, validateLicense, sign-in); `authenticated`: any credential; `scope`: a credential holding it. */
+  AuthScopes: { public: boolean; authenticated: boolean; scope: Scope };
 }
 
 /** The builder's resolved schema types, for helpers that take refs made by this builder. */
 export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<LeaseholdTypes>;
 
 export const builder = new SchemaBuilder<LeaseholdTypes>({
-  plugins: [ErrorsPlugin],
+  // Scope checks wrap the errors plugin's results, so an unauthorized caller never sees a union member.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      public: true,
+      authenticated: !!ctx.principal,
+      scope: (scope) => ctx.principal?.scopes.includes(scope) ?? false,
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.principal
+        ? new RequestError('FORBIDDEN', 'Your credential lacks the scope this field needs.', { reason: 'INSUFFICIENT_SCOPE' })
+        : new RequestError('UNAUTHENTICATED', 'This operation needs an Authorization: Bearer credential.'),
+  },
 });
 
 builder.scalarType('DateTime', {

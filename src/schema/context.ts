@@ -1,14 +1,20 @@
 /** What every resolver receives: the services, the request id, and the authenticated caller. */
 import type { Actor, ServiceContext } from '../services/context.ts';
 import { RequestError } from '../services/errors.ts';
+import type { Principal } from '../services/principals.ts';
 
 export interface GraphQLContext {
   services: ServiceContext;
   requestId: string;
+  /** The address the request came from (trusted proxies resolved). */
+  clientIp: string;
   /** null when the request carries no credential; seat operations need none. */
+  principal: Principal | null;
+  /** The principal as the audit log records it. */
   actor: Actor | null;
 }
 
+/** The caller of a field whose authScopes already demanded a credential. */
 export function requireActor(ctx: GraphQLContext): Actor {
   if (!ctx.actor) throw new RequestError('UNAUTHENTICATED', 'This operation needs an Authorization: Bearer credential.');
   return ctx.actor;

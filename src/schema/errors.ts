@@ -5,6 +5,7 @@
 import {
   DomainError,
   ErrorCode,
+  InvalidCredentials,
   InvalidInput,
   LicenseExpired,
   LicenseNotFound,
@@ -27,7 +28,15 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
   }),
 });
 
-const simple = [LicenseNotFound, LicenseSuspended, LicenseRevoked, LicenseExpired, SessionExpired, SessionNotFound] as const;
+const simple = [
+  LicenseNotFound,
+  LicenseSuspended,
+  LicenseRevoked,
+  LicenseExpired,
+  SessionExpired,
+  SessionNotFound,
+  InvalidCredentials,
+] as const;
 for (const ErrorClass of simple) {
   builder.objectType(ErrorClass, { name: ErrorClass.name, interfaces: [ErrorInterface] });
 }

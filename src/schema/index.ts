@@ -5,10 +5,14 @@ import './errors.ts';
 import './seat.ts';
 import './license.ts';
 import './audit.ts';
+import './identity.ts';
+import './apiKey.ts';
 import '../resolvers/seat.ts';
 import '../resolvers/license.ts';
 import '../resolvers/session.ts';
 import '../resolvers/audit.ts';
+import '../resolvers/identity.ts';
+import '../resolvers/apiKey.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

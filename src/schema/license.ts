@@ -20,7 +20,8 @@ export const LicenseType = builder.objectRef<License>('License').implement({
     reviveSeconds: t.exposeInt('reviveSeconds'),
     status: t.expose('status', { type: LicenseStatusEnum }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
-    metadata: t.expose('metadata', { type: 'JSON' }),
+    // Vendors keep their own notes here; a key holder validating the license must not read them.
+    metadata: t.expose('metadata', { type: 'JSON', authScopes: { scope: 'licenses:read' } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     seats: t.field({ type: SeatCountType, resolve: (license, _args, ctx) => seatCount(ctx.services, license.id) }),

@@ -30,6 +30,11 @@ export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boo
       () => ctx.heartbeats.flush(),
       (e) => ctx.log.warn('heartbeat flush failed', { error: String(e) }),
     ),
+    every(
+      ctx.config.usageFlushMs,
+      () => Promise.all([ctx.apiKeys.lastUsed.flush(), ctx.usage.flush()]),
+      (e) => ctx.log.warn('API-key usage flush failed', { error: String(e) }),
+    ),
   ];
   if (options.sweeper) {
     stops.push(
@@ -44,6 +49,9 @@ export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boo
     async stop() {
       await Promise.all(stops.map((stop) => stop()));
       await ctx.heartbeats.flush().catch((e) => ctx.log.warn('final heartbeat flush failed', { error: String(e) }));
+      await Promise.all([ctx.apiKeys.lastUsed.flush(), ctx.usage.flush()]).catch((e) =>
+        ctx.log.warn('final API-key usage flush failed', { error: String(e) }),
+      );
     },
   };
 }

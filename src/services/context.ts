@@ -5,11 +5,15 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { PubSub } from '../redis/pubsub.ts';
+import type { RateLimiter } from '../redis/rateLimiter.ts';
 import type { SeatStore } from '../redis/seatStore.ts';
+import type { ApiKeyLookups } from './apiKeys.ts';
 import type { HeartbeatBuffer } from './heartbeatBuffer.ts';
 import type { LicenseKeys } from './licenseKeys.ts';
 import type { Logger } from './logger.ts';
+import type { AccessTokens } from './signing/accessTokens.ts';
 import type { Signer } from './signing/signer.ts';
+import type { UsageRecorder } from './usage.ts';
 
 export interface ServiceContext {
   config: Config;
@@ -17,14 +21,20 @@ export interface ServiceContext {
   seats: SeatStore;
   pubsub: PubSub;
   signer: Signer;
+  accessTokens: AccessTokens;
+  rateLimiter: RateLimiter;
   licenseKeys: LicenseKeys;
   heartbeats: HeartbeatBuffer;
+  /** Recent API-key lookups and the lastUsedAt buffer. */
+  apiKeys: ApiKeyLookups;
+  /** API-key usage counters. */
+  usage: UsageRecorder;
   log: Logger;
 }
 
 /** Who performs an action, as the audit log records it. */
 export interface Actor {
-  type: 'operator' | 'license' | 'system';
+  type: 'operator' | 'user' | 'apiKey' | 'license' | 'system';
   id: string | null;
   orgId: string;
   requestId: string | null;

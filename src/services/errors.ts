@@ -15,6 +15,7 @@ export const ErrorCode = {
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   INVALID_INPUT: 'INVALID_INPUT',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -76,6 +77,13 @@ export class InvalidInput extends DomainError {
     message: string,
     readonly field: string,
   ) {
+    super(message);
+  }
+}
+
+export class InvalidCredentials extends DomainError {
+  readonly code = ErrorCode.INVALID_CREDENTIALS;
+  constructor(message = 'The email or password is not right.') {
     super(message);
   }
 }

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { Transaction } from '../db/tenant.ts';
+import { createBatchBuffer } from './batchBuffer.ts';
 
 export interface LeaseProgress {
   sessionId: string;
@@ -35,26 +36,16 @@ export interface HeartbeatBuffer {
 }
 
 export function createHeartbeatBuffer(db: Database): HeartbeatBuffer {
-  let pending = new Map<string, { at: Date; expiresAt: Date }>();
+  // A newer heartbeat of a session replaces an older one, also one whose write failed.
+  const buffer = createBatchBuffer<string, { at: Date; expiresAt: Date }>({
+    write: (batch) =>
+      recordLeaseProgress(
+        db,
+        Array.from(batch, ([sessionId, v]) => ({ sessionId, lastHeartbeatAt: v.at, expiresAt: v.expiresAt })),
+      ),
+  });
   return {
-    record(sessionId, at, expiresAt) {
-      pending.set(sessionId, { at, expiresAt });
-    },
-    async flush() {
-      if (pending.size === 0) return 0;
-      const batch = pending;
-      pending = new Map();
-      try {
-        await recordLeaseProgress(
-          db,
-          Array.from(batch, ([sessionId, v]) => ({ sessionId, lastHeartbeatAt: v.at, expiresAt: v.expiresAt })),
-        );
-      } catch (error) {
-        // Keep what failed for the next flush unless a newer heartbeat replaced it meanwhile.
-        for (const [id, v] of batch) if (!pending.has(id)) pending.set(id, v);
-        throw error;
-      }
-      return batch.size;
-    },
+    record: (sessionId, at, expiresAt) => buffer.record(sessionId, { at, expiresAt }),
+    flush: () => buffer.flush(),
   };
 }

@@ -1,7 +1,7 @@
 /** Public IDs carry their type (`lic_…`, `ses_…`) and 128 random bits in base62. */
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export type IdPrefix = 'org' | 'lic' | 'ses' | 'aud' | 'key' | 'usr' | 'whe' | 'evt' | 'whd';
+export type IdPrefix = 'org' | 'lic' | 'ses' | 'aud' | 'key' | 'usr' | 'rtk' | 'rtf' | 'whe' | 'evt' | 'whd' | 'wha';
 
 export function newId(prefix: IdPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -3,7 +3,7 @@
  * and resolving a key to its license for the seat operations.
  */
 import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
-import { licenses, machines, organizations, seatSessions, type License } from '../db/schema.ts';
+import { licenses, machines, seatSessions, type License } from '../db/schema.ts';
 import type { LicenseTerms } from '../redis/seatStore.ts';
 import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
@@ -292,15 +292,4 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
       activated.map((m) => m.fingerprint),
     ),
   );
-}
-
-/** The organization the operator's root token acts on until users and API keys exist. */
-export async function ensureDefaultOrganization(ctx: Pick<ServiceContext, 'db'>): Promise<string> {
-  const [existing] = await ctx.db.select({ id: organizations.id }).from(organizations).orderBy(asc(organizations.createdAt)).limit(1);
-  if (existing) return existing.id;
-  const [created] = await ctx.db
-    .insert(organizations)
-    .values({ id: newId('org'), name: 'Default organization' })
-    .returning();
-  return created!.id;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
+import { createOrganization, createUser } from '../../src/services/identity.ts';
 
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -20,6 +21,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN,
     LICENSE_KEY_SECRET: 'test-license-key-secret-0123456789',
     LOG_LEVEL: 'silent',
+    // Suites share 127.0.0.1 and one Redis; the rate-limit suites set their own limits.
+    RATE_LIMITS: JSON.stringify({ anonymous: '1000000/min', user: '1000000/min', operator: '1000000/min', license: '1000000/min' }),
     ...env,
   });
 }
@@ -41,12 +44,17 @@ export async function gql<T = Record<string, any>>(
   query: string,
   variables: Record<string, unknown> = {},
   token: string | null = null,
+  remoteAddress = '127.0.0.1',
 ): Promise<GraphQLResponse<T>> {
-  const response = await app.yoga.fetch('http://leasehold.test/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await app.yoga.fetch(
+    'http://leasehold.test/graphql',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    },
+    { remoteAddress },
+  );
   return { status: response.status, ...((await response.json()) as object) };
 }
 
@@ -112,3 +120,14 @@ export async function release(app: App, licenseKey: string, sessionId: string) {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh organization with one user of the given role, and an access token for that user. */
+export async function seedOrganization(app: App, role: 'owner' | 'admin' | 'member' | 'viewer' = 'owner') {
+  const orgId = await createOrganization(app.services, `Test org ${Math.random().toString(36).slice(2, 8)}`);
+  const email = `${role}-${crypto.randomUUID()}@example.test`;
+  const password = 'correct horse battery staple';
+  const created = await createUser(app.services, { type: 'system', id: 'test-harness', orgId, requestId: null }, { email, password, role });
+  if (!created.ok) throw created.error;
+  const { token } = await app.services.accessTokens.issue({ sub: created.value.id, org: orgId, roles: [role] });
+  return { orgId, userId: created.value.id, email, password, token };
+}

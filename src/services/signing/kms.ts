@@ -26,7 +26,6 @@ export interface KmsSignerOptions {
   deadlineMs?: number | undefined;
 }
 
-
 // KMS algorithms whose signatures are exactly those of a JWS algorithm we issue. Others (PSS,
 // SHA-512, raw PKCS#1, Ed25519 via `data`) would need a `SigningAlgorithm` and a signing path of
 // their own, so such a key is refused at startup instead of producing tokens nobody can verify.

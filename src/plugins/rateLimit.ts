@@ -1,0 +1,210 @@
+/**
+ * Rate limits and API-key usage, in the one place that sees every operation and its outcome.
+ *
+ * Each operation takes a token from its caller's bucket (services/rateLimits.ts) before it
+ * executes: the principal's, or for an anonymous seat operation its license's, or else the
+ * client address's. Every GraphQL HTTP response carries `X-RateLimit-Limit`, `-Remaining` and
+ * `-Reset` (Unix seconds, when the bucket is full again); a refused one is a `RATE_LIMITED`
+ * GraphQL error with `extensions.retryAfter` (seconds), HTTP 429 and `Retry-After`.
+ *
+ * A request that never reaches execution (a syntax or validation error, a credential that was
+ * refused) has no known principal; it is counted against its client address's anonymous
+ * bucket when its response is ready, so failed credentials are limited too.
+ * GraphQL over WebSocket takes a token per operation and has no headers to carry.
+ *
+ * If the rate limiter's store is down the request goes through unlimited (and a warning is
+ * logged): the limits protect the service, and the parts that need Redis fail on their own.
+ */
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { TakeResult } from '../redis/rateLimiter.ts';
+import type { GraphQLContext } from '../schema/context.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { clientIpFrom } from '../services/ipAddress.ts';
+import { resolveLicenseKey } from '../services/licenses.ts';
+import type { Principal } from '../services/principals.ts';
+import { rateLimitBucket, type RateLimitBucket, type RateLimitedCaller } from '../services/rateLimits.ts';
+
+/** The operations of the licensed app, limited per license when called without a credential. */
+const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'validateLicense']);
+
+interface Operation {
+  startedAt: number;
+  /** Came in over HTTP (onResponse finishes it); otherwise over WebSocket. */
+  http: boolean;
+  admitted: boolean;
+  take: TakeResult | undefined;
+  principal: Principal | null;
+  clientIp: string;
+  errors: boolean;
+}
+
+type Variables = Record<string, unknown> | null | undefined;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function licenseKeyArgument(node: ValueNode, variables: Variables): unknown {
+  if (node.kind === Kind.VARIABLE) {
+    const input = variables?.[node.name.value];
+    return isObject(input) ? input.licenseKey : undefined;
+  }
+  if (node.kind !== Kind.OBJECT) return undefined;
+  const field = node.fields.find((f) => f.name.value === 'licenseKey');
+  if (!field) return undefined;
+  if (field.value.kind === Kind.STRING) return field.value.value;
+  if (field.value.kind === Kind.VARIABLE) return variables?.[field.value.name.value];
+  return undefined;
+}
+
+/**
+ * The license key of an operation made only of seat fields, all with the same key; undefined
+ * for anything else (which then counts against the client address).
+ */
+export function seatOperationLicenseKey(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Variables,
+): string | undefined {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return undefined;
+  let key: string | undefined;
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return undefined;
+    if (selection.name.value === '__typename') continue;
+    if (!SEAT_FIELDS.has(selection.name.value)) return undefined;
+    const input = selection.arguments?.find((a) => a.name.value === 'input');
+    const value = input && licenseKeyArgument(input.value, variables);
+    if (typeof value !== 'string' || (key !== undefined && key !== value)) return undefined;
+    key = value;
+  }
+  return key;
+}
+
+const newOperation = (http: boolean): Operation => ({
+  startedAt: performance.now(),
+  http,
+  admitted: false,
+  take: undefined,
+  principal: null,
+  clientIp: '',
+  errors: false,
+});
+
+const retryAfterSeconds = (take: TakeResult) => Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+
+function rateLimitedError(take: TakeResult) {
+  const retryAfter = retryAfterSeconds(take);
+  return createGraphQLError(`Rate limit exceeded (${take.limit} requests at most); retry in ${retryAfter} s.`, {
+    extensions: { code: 'RATE_LIMITED', retryAfter, http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } },
+  });
+}
+
+export function rateLimitPlugin(services: ServiceContext): Plugin {
+  const operations = new WeakMap<Request, Operation>();
+  const policy = services.config.rateLimits;
+
+  const take = async (bucket: RateLimitBucket): Promise<TakeResult | undefined> => {
+    try {
+      return await services.rateLimiter.take(bucket.name, bucket.spec);
+    } catch (error) {
+      services.log.warn('rate limiter unavailable; request not limited', { error: String(error) });
+      return undefined;
+    }
+  };
+
+  const callerOf = async (
+    context: GraphQLContext,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Variables,
+  ) => {
+    if (context.principal) return { kind: 'principal', principal: context.principal } satisfies RateLimitedCaller;
+    const licenseKey = seatOperationLicenseKey(document, operationName, variables);
+    // A key this server did not issue (wrong checksum) resolves to nothing without a lookup.
+    const license = licenseKey ? await resolveLicenseKey(services, licenseKey).catch(() => undefined) : undefined;
+    if (license) return { kind: 'license', licenseId: license.licenseId } satisfies RateLimitedCaller;
+    return { kind: 'anonymous', clientIp: context.clientIp } satisfies RateLimitedCaller;
+  };
+
+  const recordUsage = (op: Operation, status: number) => {
+    const p = op.principal;
+    if (p?.kind !== 'apiKey') return;
+    services.usage.record({
+      orgId: p.orgId,
+      apiKeyId: p.keyId,
+      tier: p.tier,
+      clientIp: op.clientIp,
+      latencyMs: performance.now() - op.startedAt,
+      error: op.errors || status >= 400,
+      rateLimited: status === 429,
+    });
+  };
+
+  /** Takes the operation's token; answers the refusal, if any, to put in place of its result. */
+  const admit = async (
+    context: GraphQLContext & { request: Request },
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Variables,
+  ) => {
+    let op = operations.get(context.request);
+    if (!op) operations.set(context.request, (op = newOperation(false)));
+    op.admitted = true;
+    op.principal = context.principal ?? null;
+    op.clientIp = context.clientIp;
+    const bucket = rateLimitBucket(policy, await callerOf(context, document, operationName, variables));
+    op.take = await take(bucket);
+    if (!op.take || op.take.allowed) return { op, refusal: undefined };
+    if (!op.http) recordUsage(op, 429);
+    return { op, refusal: { errors: [rateLimitedError(op.take)] } satisfies ExecutionResult };
+  };
+
+  return {
+    onRequestParse({ request }) {
+      operations.set(request, newOperation(true));
+    },
+
+    async onExecute({ args, setResultAndStopExecution }) {
+      const { op, refusal } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refusal) return setResultAndStopExecution(refusal);
+      return {
+        onExecuteDone({ result }) {
+          if ('errors' in result && result.errors?.length) op.errors = true;
+          if (!op.http) recordUsage(op, 200);
+        },
+      };
+    },
+
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const { op, refusal } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refusal) return setResultAndStopExecution(refusal);
+      if (!op.http) recordUsage(op, 200);
+    },
+
+    async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
+      const op = operations.get(request);
+      if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
+      if (!op.admitted) {
+        const remoteAddress = (serverContext as { remoteAddress?: string }).remoteAddress;
+        op.clientIp = clientIpFrom(remoteAddress, request.headers.get('x-forwarded-for'), services.config.trustedProxies);
+        const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
+        op.take = await take(bucket);
+        if (op.take && !op.take.allowed) {
+          const error = rateLimitedError(op.take);
+          response = fetchAPI.Response.json(
+            { errors: [{ message: error.message, extensions: { code: 'RATE_LIMITED', retryAfter: retryAfterSeconds(op.take) } }] },
+            { status: 429 },
+          );
+          setResponse(response);
+        }
+      }
+      if (op.take) {
+        response.headers.set('X-RateLimit-Limit', String(op.take.limit));
+        response.headers.set('X-RateLimit-Remaining', String(op.take.remaining));
+        response.headers.set('X-RateLimit-Reset', String(Math.ceil(op.take.resetAtMs / 1000)));
+        if (!op.take.allowed) response.headers.set('Retry-After', String(retryAfterSeconds(op.take)));
+      }
+      recordUsage(op, response.status);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/** Sign-in, token refresh, sign-out, the caller's identity, and adding users. */
+import { InvalidCredentials, InvalidInput } from '../services/errors.ts';
+import { createUser, login, logout, refreshSession } from '../services/identity.ts';
+import { builder } from '../schema/builder.ts';
+import { requireActor } from '../schema/context.ts';
+import { CreateUserInput, LoginInput, RefreshTokenInput, SignedInType, UserCreatedType, ViewerType } from '../schema/identity.ts';
+
+const LoginResult = builder.errorUnion('LoginResult', { types: [SignedInType, InvalidCredentials], resolveType: () => 'SignedIn' });
+const RefreshTokenResult = builder.errorUnion('RefreshTokenResult', {
+  types: [SignedInType, InvalidCredentials],
+  resolveType: () => 'SignedIn',
+});
+const CreateUserResult = builder.errorUnion('CreateUserResult', {
+  types: [UserCreatedType, InvalidInput],
+  resolveType: () => 'UserCreated',
+});
+
+builder.queryFields((t) => ({
+  viewer: t.field({
+    type: ViewerType,
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, ctx) => ctx.principal!,
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  login: t.field({
+    type: LoginResult,
+    authScopes: { public: true },
+    args: { input: t.arg({ type: LoginInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await login(ctx.services, input, ctx.clientIp, ctx.requestId);
+      return result.ok ? result.value : result.error;
+    },
+  }),
+  refreshToken: t.field({
+    type: RefreshTokenResult,
+    authScopes: { public: true },
+    args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await refreshSession(ctx.services, input.refreshToken, ctx.requestId);
+      return result.ok ? result.value : result.error;
+    },
+  }),
+  logout: t.boolean({
+    authScopes: { public: true },
+    description: 'Revokes the refresh token and every token rotated from the same sign-in; true when it existed.',
+    args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
+    resolve: (_root, { input }, ctx) => logout(ctx.services, input.refreshToken, ctx.requestId),
+  }),
+  createUser: t.field({
+    type: CreateUserResult,
+    authScopes: { scope: 'users:write' },
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await createUser(ctx.services, requireActor(ctx), input);
+      return result.ok ? { user: result.value } : result.error;
+    },
+  }),
+}));

@@ -1,0 +1,61 @@
+/** Types of sign-in and of the caller's own identity. */
+import type { SignedIn } from '../services/identity.ts';
+import type { Principal } from '../services/principals.ts';
+import { builder } from './builder.ts';
+
+export const UserRoleEnum = builder.enumType('UserRole', { values: ['owner', 'admin', 'member', 'viewer'] as const });
+
+export const UserType = builder.objectRef<SignedIn['user']>('User').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    organizationId: t.exposeID('orgId'),
+    email: t.exposeString('email'),
+    role: t.expose('role', { type: UserRoleEnum }),
+  }),
+});
+
+export const SignedInType = builder.objectRef<SignedIn>('SignedIn').implement({
+  description: 'Tokens are shown once. The access token lasts an hour; the refresh token 7 days, single use.',
+  fields: (t) => ({
+    accessToken: t.exposeString('accessToken'),
+    accessTokenExpiresAt: t.expose('accessTokenExpiresAt', { type: 'DateTime' }),
+    refreshToken: t.exposeString('refreshToken'),
+    refreshTokenExpiresAt: t.expose('refreshTokenExpiresAt', { type: 'DateTime' }),
+    user: t.field({ type: UserType, resolve: (s) => s.user }),
+  }),
+});
+
+export const ViewerType = builder.objectRef<Principal>('Viewer').implement({
+  description: 'The caller: the operator, a dashboard user, or an API key.',
+  fields: (t) => ({
+    kind: t.exposeString('kind'),
+    organizationId: t.exposeID('orgId'),
+    userId: t.id({ nullable: true, resolve: (p) => (p.kind === 'user' ? p.userId : null) }),
+    apiKeyId: t.id({ nullable: true, resolve: (p) => (p.kind === 'apiKey' ? p.keyId : null) }),
+    role: t.field({ type: UserRoleEnum, nullable: true, resolve: (p) => (p.kind === 'user' ? p.role : null) }),
+    scopes: t.stringList({ resolve: (p) => [...p.scopes] }),
+  }),
+});
+
+export const LoginInput = builder.inputType('LoginInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    password: t.string({ required: true }),
+  }),
+});
+
+export const RefreshTokenInput = builder.inputType('RefreshTokenInput', {
+  fields: (t) => ({ refreshToken: t.string({ required: true }) }),
+});
+
+export const CreateUserInput = builder.inputType('CreateUserInput', {
+  fields: (t) => ({
+    email: t.string({ required: true }),
+    password: t.string({ required: true, description: 'At least 12 characters.' }),
+    role: t.field({ type: UserRoleEnum, required: true }),
+  }),
+});
+
+export const UserCreatedType = builder.objectRef<{ user: SignedIn['user'] }>('UserCreated').implement({
+  fields: (t) => ({ user: t.field({ type: UserType, resolve: (r) => r.user }) }),
+});

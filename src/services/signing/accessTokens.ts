@@ -1,0 +1,66 @@
+/**
+ * Dashboard access tokens: EdDSA (Ed25519) JWTs with a key of their own, apart from the key
+ * that signs leases, so rotating one never invalidates the other. Verification pins the
+ * algorithm, issuer, audience and key id: `alg: none`, HS256 made with the public key, or a
+ * token from another key are refused.
+ */
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { FileStore } from '../files.ts';
+
+export const ACCESS_TOKEN_AUDIENCE = 'leasehold-api';
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+export interface AccessClaims {
+  sub: string;
+  org: string;
+  roles: string[];
+}
+
+export interface AccessTokens {
+  issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }>;
+  /** The claims of a valid token, or undefined for anything else (never throws on bad input). */
+  verify(token: string): Promise<(AccessClaims & JWTPayload) | undefined>;
+}
+
+export async function createAccessTokens(options: { pem?: string | undefined; files: FileStore; issuer: string }): Promise<AccessTokens> {
+  let pem = options.pem ?? (await options.files.read('access-token-key.pem'));
+  if (!pem) {
+    const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
+    pem = await exportPKCS8(privateKey);
+    await options.files.writeSecret('access-token-key.pem', pem);
+  }
+  const privateKey = (await importPKCS8(pem, 'EdDSA', { extractable: true })) as CryptoKey;
+  const { d: _d, ...publicJwk } = await exportJWK(privateKey);
+  const keyId = await calculateJwkThumbprint(publicJwk);
+  const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'Ed25519' }, false, ['verify']);
+
+  return {
+    async issue(claims) {
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({ org: claims.org, roles: claims.roles })
+        .setProtectedHeader({ alg: 'EdDSA', kid: keyId, typ: 'JWT' })
+        .setSubject(claims.sub)
+        .setIssuer(options.issuer)
+        .setAudience(ACCESS_TOKEN_AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)
+        .sign(privateKey);
+      return { token, expiresAt: new Date((now + ACCESS_TOKEN_TTL_SECONDS) * 1000) };
+    },
+    async verify(token) {
+      try {
+        const { payload, protectedHeader } = await jwtVerify(token, publicKey, {
+          algorithms: ['EdDSA'],
+          issuer: options.issuer,
+          audience: ACCESS_TOKEN_AUDIENCE,
+          requiredClaims: ['sub', 'exp', 'iat'],
+        });
+        if (protectedHeader.kid !== keyId) return undefined;
+        if (typeof payload.org !== 'string' || !Array.isArray(payload.roles)) return undefined;
+        return payload as AccessClaims & JWTPayload;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Service-level fixtures for API keys: a fresh organization per test, and the services of one
+ * app instance with API-key state of its own (two of them act as two instances).
+ */
+import type { App } from '../../src/app.ts';
+import { organizations } from '../../src/db/schema.ts';
+import { createMemoryUsageStore } from '../../src/redis/memoryUsageStore.ts';
+import type { UsageStore } from '../../src/redis/usageStore.ts';
+import { createApiKeyLookups, type ApiKeyEnvironment } from '../../src/services/apiKeys.ts';
+import type { Actor, ServiceContext } from '../../src/services/context.ts';
+import { newId } from '../../src/services/ids.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/services/rateLimits.ts';
+import { createUsageRecorder } from '../../src/services/usage.ts';
+
+export function instanceServices(
+  app: App,
+  options: { cacheMs?: number; environment?: 'live' | 'test'; rateLimits?: RateLimitPolicy; usageStore?: UsageStore } = {},
+): ServiceContext {
+  const db = app.services.db;
+  const cacheMs = options.cacheMs ?? 5000;
+  return {
+    ...app.services,
+    config: {
+      ...app.services.config,
+      environment: options.environment ?? 'live',
+      rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS,
+      apiKeyCacheMs: cacheMs,
+    },
+    apiKeys: createApiKeyLookups(db, { ttlMs: cacheMs }),
+    usage: createUsageRecorder(options.usageStore ?? createMemoryUsageStore(), db),
+  };
+}
+
+/** A new organization (inserted on the connecting user, as bootstrap does) and an operator acting in it. */
+export async function freshOrganization(app: App): Promise<Actor> {
+  const id = newId('org');
+  await app.services.db.insert(organizations).values({ id, name: `API key test ${id.slice(-6)}` });
+  return { type: 'operator', id: null, orgId: id, requestId: crypto.randomUUID() };
+}
+
+/** A request to a live server from an address no allowlist in these tests names by accident. */
+export const LIVE: { clientIp: string; serverEnvironment: ApiKeyEnvironment } = { clientIp: '203.0.113.10', serverEnvironment: 'live' };
