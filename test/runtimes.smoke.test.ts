@@ -2,14 +2,12 @@
  * The same server on Node, Bun and Deno: each runtime adapter is started as its own process
  * against the machine's Postgres and Redis, and one client session runs against each.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { START_TIMEOUT_MS, startServer, stopServer, type Server } from './support/process.ts';
 import { collect, wsClient } from './support/server.ts';
 
 // As test/support/harness.ts has them; not imported from there, which would load the whole app
@@ -17,79 +15,12 @@ import { collect, wsClient } from './support/server.ts';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_TOKEN = 'smoke-admin-token-0123456789abcdef';
-// Starts take 0.5–4 s here (tsx and Deno transpile on first start); a cold CI machine is slower.
-const START_TIMEOUT_MS = 120_000;
 
 const runtimes: [runtime: string, command: string[]][] = [
   ['Node', ['node_modules/.bin/tsx', 'src/runtime/node.ts']],
   ['Bun', ['node_modules/.bin/bun', 'src/runtime/bun.ts']],
   ['Deno', ['node_modules/.bin/deno', 'run', '-A', 'src/runtime/deno.ts']],
 ];
-
-/** A port nothing listens on right now: the OS picks it, then it is handed to the child. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Server {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-  startedInMs: number;
-}
-
-async function startServer(command: string[], dataDir: string): Promise<Server> {
-  const port = await freePort();
-  const started = Date.now();
-  const [bin, ...args] = command as [string, ...string[]];
-  const child = spawn(bin, args, {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: {
-      ...process.env,
-      DATABASE_URL,
-      REDIS_URL,
-      PORT: String(port),
-      LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-
-  const base = `http://127.0.0.1:${port}`;
-  while (Date.now() - started < START_TIMEOUT_MS) {
-    if (hasExited) throw new Error(`${command.join(' ')} exited before serving:\n${output}`);
-    const healthy = await fetch(`${base}/health`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) return { child, base, output: () => output, exited, startedInMs: Date.now() - started };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${command.join(' ')} did not answer /health within ${START_TIMEOUT_MS} ms:\n${output}`);
-}
-
-/** Ends the child, politely first; resolves once it has exited. */
-async function stopServer(server: Server): Promise<number | null> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return server.exited;
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  const code = await server.exited;
-  clearTimeout(timer);
-  return code;
-}
 
 async function graphql(base: string, query: string, variables: Record<string, unknown>, token?: string) {
   const response = await fetch(`${base}/graphql`, {
@@ -119,7 +50,7 @@ describe.each(runtimes)('the server on %s', (runtime, command) => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), `leasehold-${runtime.toLowerCase()}-`));
-    server = await startServer(command, dataDir);
+    server = await startServer(command, { DATABASE_URL, REDIS_URL, LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN, DATA_DIR: dataDir });
     console.info(`${runtime} answered /health ${server.startedInMs} ms after spawn`);
   }, START_TIMEOUT_MS + 10_000);
 
