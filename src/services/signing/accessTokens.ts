@@ -4,7 +4,8 @@
  * algorithm, issuer, audience and key id: `alg: none`, HS256 made with the public key, or a
  * token from another key are refused.
  */
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { loadOrCreateKey } from './keyFile.ts';
 import type { FileStore } from '../files.ts';
 
 export const ACCESS_TOKEN_AUDIENCE = 'leasehold-api';
@@ -23,15 +24,13 @@ export interface AccessTokens {
 }
 
 export async function createAccessTokens(options: { pem?: string | undefined; files: FileStore; issuer: string }): Promise<AccessTokens> {
-  let pem = options.pem ?? (await options.files.read('access-token-key.pem'));
-  if (!pem) {
-    const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
-    pem = await exportPKCS8(privateKey);
-    await options.files.writeSecret('access-token-key.pem', pem);
-  }
-  const privateKey = (await importPKCS8(pem, 'EdDSA', { extractable: true })) as CryptoKey;
-  const { d: _d, ...publicJwk } = await exportJWK(privateKey);
-  const keyId = await calculateJwkThumbprint(publicJwk);
+  const { privateKey, publicJwk, keyId } = await loadOrCreateKey({
+    pem: options.pem,
+    files: options.files,
+    fileName: 'access-token-key.pem',
+    generate: 'Ed25519',
+    algorithm: 'EdDSA',
+  });
   const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'Ed25519' }, false, ['verify']);
 
   return {
