@@ -11,5 +11,8 @@ export default defineConfig({
     // Suites share one Postgres and one Redis; each isolates its data by organization and license.
     fileParallelism: true,
     maxWorkers: 2,
+    // Server processes the tests start inherit this: their in-process webhook workers would
+    // otherwise claim deliveries of suites that run their own workers with shrunk timings.
+    env: { WEBHOOK_WORKER: 'off' },
   },
 });

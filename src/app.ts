@@ -35,6 +35,7 @@ import { createAccessTokens } from './services/signing/accessTokens.ts';
 import { ensureFirstOrganization, type Bootstrapped } from './services/bootstrap.ts';
 import { createLogger } from './services/logger.ts';
 import { createLocalSigner } from './services/signing/local.ts';
+import { createSecretBox } from './services/webhooks/secrets.ts';
 import type { Signer } from './services/signing/signer.ts';
 
 /** What a runtime adapter passes along with each request (HTTP or WebSocket). */
@@ -111,6 +112,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const signer = options.signer ?? (await createSigner(config, options.files));
   const licenseKeySecret = await persistentSecret(options.files, 'license-key-secret', config.licenseKeySecret);
   const adminToken = await persistentSecret(options.files, 'admin-token', config.adminToken);
+  const webhookSecretKey = await persistentSecret(options.files, 'webhook-secret-key', config.webhookSecretKey);
 
   const services: ServiceContext = {
     config,
@@ -124,6 +126,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     heartbeats: createHeartbeatBuffer(database.db),
     apiKeys: createApiKeyLookups(database.db, { ttlMs: config.apiKeyCacheMs }),
     usage: createUsageRecorder(usageStore, database.db),
+    webhookSecrets: await createSecretBox(webhookSecretKey.value),
     log,
   };
   const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);

@@ -45,6 +45,28 @@ export interface Config {
   apiKeyCacheMs: number;
   /** How often API-key usage and lastUsedAt are written out. */
   usageFlushMs: number;
+  /** AES-256-GCM key (32 bytes, base64) that encrypts webhook signing secrets at rest; generated into dataDir when unset. */
+  webhookSecretKey: string | undefined;
+  /** Lets webhook endpoints point at loopback and private addresses (over http too) on a live server. */
+  webhookAllowPrivate: boolean;
+  /** `in-process`: every instance runs a delivery worker; `off`: only `npm run worker` processes deliver. */
+  webhookWorker: 'in-process' | 'off';
+  /** How long one delivery attempt may take, answer included. */
+  webhookTimeoutMs: number;
+  /** Waits after the 1st, 2nd, … failed attempt (the last one repeats), before jitter and Retry-After. */
+  webhookBackoffSeconds: number[];
+  /** Attempts per delivery before it is DEAD. */
+  webhookMaxAttempts: number;
+  /** An event older than this when its attempt comes due is not sent (REPLAY_EXPIRED). */
+  webhookMaxEventAgeSeconds: number;
+  /** How often an idle worker looks for due deliveries. */
+  webhookPollMs: number;
+  /** Deliveries a worker claims at once (and sends in parallel). */
+  webhookBatchSize: number;
+  /** A license expiring within this many days is announced once (`license.expiring-soon`). */
+  licenseExpiryWarningDays: number;
+  /** How often the background jobs look for licenses about to expire. */
+  licenseExpiryCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +125,35 @@ function rateLimits(env: Env, name: string): RateLimitPolicy {
   }
 }
 
+function flag(env: Env, name: string): boolean {
+  return oneOf(env, name, ['0', '1', 'false', 'true'] as const, '0') === '1' || env[name] === 'true';
+}
+
+/** Comma-separated seconds, fractions allowed (tests shrink the backoff to milliseconds). */
+function secondsList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86_400)) {
+    throw new ConfigError(name, `expected comma-separated seconds from 0 to ${7 * 86_400}, got "${raw}"`);
+  }
+  return values;
+}
+
+/** 32 bytes in base64 or base64url, as `openssl rand -base64 32` prints them. */
+function aesKey(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let length: number;
+  try {
+    length = atob(raw.trim().replace(/-/g, '+').replace(/_/g, '/')).length;
+  } catch {
+    throw new ConfigError(name, 'not valid base64');
+  }
+  if (length !== 32) throw new ConfigError(name, `expected 32 bytes in base64, got ${length}`);
+  return raw.trim();
+}
+
 function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -128,7 +179,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     port: int(env, 'PORT', 4000, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    redisCluster: oneOf(env, 'REDIS_CLUSTER', ['0', '1', 'false', 'true'] as const, '0') === '1' || env.REDIS_CLUSTER === 'true',
+    redisCluster: flag(env, 'REDIS_CLUSTER'),
     dataDir: env.DATA_DIR || './.data',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
@@ -152,6 +203,17 @@ export function loadConfig(env: Env = readEnv()): Config {
     rateLimits: rateLimits(env, 'RATE_LIMITS'),
     apiKeyCacheMs: int(env, 'API_KEY_CACHE_MS', 5000, 0, 60_000),
     usageFlushMs: int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
+    webhookSecretKey: aesKey(env, 'WEBHOOK_SECRET_KEY'),
+    webhookAllowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+    webhookWorker: oneOf(env, 'WEBHOOK_WORKER', ['in-process', 'off'] as const, 'in-process'),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
+    webhookBackoffSeconds: secondsList(env, 'WEBHOOK_BACKOFF_SECONDS', [60, 300, 900]),
+    webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 3, 1, 100),
+    webhookMaxEventAgeSeconds: int(env, 'WEBHOOK_MAX_EVENT_AGE_SECONDS', 3 * 86_400, 1, 365 * 86_400),
+    webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 10, 3_600_000),
+    webhookBatchSize: int(env, 'WEBHOOK_BATCH_SIZE', 20, 1, 1000),
+    licenseExpiryWarningDays: int(env, 'LICENSE_EXPIRY_WARNING_DAYS', 7, 1, 365),
+    licenseExpiryCheckMs: int(env, 'LICENSE_EXPIRY_CHECK_MS', 60_000, 50, 86_400_000),
   };
 }
 

@@ -38,6 +38,8 @@ export const licenses = pgTable(
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** The expiry that `license.expiring-soon` was announced for; a renewal moves expires_at away from it. */
+    expiryWarningSentFor: timestamp('expiry_warning_sent_for', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -287,8 +289,14 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookEvents.id, { onDelete: 'cascade' }),
     eventType: text('event_type').notNull(),
     status: webhookDeliveryStatus('status').notNull().default('PENDING'),
+    /** Attempts of the current series (a redelivery by hand starts a new one). */
     attempts: integer('attempts').notNull().default(0),
+    /** When due (PENDING, FAILED), or when the claim of the worker sending it lapses (PENDING, RETRYING). */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    /** Set by the worker that claimed the delivery; only that claim may record the attempt's outcome. */
+    claimToken: text('claim_token'),
+    /** When the current series was started by hand; the maximum event age counts from here. */
+    redeliveredAt: timestamp('redelivered_at', { withTimezone: true, mode: 'date' }),
     lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
@@ -297,7 +305,7 @@ export const webhookDeliveries = pgTable(
   (t) => [
     index('webhook_deliveries_due_idx')
       .on(t.nextAttemptAt)
-      .where(sql`${t.status} in ('PENDING', 'RETRYING')`),
+      .where(sql`${t.status} in ('PENDING', 'FAILED', 'RETRYING')`),
     index('webhook_deliveries_org_created_idx').on(t.orgId, t.createdAt),
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
   ],

@@ -117,21 +117,22 @@ async function pushIterator<T>(
 }
 
 /**
- * A subscription's event stream: `first` (the state at attach time), then each message that
- * `map` turns into a value (undefined skips it). Hand-rolled rather than an async generator so
- * that `return()` from an unsubscribing client reaches the channel even while no message comes.
+ * A subscription's event stream: `first` (the state at attach time; undefined when there is
+ * none to send), then each message that `map` turns into a value (undefined skips it).
+ * Hand-rolled rather than an async generator so that `return()` from an unsubscribing client
+ * reaches the channel even while no message comes.
  */
 export function subscriptionStream<T>(
-  first: T,
+  first: T | undefined,
   messages: AsyncIterableIterator<string>,
   map: (message: string) => T | undefined,
 ): AsyncIterableIterator<T> {
-  let sentFirst = false;
+  let sentFirst = first === undefined;
   const stream: AsyncIterableIterator<T> = {
     async next() {
       if (!sentFirst) {
         sentFirst = true;
-        return { value: first, done: false };
+        return { value: first as T, done: false };
       }
       for (;;) {
         const next = await messages.next();

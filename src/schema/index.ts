@@ -7,12 +7,14 @@ import './license.ts';
 import './audit.ts';
 import './identity.ts';
 import './apiKey.ts';
+import './webhook.ts';
 import '../resolvers/seat.ts';
 import '../resolvers/license.ts';
 import '../resolvers/session.ts';
 import '../resolvers/audit.ts';
 import '../resolvers/identity.ts';
 import '../resolvers/apiKey.ts';
+import '../resolvers/webhook.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -15,6 +15,7 @@ import { apiKeys } from '../db/schema.ts';
 import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
 import { createBatchBuffer, type BatchBuffer } from './batchBuffer.ts';
+import { apiKeyData, emitEvent, emitEvents } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, RequestError, type Result } from './errors.ts';
 import { isId, newId } from './ids.ts';
@@ -293,6 +294,7 @@ export async function createApiKey(
         })
         .returning();
       await appendAudit(tx, actor, [{ action: 'apikey.created', resourceType: 'apiKey', resourceId: row!.id, data: described(row!) }]);
+      await emitEvent(tx, actor.orgId, 'apikey.created', { apiKey: apiKeyData(row!) });
       return row!;
     }),
   );
@@ -385,6 +387,7 @@ export async function revokeApiKey(
       await appendAudit(tx, actor, [
         { action: 'apikey.revoked', resourceType: 'apiKey', resourceId: id, data: { reason: row.revokeReason, hint: row.hint } },
       ]);
+      await emitEvent(tx, actor.orgId, 'apikey.revoked', { apiKey: apiKeyData(row) });
       return row;
     }),
   );
@@ -448,6 +451,11 @@ export async function rotateApiKey(
             },
           },
         ]);
+        await emitEvent(tx, actor.orgId, 'apikey.rotated', {
+          apiKey: apiKeyData(row!),
+          preserveKeyId,
+          previousSecretExpiresAt: graceEnds?.toISOString() ?? now.toISOString(),
+        });
         return { apiKey: row!, secret };
       }
 
@@ -484,6 +492,13 @@ export async function rotateApiKey(
           resourceId: replacement!.id,
           data: { ...described(replacement!), rotatedFrom: id },
         },
+      ]);
+      await emitEvents(tx, actor.orgId, [
+        {
+          type: 'apikey.rotated',
+          data: { apiKey: apiKeyData(current), preserveKeyId, replacedBy: replacement!.id, revokesAt: revokesAt.toISOString() },
+        },
+        { type: 'apikey.created', data: { apiKey: apiKeyData(replacement!), rotatedFrom: id } },
       ]);
       return { apiKey: replacement!, secret };
     }),

@@ -1,9 +1,12 @@
 /**
- * The periodic work of an instance: the sweeper that ends expired sessions in Postgres, and
- * the flush of buffered heartbeats. Failures are logged and retried on the next tick.
+ * The periodic work of an instance: the sweeper that ends expired sessions in Postgres, the
+ * flush of buffered heartbeats, the announcement of licenses about to expire, and (unless
+ * WEBHOOK_WORKER=off) the webhook delivery worker. Failures are logged and retried on the next tick.
  */
 import type { ServiceContext } from './context.ts';
+import { announceExpiringLicenses } from './licenseExpiry.ts';
 import { sweepExpiredSessions } from './sweeper.ts';
+import { startWebhookWorker } from './webhooks/worker.ts';
 
 export interface BackgroundJobs {
   stop(): Promise<void>;
@@ -43,8 +46,14 @@ export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boo
         () => sweepExpiredSessions(ctx),
         (e) => ctx.log.warn('sweep failed', { error: String(e) }),
       ),
+      every(
+        ctx.config.licenseExpiryCheckMs,
+        () => announceExpiringLicenses(ctx),
+        (e) => ctx.log.warn('license expiry check failed', { error: String(e) }),
+      ),
     );
   }
+  if (ctx.config.webhookWorker === 'in-process') stops.push(startWebhookWorker(ctx).stop);
   return {
     async stop() {
       await Promise.all(stops.map((stop) => stop()));

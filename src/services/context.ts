@@ -14,6 +14,7 @@ import type { Logger } from './logger.ts';
 import type { AccessTokens } from './signing/accessTokens.ts';
 import type { Signer } from './signing/signer.ts';
 import type { UsageRecorder } from './usage.ts';
+import type { SecretBox } from './webhooks/secrets.ts';
 
 export interface ServiceContext {
   config: Config;
@@ -29,6 +30,8 @@ export interface ServiceContext {
   apiKeys: ApiKeyLookups;
   /** API-key usage counters. */
   usage: UsageRecorder;
+  /** Encrypts and decrypts webhook signing secrets with the server key. */
+  webhookSecrets: SecretBox;
   log: Logger;
 }
 

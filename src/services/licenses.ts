@@ -7,6 +7,7 @@ import { licenses, machines, seatSessions, type License } from '../db/schema.ts'
 import type { LicenseTerms } from '../redis/seatStore.ts';
 import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
+import { emitEvent, licenseData } from './events.ts';
 import { endOpenSessions } from './sessions.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from './errors.ts';
@@ -116,6 +117,7 @@ export async function createLicense(
       await appendAudit(tx, actor, [
         { action: 'license.created', resourceType: 'license', resourceId: row!.id, data: { tier: row!.tier, maxSeats: row!.maxSeats } },
       ]);
+      await emitEvent(tx, actor.orgId, 'license.created', { license: licenseData(row!) });
       return row!;
     }),
   );
@@ -143,6 +145,7 @@ export async function updateLicense(
       await appendAudit(tx, actor, [
         { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: Object.keys(changes) } },
       ]);
+      await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: Object.keys(changes) });
       return row;
     }),
   );
@@ -207,6 +210,12 @@ export async function changeLicenseLifecycle(
           data: { from: current.status, to: status, reason: options.reason ?? null },
         },
       ]);
+      await emitEvent(tx, actor.orgId, `license.${action}`, {
+        license: licenseData(row),
+        from: current.status,
+        to: status,
+        reason: options.reason ?? null,
+      });
       if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
       return row;
     }),

@@ -7,6 +7,7 @@ import { machines, seatSessions } from '../db/schema.ts';
 import type { LeaseTerms, LicenseRefusal, SeatCount } from '../redis/seatStore.ts';
 import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
+import { announceSeatLimitReached, emitEvent, sessionData } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import {
   err,
@@ -113,7 +114,10 @@ export async function acquireSeat(
 
   const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.acquire(licenseId, newId('ses'), input.fingerprint));
   if (outcome.kind === 'refused') {
-    if (outcome.reason === 'NO_SEATS') return err(new NoSeatsAvailable(outcome.seats));
+    if (outcome.reason === 'NO_SEATS') {
+      await announceSeatLimitReached(ctx, { orgId: license.orgId, licenseId, fingerprint: input.fingerprint, seats: outcome.seats });
+      return err(new NoSeatsAvailable(outcome.seats));
+    }
     if (outcome.reason === 'TOO_MANY_MACHINES') return err(new TooManyMachines(outcome.seats.max));
     return err(licenseError(outcome.reason));
   }
@@ -160,6 +164,7 @@ export async function acquireSeat(
       await appendAudit(tx, actor, [
         { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
       ]);
+      await emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats });
     });
     return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
   } catch (error) {

@@ -6,6 +6,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL } from 'drizzle
 import { seatSessions, type SeatSessionRow } from '../db/schema.ts';
 import { inTenant, type Transaction } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
+import { emitEvents, sessionEnded } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { isId } from './ids.ts';
@@ -113,6 +114,7 @@ export async function endSessions(
     if (row) ended.push(row);
   }
   await auditEnded(tx, actor, ended);
+  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
   return ended;
 }
 
@@ -130,5 +132,6 @@ export async function endOpenSessions(
     .where(and(target, isNull(seatSessions.endedAt)))
     .returning();
   await auditEnded(tx, actor, ended);
+  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
   return ended;
 }

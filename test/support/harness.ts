@@ -20,6 +20,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
     REDIS_URL,
     LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN,
     LICENSE_KEY_SECRET: 'test-license-key-secret-0123456789',
+    // Shared by every instance, as in production: one instance's worker opens another's endpoint secrets.
+    WEBHOOK_SECRET_KEY: 'dGVzdC13ZWJob29rLXNlY3JldC1rZXktMzItYnl0ZXM=',
+    // Test receivers listen on 127.0.0.1; a test that starts a worker starts it itself.
+    WEBHOOK_ALLOW_PRIVATE: '1',
+    WEBHOOK_WORKER: 'off',
     LOG_LEVEL: 'silent',
     // Suites share 127.0.0.1 and one Redis; the rate-limit suites set their own limits.
     RATE_LIMITS: JSON.stringify({ anonymous: '1000000/min', user: '1000000/min', operator: '1000000/min', license: '1000000/min' }),

@@ -1,0 +1,205 @@
+/** Webhook endpoints, deliveries and metrics, and the live feed of delivery status; each scoped to the caller's organization. */
+import { InvalidInput, RequestError } from '../services/errors.ts';
+import { EVENT_TYPES } from '../services/events.ts';
+import {
+  deliveryUpdates,
+  getWebhookDelivery,
+  listWebhookDeliveries,
+  redeliverWebhook,
+  sendTestWebhook,
+  WebhookDeliveryNotFound,
+} from '../services/webhooks/deliveries.ts';
+import {
+  createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  getWebhookEndpoint,
+  listWebhookEndpoints,
+  rotateWebhookSecret,
+  updateWebhookEndpoint,
+  WebhookEndpointNotFound,
+} from '../services/webhooks/endpoints.ts';
+import { webhookMetrics } from '../services/webhooks/metrics.ts';
+import { builder } from '../schema/builder.ts';
+import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
+import { requireActor } from '../schema/context.ts';
+import {
+  CreateWebhookEndpointInput,
+  DeleteWebhookEndpointInput,
+  RedeliverWebhookInput,
+  RotateWebhookSecretInput,
+  SendTestWebhookInput,
+  UpdateWebhookEndpointInput,
+  WebhookDeliveryConnectionType,
+  WebhookDeliveryFilterInput,
+  WebhookDeliveryQueuedType,
+  WebhookDeliveryType,
+  WebhookEndpointCreatedType,
+  WebhookEndpointDeletedType,
+  WebhookEndpointType,
+  WebhookEndpointUpdatedType,
+  WebhookMetricsType,
+  WebhookSecretRotatedType,
+} from '../schema/webhook.ts';
+
+const CreateWebhookEndpointResult = builder.errorUnion('CreateWebhookEndpointResult', {
+  types: [WebhookEndpointCreatedType, InvalidInput],
+  resolveType: () => 'WebhookEndpointCreated',
+});
+const UpdateWebhookEndpointResult = builder.errorUnion('UpdateWebhookEndpointResult', {
+  types: [WebhookEndpointUpdatedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookEndpointUpdated',
+});
+const DeleteWebhookEndpointResult = builder.errorUnion('DeleteWebhookEndpointResult', {
+  types: [WebhookEndpointDeletedType, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookEndpointDeleted',
+});
+const RotateWebhookSecretResult = builder.errorUnion('RotateWebhookSecretResult', {
+  types: [WebhookSecretRotatedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookSecretRotated',
+});
+const RedeliverWebhookResult = builder.errorUnion('RedeliverWebhookResult', {
+  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookDeliveryNotFound],
+  resolveType: () => 'WebhookDeliveryQueued',
+});
+const SendTestWebhookResult = builder.errorUnion('SendTestWebhookResult', {
+  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookDeliveryQueued',
+});
+
+builder.queryFields((t) => ({
+  webhookEndpoints: t.field({
+    type: [WebhookEndpointType],
+    authScopes: { scope: 'webhooks:read' },
+    description: "The organization's webhook endpoints, newest first.",
+    resolve: (_root, _args, ctx) => listWebhookEndpoints(ctx.services, requireActor(ctx).orgId),
+  }),
+  webhookEndpoint: t.field({
+    type: WebhookEndpointType,
+    nullable: true,
+    authScopes: { scope: 'webhooks:read' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => getWebhookEndpoint(ctx.services, requireActor(ctx).orgId, String(id)),
+  }),
+  webhookEventTypes: t.field({
+    type: ['String'],
+    authScopes: { scope: 'webhooks:read' },
+    description: 'Every event type an endpoint can subscribe to.',
+    resolve: () => [...EVENT_TYPES],
+  }),
+  webhookDelivery: t.field({
+    type: WebhookDeliveryType,
+    nullable: true,
+    authScopes: { scope: 'webhooks:read' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => getWebhookDelivery(ctx.services, requireActor(ctx).orgId, String(id)),
+  }),
+  webhookDeliveries: t.field({
+    type: WebhookDeliveryConnectionType,
+    authScopes: { scope: 'webhooks:read' },
+    description: 'Newest first.',
+    args: {
+      filter: t.arg({ type: WebhookDeliveryFilterInput, required: false }),
+      first: t.arg.int({ required: false, description: `1 to ${MAX_PAGE}, default 20` }),
+      after: t.arg.string({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const filter = args.filter && { ...args.filter, endpointId: args.filter.endpointId == null ? null : String(args.filter.endpointId) };
+      const page = await listWebhookDeliveries(ctx.services, requireActor(ctx).orgId, {
+        filter,
+        first: pageSize(args.first),
+        after: args.after,
+      });
+      return toPage(page, (delivery) => delivery.id);
+    },
+  }),
+  webhookMetrics: t.field({
+    type: WebhookMetricsType,
+    authScopes: { scope: 'webhooks:read' },
+    args: {
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true, description: 'Exclusive; at most 366 days after from.' }),
+    },
+    resolve: (_root, { from, to }, ctx) => webhookMetrics(ctx.services, requireActor(ctx).orgId, from, to),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createWebhookEndpoint: t.field({
+    type: CreateWebhookEndpointResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Adds an endpoint; its signing secret is in the answer and nowhere else, ever.',
+    args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await createWebhookEndpoint(ctx.services, requireActor(ctx), input);
+      return result.ok ? result.value : result.error;
+    },
+  }),
+  updateWebhookEndpoint: t.field({
+    type: UpdateWebhookEndpointResult,
+    authScopes: { scope: 'webhooks:write' },
+    args: { input: t.arg({ type: UpdateWebhookEndpointInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const { id, ...patch } = input;
+      const result = await updateWebhookEndpoint(ctx.services, requireActor(ctx), String(id), patch);
+      return result.ok ? { endpoint: result.value } : result.error;
+    },
+  }),
+  deleteWebhookEndpoint: t.field({
+    type: DeleteWebhookEndpointResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Removes the endpoint with its deliveries.',
+    args: { input: t.arg({ type: DeleteWebhookEndpointInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await deleteWebhookEndpoint(ctx.services, requireActor(ctx), String(input.id));
+      return result.ok ? { endpoint: result.value } : result.error;
+    },
+  }),
+  rotateWebhookSecret: t.field({
+    type: RotateWebhookSecretResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Issues a new signing secret; the old one keeps signing beside it for overlapSeconds (default a day).',
+    args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await rotateWebhookSecret(ctx.services, requireActor(ctx), String(input.id), input);
+      return result.ok ? result.value : result.error;
+    },
+  }),
+  redeliverWebhook: t.field({
+    type: RedeliverWebhookResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Sends a DELIVERED, DEAD, REPLAY_EXPIRED or DISABLED delivery again, as a new series of attempts.',
+    args: { input: t.arg({ type: RedeliverWebhookInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await redeliverWebhook(ctx.services, requireActor(ctx), String(input.deliveryId));
+      return result.ok ? { delivery: result.value } : result.error;
+    },
+  }),
+  sendTestWebhook: t.field({
+    type: SendTestWebhookResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Sends a webhook.test event to one endpoint, whatever event types it subscribes to.',
+    args: { input: t.arg({ type: SendTestWebhookInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const result = await sendTestWebhook(ctx.services, requireActor(ctx), String(input.endpointId));
+      return result.ok ? { delivery: result.value } : result.error;
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  webhookDeliveryUpdated: t.field({
+    type: WebhookDeliveryType,
+    authScopes: { scope: 'webhooks:read' },
+    description: "Every status change of the organization's deliveries (of one endpoint, when given), whichever instance made it.",
+    args: { endpointId: t.arg.id({ required: false }) },
+    subscribe: async (_root, { endpointId }, ctx) => {
+      const actor = requireActor(ctx);
+      const id = endpointId == null ? null : String(endpointId);
+      if (id !== null && !(await getWebhookEndpoint(ctx.services, actor.orgId, id))) {
+        throw new RequestError('BAD_USER_INPUT', 'No webhook endpoint with this id.', { field: 'endpointId' });
+      }
+      return deliveryUpdates(ctx.services, actor.orgId, id);
+    },
+    resolve: (delivery) => delivery,
+  }),
+}));

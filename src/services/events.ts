@@ -1,0 +1,186 @@
+/**
+ * Events for webhooks, through a transactional outbox: `emitEvent` writes the event row and one
+ * PENDING delivery per enabled endpoint that subscribes to its type, inside the transaction of
+ * the change it reports. Either both commit or neither does; the delivery worker
+ * (webhooks/worker.ts) takes the deliveries from there.
+ *
+ * The event types are dotted names; endpoints subscribe with exact names or the patterns
+ * `license.*`, `seat.*`, `apikey.*` and `*`.
+ */
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../db/rows.ts';
+import { webhookDeliveries, type License, type SeatSessionRow } from '../db/schema.ts';
+import { inTenant, type Transaction } from '../db/tenant.ts';
+import type { SeatCount } from '../redis/seatStore.ts';
+import type { ApiKeyRow } from './apiKeys.ts';
+import type { ServiceContext } from './context.ts';
+import { newId } from './ids.ts';
+
+export const EVENT_TYPES = [
+  'license.created',
+  'license.updated',
+  'license.suspended',
+  'license.reinstated',
+  'license.revoked',
+  'license.renewed',
+  'license.expiring-soon',
+  'seat.acquired',
+  'seat.released',
+  'seat.expired',
+  'seat.revoked',
+  'seat.limit-reached',
+  'apikey.created',
+  'apikey.rotated',
+  'apikey.revoked',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Sent only by `sendTestWebhook`, to the one endpoint it names, whatever that endpoint subscribes to. */
+export const TEST_EVENT_TYPE = 'webhook.test';
+
+const DOMAINS = [...new Set(EVENT_TYPES.map((type) => type.split('.')[0]!))];
+
+export const isEventTypePattern = (pattern: string): boolean =>
+  pattern === '*' || (EVENT_TYPES as readonly string[]).includes(pattern) || DOMAINS.some((domain) => pattern === `${domain}.*`);
+
+export function matchesEventType(patterns: readonly string[], type: string): boolean {
+  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+}
+
+export interface PendingEvent {
+  type: EventType;
+  data: Record<string, unknown>;
+}
+
+/** Writes one event and its deliveries in `tx`; answers the event id. */
+export async function emitEvent(tx: Transaction, orgId: string, type: EventType, data: Record<string, unknown>): Promise<string> {
+  const [id] = await emitEvents(tx, orgId, [{ type, data }]);
+  return id!;
+}
+
+/** Writes events of one organization and their deliveries in `tx`: one round trip when no endpoint listens. */
+export async function emitEvents(tx: Transaction, orgId: string, events: PendingEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((e) => ({ id: newId('evt'), org_id: orgId, type: e.type, data: e.data }));
+  // The insert runs whether or not the select reads it (a data-modifying WITH always runs once).
+  const endpoints = rowsOf<{ id: string; event_types: string[] }>(
+    await tx.execute(sql`
+      with inserted as (
+        insert into webhook_events (id, org_id, type, data)
+        select id, org_id, type, data from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          as v(id text, org_id text, type text, data jsonb))
+      select id, event_types from webhook_endpoints where org_id = ${orgId} and enabled`),
+  );
+  const deliveries = rows.flatMap((event) =>
+    endpoints
+      .filter((endpoint) => matchesEventType(endpoint.event_types, event.type))
+      .map((endpoint) => ({
+        id: newId('whd'),
+        orgId,
+        endpointId: endpoint.id,
+        eventId: event.id,
+        eventType: event.type,
+        nextAttemptAt: sql`now()`,
+      })),
+  );
+  if (deliveries.length > 0) await tx.insert(webhookDeliveries).values(deliveries);
+  return rows.map((r) => r.id);
+}
+
+// ── What events carry: never a secret or a hash ────────────────────────────────────────────
+
+export const licenseData = (license: License) => ({
+  id: license.id,
+  keyHint: license.keyHint,
+  tier: license.tier,
+  features: license.features,
+  status: license.status,
+  maxSeats: license.maxSeats,
+  maxMachines: license.maxMachines,
+  leaseSeconds: license.leaseSeconds,
+  expiresAt: license.expiresAt?.toISOString() ?? null,
+  metadata: license.metadata,
+});
+
+export const sessionData = (
+  session: Pick<SeatSessionRow, 'id' | 'licenseId' | 'fingerprint' | 'startedAt' | 'expiresAt'> & Partial<SeatSessionRow>,
+) => ({
+  id: session.id,
+  licenseId: session.licenseId,
+  fingerprint: session.fingerprint,
+  startedAt: session.startedAt.toISOString(),
+  expiresAt: session.expiresAt.toISOString(),
+  endedAt: session.endedAt?.toISOString() ?? null,
+  endReason: session.endReason ?? null,
+});
+
+/** The `seat.released` / `seat.expired` / `seat.revoked` event of an ended session. */
+export const sessionEnded = (session: SeatSessionRow): PendingEvent => ({
+  type: `seat.${session.endReason!.toLowerCase()}` as EventType,
+  data: { session: sessionData(session) },
+});
+
+export const apiKeyData = (key: ApiKeyRow) => ({
+  id: key.id,
+  name: key.name,
+  environment: key.environment,
+  hint: key.hint,
+  scopes: key.scopes,
+  tier: key.tier,
+  expiresAt: key.expiresAt?.toISOString() ?? null,
+  revokedAt: key.revokedAt?.toISOString() ?? null,
+  revokeReason: key.revokeReason,
+});
+
+// ── seat.limit-reached ──────────────────────────────────────────────────────────────────────
+
+/** A full license refuses every retrying client; one announcement per license this often is enough. */
+const LIMIT_REACHED_QUIET_MS = 60_000;
+
+/**
+ * Per instance (per service context), the licenses announced or checked lately, and until when
+ * to stay quiet about them: a full license costs Postgres one check per quiet period here, not
+ * one per refused client.
+ */
+const quietUntil = new WeakMap<ServiceContext, Map<string, number>>();
+
+/**
+ * Announces that an acquire was refused because every seat is taken. The refusal is decided in
+ * the seat store and changes nothing in Postgres, so there is no transaction of the change to
+ * join: the event gets a small one of its own, serialized per license by an advisory lock so
+ * instances refusing at once announce once per quiet period. A failure here is logged and never
+ * turns the client's NO_SEATS_AVAILABLE answer into an error.
+ */
+export async function announceSeatLimitReached(
+  ctx: ServiceContext,
+  refusal: { orgId: string; licenseId: string; fingerprint: string; seats: SeatCount },
+): Promise<void> {
+  let quiet = quietUntil.get(ctx);
+  if (!quiet) quietUntil.set(ctx, (quiet = new Map()));
+  const now = Date.now();
+  if ((quiet.get(refusal.licenseId) ?? 0) > now) return;
+  if (quiet.size >= 10_000) for (const [licenseId, until] of quiet) if (until <= now) quiet.delete(licenseId);
+  // Set before the check, so refusals arriving while it runs do not start their own.
+  quiet.set(refusal.licenseId, now + LIMIT_REACHED_QUIET_MS);
+  try {
+    await inTenant(ctx.db, refusal.orgId, async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`seat.limit-reached:${refusal.licenseId}`}, 0))`);
+      const announced = rowsOf(
+        await tx.execute(sql`
+          select 1 from webhook_events
+           where org_id = ${refusal.orgId} and type = 'seat.limit-reached' and data->>'licenseId' = ${refusal.licenseId}
+             and created_at > now() - make_interval(secs => ${LIMIT_REACHED_QUIET_MS / 1000})
+           limit 1`),
+      );
+      if (announced.length > 0) return;
+      await emitEvent(tx, refusal.orgId, 'seat.limit-reached', {
+        licenseId: refusal.licenseId,
+        fingerprint: refusal.fingerprint,
+        seats: { used: refusal.seats.used, max: refusal.seats.max, changedAt: refusal.seats.changedAt.toISOString() },
+      });
+    });
+  } catch (error) {
+    quiet.delete(refusal.licenseId);
+    ctx.log.warn('could not record seat.limit-reached', { licenseId: refusal.licenseId, error: String(error) });
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * The delivery worker: claims due deliveries, POSTs each event to its endpoint with fresh
+ * signatures, and records what happened. Any number of workers (one per instance, and any
+ * started with `npm run worker`) share the queue safely:
+ *
+ * - A claim is one short statement that locks due rows with FOR UPDATE SKIP LOCKED, so no two
+ *   workers claim the same delivery, and marks them in flight by pushing next_attempt_at out by
+ *   the lease (twice the attempt timeout: the send must end within one, the other covers
+ *   recording it) under a fresh claim token. Nothing else is held while the POSTs run.
+ * - A worker that dies mid-batch leaves its claims to lapse; when the lease is over they are
+ *   due again and another worker takes them. Nothing is lost; a receiver may then see an
+ *   attempt twice (at-least-once, as every webhook sender), which the stable event id lets it
+ *   drop.
+ * - The outcome is recorded by a conditional update that matches the claim token, so only the
+ *   claim that still owns a delivery can record it: a delivery is DELIVERED exactly once, and
+ *   a worker whose claim lapsed records nothing. A worker also does not start a send when its
+ *   lease has less than a timeout left.
+ *
+ * Claims and the reads that follow them span organizations, so they run on the connecting user
+ * (not inTenant); each outcome is written inside its own organization.
+ */
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.ts';
+import { inTenant } from '../../db/tenant.ts';
+import type { ServiceContext } from '../context.ts';
+import { newId } from '../ids.ts';
+import { publishDeliveries, type WebhookDeliveryRow, type WebhookDeliveryStatus, type WebhookEventRow } from './deliveries.ts';
+import { liveSecrets, type WebhookEndpointRow } from './endpoints.ts';
+import { signatureHeaders } from './secrets.ts';
+import { validateWebhookUrl } from './urls.ts';
+
+/** How much of an answer an attempt keeps. */
+const RESPONSE_KEEP_BYTES = 2048;
+/** Extra wait on top of the backoff, as a fraction of it: retries of one outage spread out. */
+const JITTER = 0.1;
+
+const DUE: WebhookDeliveryStatus[] = ['PENDING', 'FAILED', 'RETRYING'];
+
+export interface Claim {
+  delivery: WebhookDeliveryRow;
+  token: string;
+  /** When the lease ends by this process's clock (measured from before the claim, so never late). */
+  leaseEndsAt: number;
+}
+
+export interface WorkerScope {
+  /** Claim only this organization's deliveries (a worker dedicated to one tenant; tests use it to keep suites apart). */
+  organizationId?: string | undefined;
+}
+
+export const leaseMs = (ctx: ServiceContext) => 2 * ctx.config.webhookTimeoutMs;
+
+/** Claims up to `limit` due deliveries of enabled endpoints, oldest due first. */
+export async function claimDueDeliveries(ctx: ServiceContext, limit: number, scope: WorkerScope = {}): Promise<Claim[]> {
+  const token = crypto.randomUUID();
+  const lease = leaseMs(ctx);
+  const leaseEndsAt = Date.now() + lease;
+  const due = ctx.db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(
+      and(
+        inArray(webhookDeliveries.status, DUE),
+        lte(webhookDeliveries.nextAttemptAt, sql`now()`),
+        eq(webhookEndpoints.enabled, true),
+        scope.organizationId ? eq(webhookDeliveries.orgId, scope.organizationId) : undefined,
+      ),
+    )
+    .orderBy(webhookDeliveries.nextAttemptAt)
+    .limit(limit)
+    .for('update', { of: webhookDeliveries, skipLocked: true });
+  // One statement, so its own short transaction: the row locks last only as long as it runs.
+  const rows = await ctx.db
+    .update(webhookDeliveries)
+    .set({
+      claimToken: token,
+      nextAttemptAt: sql`now() + make_interval(secs => ${lease / 1000})`,
+      status: sql`(case when ${webhookDeliveries.status} = 'FAILED' then 'RETRYING' else ${webhookDeliveries.status} end)::webhook_delivery_status`,
+      updatedAt: sql`now()`,
+    })
+    .where(inArray(webhookDeliveries.id, due))
+    .returning();
+  await publishDeliveries(ctx, rows);
+  return rows.map((delivery) => ({ delivery, token, leaseEndsAt }));
+}
+
+/** What one attempt came to, before it is recorded. */
+interface Outcome {
+  status: WebhookDeliveryStatus;
+  /** Seconds until the next attempt (FAILED only). */
+  retryInSeconds?: number;
+  /** Absent when nothing was attempted (REPLAY_EXPIRED). */
+  attempt?: { statusCode: number | null; durationMs: number; responseBody: string | null; error: string | null };
+  disablesEndpoint?: string;
+}
+
+/**
+ * Records an outcome if `claim` still owns the delivery; answers the delivery's new state, or
+ * undefined when the claim had lapsed and was taken over (then nothing is written).
+ */
+export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: Outcome): Promise<WebhookDeliveryRow | undefined> {
+  const { delivery, token } = claim;
+  const attempted = outcome.attempt !== undefined;
+  const row = await inTenant(ctx.db, delivery.orgId, async (tx) => {
+    const [row] = await tx
+      .update(webhookDeliveries)
+      .set({
+        status: outcome.status,
+        attempts: attempted ? sql`${webhookDeliveries.attempts} + 1` : undefined,
+        lastAttemptAt: attempted ? sql`now()` : undefined,
+        nextAttemptAt: outcome.status === 'FAILED' ? sql`now() + make_interval(secs => ${outcome.retryInSeconds ?? 0})` : null,
+        deliveredAt: outcome.status === 'DELIVERED' ? sql`now()` : undefined,
+        claimToken: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.claimToken, token)))
+      .returning();
+    if (!row) return undefined;
+    if (outcome.attempt) {
+      await tx.insert(webhookAttempts).values({
+        id: newId('wha'),
+        orgId: delivery.orgId,
+        deliveryId: delivery.id,
+        // Numbered across series (a redelivery continues the count); the claim makes this writer the only one.
+        attempt: sql`(select coalesce(max(${webhookAttempts.attempt}), 0) + 1 from ${webhookAttempts} where ${webhookAttempts.deliveryId} = ${delivery.id})`,
+        ...outcome.attempt,
+      });
+    }
+    if (outcome.disablesEndpoint) {
+      await tx
+        .update(webhookEndpoints)
+        .set({ enabled: false, disabledReason: outcome.disablesEndpoint, updatedAt: sql`now()` })
+        .where(eq(webhookEndpoints.id, delivery.endpointId));
+    }
+    return row;
+  });
+  if (row) await publishDeliveries(ctx, [row]);
+  else ctx.log.warn('a webhook delivery claim lapsed before its outcome was recorded', { deliveryId: delivery.id });
+  return row;
+}
+
+/** Reads at most `limit` bytes of an answer, then lets the rest go. */
+async function readStart(response: Response, limit: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(Math.min(total, limit));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - offset);
+    bytes.set(part, offset);
+    offset += part.byteLength;
+    if (offset >= bytes.length) break;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** Postgres text holds no NUL character. */
+const storable = (text: string) => text.replace(/\u0000/g, '');
+
+/** `Retry-After` in seconds (delta or HTTP date), or undefined. */
+function retryAfterSeconds(header: string | null, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - nowMs) / 1000);
+}
+
+/** The wait after the `attempts`-th failed attempt: its backoff plus jitter, or longer when the receiver asked. */
+export function retryDelaySeconds(ctx: ServiceContext, attempts: number, retryAfter: number | undefined): number {
+  const backoff = ctx.config.webhookBackoffSeconds;
+  const base = backoff[Math.min(attempts, backoff.length) - 1] ?? 0;
+  const delay = base * (1 + Math.random() * JITTER);
+  // A receiver's Retry-After is honoured, but never past the point where the event would expire anyway.
+  return retryAfter === undefined ? delay : Math.min(Math.max(delay, retryAfter), ctx.config.webhookMaxEventAgeSeconds);
+}
+
+/** The body every attempt of a delivery sends: the event, byte for byte the same each time. */
+export const eventBody = (event: WebhookEventRow) =>
+  JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
+
+async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: WebhookEventRow, endpoint: WebhookEndpointRow): Promise<Outcome> {
+  const { config } = ctx;
+  const attemptsAfter = claim.delivery.attempts + 1;
+  const failed = (attempt: NonNullable<Outcome['attempt']>, retryAfter?: number): Outcome =>
+    attemptsAfter >= config.webhookMaxAttempts
+      ? { status: 'DEAD', attempt }
+      : { status: 'FAILED', attempt, retryInSeconds: retryDelaySeconds(ctx, attemptsAfter, retryAfter) };
+
+  const verdict = validateWebhookUrl(endpoint.url, config);
+  if (!verdict.ok) return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: ${verdict.message}` });
+  let secrets: string[];
+  try {
+    secrets = await liveSecrets(ctx, endpoint, Date.now());
+  } catch {
+    return failed({
+      statusCode: null,
+      durationMs: 0,
+      responseBody: null,
+      error: "not sent: the endpoint's secret does not decrypt with this server's WEBHOOK_SECRET_KEY",
+    });
+  }
+
+  const body = eventBody(event);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'Leasehold-Webhooks/1',
+    ...(await signatureHeaders(secrets, { eventId: event.id, timestamp, body })),
+  };
+  const started = performance.now();
+  let response: Response;
+  let responseBody: string | null = null;
+  try {
+    const signal = AbortSignal.timeout(config.webhookTimeoutMs);
+    // Redirects are not followed: the URL was checked, where it points was not.
+    response = await fetch(endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal });
+    responseBody = storable(await readStart(response, RESPONSE_KEEP_BYTES).catch(() => ''));
+  } catch (error) {
+    const durationMs = Math.round(performance.now() - started);
+    const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError';
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    const message = timedOut
+      ? `timed out after ${config.webhookTimeoutMs} ms`
+      : storable(cause ?? (error as Error).message ?? String(error));
+    return failed({ statusCode: null, durationMs, responseBody: null, error: message });
+  }
+  const attempt = { statusCode: response.status, durationMs: Math.round(performance.now() - started), responseBody, error: null };
+  if (response.status >= 200 && response.status < 300) return { status: 'DELIVERED', attempt };
+  if (response.status === 410) {
+    return { status: 'DISABLED', attempt, disablesEndpoint: `The endpoint answered 410 Gone on ${new Date().toISOString()}.` };
+  }
+  return failed({ ...attempt, error: `HTTP ${response.status}` }, retryAfterSeconds(response.headers.get('retry-after'), Date.now()));
+}
+
+/** Delivers claimed deliveries, all at once; resolves when each outcome is recorded (or its claim found lapsed). */
+export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Promise<void> {
+  if (claims.length === 0) return;
+  const eventIds = [...new Set(claims.map((c) => c.delivery.eventId))];
+  const endpointIds = [...new Set(claims.map((c) => c.delivery.endpointId))];
+  const [events, endpoints] = await Promise.all([
+    ctx.db.select().from(webhookEvents).where(inArray(webhookEvents.id, eventIds)),
+    ctx.db.select().from(webhookEndpoints).where(inArray(webhookEndpoints.id, endpointIds)),
+  ]);
+  const eventById = new Map(events.map((e) => [e.id, e]));
+  const endpointById = new Map(endpoints.map((e) => [e.id, e]));
+  const maxAgeMs = ctx.config.webhookMaxEventAgeSeconds * 1000;
+
+  await Promise.all(
+    claims.map(async (claim) => {
+      const event = eventById.get(claim.delivery.eventId);
+      const endpoint = endpointById.get(claim.delivery.endpointId);
+      // Deleted since the claim (deliveries go with their endpoint): nothing left to do.
+      if (!event || !endpoint) return;
+      // Too little of the lease left to finish: let it lapse, and another claim will send it.
+      if (Date.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
+      try {
+        const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
+        const outcome: Outcome =
+          Date.now() - ageFrom.getTime() > maxAgeMs ? { status: 'REPLAY_EXPIRED' } : await attemptDelivery(ctx, claim, event, endpoint);
+        await recordOutcome(ctx, claim, outcome);
+      } catch (error) {
+        // The claim lapses and the delivery is tried again.
+        ctx.log.warn('a webhook delivery could not be completed', { deliveryId: claim.delivery.id, error: String(error) });
+      }
+    }),
+  );
+}
+
+/** One round: claim a batch and deliver it. Answers how many were claimed. */
+export async function deliverDueWebhooks(ctx: ServiceContext, scope: WorkerScope = {}): Promise<number> {
+  const claims = await claimDueDeliveries(ctx, ctx.config.webhookBatchSize, scope);
+  await deliverClaimed(ctx, claims);
+  return claims.length;
+}
+
+export interface WebhookWorker {
+  /** Finishes the batch in hand, then stops. */
+  stop(): Promise<void>;
+}
+
+/** Delivers until stopped: a full batch is followed by the next at once, anything less by a pause of WEBHOOK_POLL_MS. */
+export function startWebhookWorker(ctx: ServiceContext, scope: WorkerScope = {}): WebhookWorker {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ctx.config.webhookPollMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const loop = (async () => {
+    while (!stopped) {
+      let claimed = 0;
+      try {
+        claimed = await deliverDueWebhooks(ctx, scope);
+      } catch (error) {
+        ctx.log.warn('webhook delivery round failed', { error: String(error) });
+      }
+      if (!stopped && claimed < ctx.config.webhookBatchSize) await pause();
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
