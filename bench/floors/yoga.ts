@@ -1,0 +1,79 @@
+/**
+ * The "yoga" floor: the least a graphql-yoga + Pothos server costs for the app's heartbeat.
+ * One mutation that runs the same heartbeat Lua script (connectRedis + runScript), with Yoga
+ * tuned as src/app.ts tunes it: body limit off, no landing page, no logging, and two plugins
+ * with the same hooks as the app's (a path switch in onRequest, a Content-Length check in
+ * onRequestParse). The gap between this lane and the app's is what the app itself adds.
+ *
+ * Env: PORT, REDIS_URL.
+ */
+import { createServer } from 'node:http';
+import SchemaBuilder from '@pothos/core';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { connectRedis, runScript } from '../../src/redis/client.ts';
+
+const redis = connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+
+type FloorTypes = PothosSchemaTypes.ExtendDefaultTypes<{ DefaultFieldNullability: false }>;
+// No Pothos plugins here; the cast is for the option types that the app's plugins add globally.
+const builder = new SchemaBuilder<{ DefaultFieldNullability: false }>({
+  defaultFieldNullability: false,
+} as PothosSchemaTypes.SchemaBuilderOptions<FloorTypes>);
+
+interface Renewed {
+  expiresAt: number;
+  fingerprint: string;
+}
+
+const RenewedType = builder.objectRef<Renewed>('Renewed').implement({
+  fields: (t) => ({ expiresAt: t.exposeFloat('expiresAt'), fingerprint: t.exposeString('fingerprint') }),
+});
+
+const HeartbeatInput = builder.inputType('HeartbeatInput', {
+  fields: (t) => ({ licenseId: t.id({ required: true }), sessionId: t.id({ required: true }) }),
+});
+
+builder.queryType({ fields: (t) => ({ ok: t.boolean({ resolve: () => true }) }) });
+builder.mutationType({
+  fields: (t) => ({
+    heartbeat: t.field({
+      type: RenewedType,
+      args: { input: t.arg({ type: HeartbeatInput, required: true }) },
+      resolve: async (_root, { input }) => {
+        const licenseId = String(input.licenseId);
+        const p = `lh:{${licenseId}}:`;
+        const r = await runScript(
+          redis,
+          'heartbeat',
+          [p + 'leases', p + 'fp', p + 'sessions', p + 'meta'],
+          [licenseId, String(input.sessionId)],
+        );
+        return { expiresAt: Number(r[1]), fingerprint: String(r[3]) };
+      },
+    }),
+  }),
+});
+
+const health: Plugin = {
+  onRequest({ url, endResponse, fetchAPI }) {
+    if (url.pathname === '/health') endResponse(fetchAPI.Response.json({ status: 'ok' }));
+  },
+};
+
+const contentLength: Plugin = {
+  onRequestParse({ request }) {
+    if (request.method === 'POST' && Number(request.headers.get('content-length')) > 1_048_576) throw new Error('too large');
+  },
+};
+
+const yoga = createYoga({
+  schema: builder.toSchema(),
+  graphqlEndpoint: '/graphql',
+  landingPage: false,
+  maxRequestBodySize: false,
+  plugins: [health, contentLength],
+  logging: false,
+});
+
+createServer(yoga).listen(Number(process.env.PORT));
+process.once('SIGTERM', () => process.exit(0));

@@ -1,0 +1,60 @@
+/**
+ * The lanes: what one worker of the load generator does per step, for the app and the floors.
+ * Every reply is checked for the success shape (a marker string), so that a lane answering
+ * errors fast cannot pass for a fast lane.
+ */
+import type { Client } from './load.ts';
+import { ACQUIRE, RELEASE, type Seed } from './setup.ts';
+
+export type Step = (client: Client, worker: number) => Promise<void>;
+
+/** Round-robin over prebuilt bodies, one per seeded session. */
+function roundRobin(bodies: string[], path: string, marker: string): Step {
+  let next = 0;
+  return async (client) => {
+    await client.post('heartbeat', path, bodies[next++ % bodies.length]!, marker);
+  };
+}
+
+const HEARTBEAT = `mutation($i: HeartbeatSeatInput!) { heartbeatSeat(input: $i) { __typename ... on SeatRenewed { lease { token expiresAt } } } }`;
+const FLOOR_HEARTBEAT = `mutation($i: HeartbeatInput!) { heartbeat(input: $i) { expiresAt fingerprint } }`;
+
+export function appHeartbeat(seed: Seed): Step {
+  const bodies = seed.sessionIds.map((sessionId) =>
+    JSON.stringify({ query: HEARTBEAT, variables: { i: { licenseKey: seed.licenseKey, sessionId } } }),
+  );
+  return roundRobin(bodies, '/graphql', '"SeatRenewed"');
+}
+
+export function bareHeartbeat(seed: Seed): Step {
+  const bodies = seed.sessionIds.map((sessionId) => JSON.stringify({ licenseId: seed.licenseId, sessionId }));
+  return roundRobin(bodies, '/heartbeat', '"expiresAt"');
+}
+
+export function yogaHeartbeat(seed: Seed): Step {
+  const bodies = seed.sessionIds.map((sessionId) =>
+    JSON.stringify({ query: FLOOR_HEARTBEAT, variables: { i: { licenseId: seed.licenseId, sessionId } } }),
+  );
+  return roundRobin(bodies, '/graphql', '"heartbeat":{');
+}
+
+/** Acquire with a fingerprint never used before, then release that session: two requests a step. */
+export function appAcquireRelease(seed: Seed, runTag: string): Step {
+  let counter = 0;
+  return async (client, worker) => {
+    const fingerprint = `bench-${runTag}-${worker}-${counter++}`;
+    const acquired = await client.post(
+      'acquire',
+      '/graphql',
+      JSON.stringify({ query: ACQUIRE, variables: { i: { licenseKey: seed.licenseKey, fingerprint } } }),
+      '"SeatGranted"',
+    );
+    const sessionId = (JSON.parse(acquired) as { data: { acquireSeat: { session: { id: string } } } }).data.acquireSeat.session.id;
+    await client.post(
+      'release',
+      '/graphql',
+      JSON.stringify({ query: RELEASE, variables: { i: { licenseKey: seed.licenseKey, sessionId } } }),
+      '"SeatReleased"',
+    );
+  };
+}

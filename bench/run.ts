@@ -1,0 +1,256 @@
+/**
+ * `npm run bench`: the app's seat path against its performance floors, on real Postgres and
+ * Redis. Starts the app (on --runtime node|bun|deno) and two floors (always on Node: a bare
+ * node:http server and a minimal Yoga + Pothos server, both calling the same heartbeat Lua
+ * script), seeds a license, drives each lane at a fixed number of requests in flight, and
+ * prints a table plus one JSON line. `--profile` instead profiles the app's lanes (profile.ts).
+
+ *
+ * Options: --duration S (10; 5 with --profile)  --warmup S (2)  --rounds N (1; lanes shuffled per round, medians
+ * reported)  --runtime node|bun|deno (node)  --in-flight N (50)  --sessions N (200)  --profile
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { appAcquireRelease, appHeartbeat, bareHeartbeat, yogaHeartbeat, type Step } from './lanes.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { profile } from './profile.ts';
+import { killAll, type Runtime, type Server } from './servers.ts';
+import { createBenchDatabase, dropBenchDatabase, removeSeatKeys, seed, startApp, startFloor, type AppHandle, type Seed } from './setup.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    runtime: { type: 'string', default: 'node' },
+    'in-flight': { type: 'string', default: '50' },
+    sessions: { type: 'string', default: '200' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+
+const runtime = args.runtime as Runtime;
+if (!['node', 'bun', 'deno'].includes(runtime)) throw new Error(`--runtime must be node, bun or deno, not ${runtime}`);
+if (args.profile && runtime !== 'node') throw new Error('--profile uses node --cpu-prof: it profiles the app on Node only');
+const durationMs = Number(args.duration ?? (args.profile ? 5 : 10)) * 1000;
+const warmupMs = Number(args.warmup) * 1000;
+const rounds = Number(args.rounds);
+const inFlight = Number(args['in-flight']);
+const sessions = Number(args.sessions);
+
+// Bounded in time whatever happens: start-ups, seeding and every lane, with room to spare.
+const budgetMs = (args.profile ? 4 : rounds * 4) * (warmupMs + durationMs + 2000) + 240_000;
+const watchdog = setTimeout(() => {
+  console.error(`bench: over its time budget (${Math.round(budgetMs / 1000)} s), stopping`);
+  killAll();
+  process.exit(2);
+}, budgetMs);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.once('exit', killAll);
+
+interface Lane {
+  name: string;
+  server: Server;
+  step: Step;
+}
+
+interface LaneSummary {
+  lane: string;
+  runtime: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  peakRssMiB: number | undefined;
+  /** The server process's CPU time (all threads) per request. */
+  cpuMicrosPerRequest: number | undefined;
+  errors: number;
+  /** Per kind of request, for lanes with more than one. */
+  parts?: Record<string, { perSecond: number; p50Ms: number; p99Ms: number }>;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function shuffle<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function summarise(lane: Lane, runtimeName: string, results: LoadResult[], peaks: (number | undefined)[]): LaneSummary {
+  const tags = Object.keys(results[0]!.tags);
+  const known = peaks.filter((p): p is number => p !== undefined);
+  return {
+    lane: lane.name,
+    runtime: runtimeName,
+    requestsPerSecond: median(results.map((r) => r.total.perSecond)),
+    p50Ms: median(results.map((r) => r.total.p50Ms)),
+    p99Ms: median(results.map((r) => r.total.p99Ms)),
+    peakRssMiB: known.length ? Math.max(...known) : undefined,
+    cpuMicrosPerRequest: results.every((r) => r.cpuMicrosPerRequest !== undefined)
+      ? median(results.map((r) => r.cpuMicrosPerRequest!))
+      : undefined,
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    ...(tags.length > 1
+      ? {
+          parts: Object.fromEntries(
+            tags.map((tag) => [
+              tag,
+              {
+                perSecond: median(results.map((r) => r.tags[tag]?.perSecond ?? 0)),
+                p50Ms: median(results.map((r) => r.tags[tag]?.p50Ms ?? NaN)),
+                p99Ms: median(results.map((r) => r.tags[tag]?.p99Ms ?? NaN)),
+              },
+            ]),
+          ),
+        }
+      : {}),
+  };
+}
+
+function printTable(summaries: LaneSummary[]): void {
+  const bare = summaries.find((s) => s.lane === 'bare floor')!.requestsPerSecond;
+  const yoga = summaries.find((s) => s.lane === 'yoga floor')!.requestsPerSecond;
+  const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  const header = ['lane', 'runtime', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU µs/req', '× bare', '× yoga', 'errors'];
+  const rows: string[][] = [];
+  for (const s of summaries) {
+    rows.push([
+      s.lane,
+      s.runtime,
+      Math.round(s.requestsPerSecond).toLocaleString('en-US'),
+      fixed(s.p50Ms, 2),
+      fixed(s.p99Ms, 2),
+      s.peakRssMiB === undefined ? '-' : fixed(s.peakRssMiB, 0),
+      s.cpuMicrosPerRequest === undefined ? '-' : fixed(s.cpuMicrosPerRequest, 0),
+      fixed(s.requestsPerSecond / bare, 2),
+      fixed(s.requestsPerSecond / yoga, 2),
+      String(s.errors),
+    ]);
+    for (const [tag, part] of Object.entries(s.parts ?? {})) {
+      const row = [`  ${tag}`, '', Math.round(part.perSecond).toLocaleString('en-US'), fixed(part.p50Ms, 2), fixed(part.p99Ms, 2)];
+      rows.push([...row, ...Array<string>(header.length - row.length).fill('')]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+/** The targets of the seat path, checked against this run. */
+function printTargets(summaries: LaneSummary[]): void {
+  const get = (lane: string) => summaries.find((s) => s.lane === lane)!;
+  const bare = get('bare floor').requestsPerSecond;
+  const yoga = get('yoga floor').requestsPerSecond;
+  const heartbeat = get('app heartbeat');
+  const acquire = get('app acquire+release').parts?.acquire;
+  const checks: [string, boolean][] = [
+    [`app heartbeat ≥ 0.90 × yoga floor (${(heartbeat.requestsPerSecond / yoga).toFixed(2)})`, heartbeat.requestsPerSecond >= 0.9 * yoga],
+  ];
+  if (runtime === 'node') {
+    checks.push([
+      `app heartbeat ≥ 0.40 × bare on Node (${(heartbeat.requestsPerSecond / bare).toFixed(2)})`,
+      heartbeat.requestsPerSecond >= 0.4 * bare,
+    ]);
+    checks.push([`app heartbeat p99 ≤ 7 ms on Node (${heartbeat.p99Ms.toFixed(2)})`, heartbeat.p99Ms <= 7]);
+  }
+  if (runtime === 'bun') {
+    checks.push([
+      `app heartbeat ≥ 0.50 × bare on Bun (${(heartbeat.requestsPerSecond / bare).toFixed(2)})`,
+      heartbeat.requestsPerSecond >= 0.5 * bare,
+    ]);
+  }
+  if (acquire) checks.push([`acquire p99 ≤ 15 ms (${acquire.p99Ms.toFixed(2)})`, acquire.p99Ms <= 15]);
+  console.log('\ntargets:');
+  for (const [label, met] of checks) console.log(`  ${met ? 'met   ' : 'MISSED'}  ${label}`);
+  const failing = summaries.filter((s) => s.errors > 0);
+  if (failing.length) console.log(`  not comparable: errors in ${failing.map((s) => s.lane).join(', ')} (only successes are counted)`);
+}
+
+async function bench(): Promise<void> {
+  // Everything shares the machine's cores: other work running now skews every lane.
+  const [loadBefore] = loadavg();
+  const databaseUrl = await createBenchDatabase();
+  let app: AppHandle | undefined;
+  const floors: Server[] = [];
+  let seeded: Seed | undefined;
+  try {
+    app = await startApp({ runtime, databaseUrl });
+    seeded = await seed(app, sessions);
+    floors.push(await startFloor('bare'), await startFloor('yoga'));
+    const lanes: Lane[] = [
+      { name: 'bare floor', server: floors[0]!, step: bareHeartbeat(seeded) },
+      { name: 'yoga floor', server: floors[1]!, step: yogaHeartbeat(seeded) },
+      { name: 'app heartbeat', server: app.server, step: appHeartbeat(seeded) },
+      { name: 'app acquire+release', server: app.server, step: appAcquireRelease(seeded, Date.now().toString(36)) },
+    ];
+    const results = new Map<Lane, { loads: LoadResult[]; peaks: (number | undefined)[] }>(lanes.map((l) => [l, { loads: [], peaks: [] }]));
+    console.log(
+      `leasehold bench: app on ${runtime}, floors on node ${process.versions.node}; ${inFlight} in flight, ` +
+        `${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per lane, ${rounds} round(s), ${sessions} sessions; ` +
+        `${availableParallelism()} cores, load average ${loadBefore!.toFixed(2)} before start` +
+        (loadBefore! > 0.5 ? ' (busy: numbers unreliable)' : '') +
+        '\n',
+    );
+    for (let round = 0; round < rounds; round++) {
+      for (const lane of rounds > 1 ? shuffle(lanes) : lanes) {
+        lane.server.resetPeak();
+        const load = await runLoad({
+          url: lane.server.url,
+          inFlight,
+          warmupMs,
+          durationMs,
+          step: lane.step,
+          cpuSeconds: () => lane.server.cpuSeconds(),
+        });
+        const entry = results.get(lane)!;
+        entry.loads.push(load);
+        entry.peaks.push(lane.server.peakRssMiB());
+        if (load.errors) console.error(`${lane.name}: ${load.errors} errors, first: ${load.firstError}`);
+      }
+    }
+    const summaries = lanes.map((lane) =>
+      summarise(lane, lane.server === app!.server ? runtime : 'node', results.get(lane)!.loads, results.get(lane)!.peaks),
+    );
+    printTable(summaries);
+    printTargets(summaries);
+    console.log(
+      '\n' +
+        JSON.stringify({
+          bench: 'leasehold',
+          runtime,
+          node: process.versions.node,
+          inFlight,
+          durationS: durationMs / 1000,
+          rounds,
+          lanes: summaries,
+        }),
+    );
+  } finally {
+    await Promise.all([app?.server.stop(), ...floors.map((f) => f.stop())]);
+    app?.cleanup();
+    if (seeded) await removeSeatKeys(seeded.licenseId);
+    await dropBenchDatabase();
+  }
+}
+
+try {
+  if (args.profile) await profile({ warmupMs, durationMs, inFlight, sessions });
+  else await bench();
+} finally {
+  clearTimeout(watchdog);
+  killAll();
+}

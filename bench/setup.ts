@@ -1,0 +1,154 @@
+/**
+ * What every bench run sets up: a database of its own (so the bench neither sees nor disturbs
+ * the test database), the app and the two floors as child processes, and a seeded license with
+ * live sessions that the heartbeat lanes renew. The floors renew the same leases as the app:
+ * the license is loaded into Redis (lh:{<licenseId>}:*) by the app's acquires.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { commandFor, startServer, type Runtime, type Server } from './servers.ts';
+
+export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BENCH_DATABASE = 'leasehold_bench';
+
+/** Recreates the bench database next to the configured one; returns its URL. */
+export async function createBenchDatabase(): Promise<string> {
+  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await admin.unsafe(`create database ${BENCH_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/${BENCH_DATABASE}`;
+  return url.toString();
+}
+
+export async function dropBenchDatabase(): Promise<void> {
+  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists ${BENCH_DATABASE} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export interface AppHandle {
+  server: Server;
+  adminToken: string;
+  /** Removes the app's temporary data directory (after the server stopped). */
+  cleanup(): void;
+}
+
+export async function startApp(options: { runtime: Runtime; databaseUrl: string; nodeFlags?: string[] }): Promise<AppHandle> {
+  const entry = `src/runtime/${options.runtime}.ts`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'leasehold-bench-'));
+  const adminToken = `bench-admin-${crypto.randomUUID()}`;
+  try {
+    const server = await startServer({
+      name: `app (${options.runtime})`,
+      command: commandFor(options.runtime, entry, options.nodeFlags),
+      env: {
+        DATABASE_URL: options.databaseUrl,
+        REDIS_URL,
+        LEASEHOLD_ADMIN_TOKEN: adminToken,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        // One license carries the whole load here; the limiter still runs, it just never refuses.
+        RATE_LIMITS: JSON.stringify({ license: '100000000/min' }),
+      },
+      readyPath: '/health',
+    });
+    return { server, adminToken, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export function startFloor(kind: 'bare' | 'yoga', nodeFlags: string[] = []): Promise<Server> {
+  return startServer({
+    name: `${kind} floor`,
+    command: commandFor('node', `bench/floors/${kind}.ts`, nodeFlags),
+    env: { REDIS_URL },
+    readyPath: kind === 'bare' ? '/' : '/health',
+  });
+}
+
+export async function graphql(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<Record<string, any>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const json = (await response.json()) as { data?: Record<string, any>; errors?: unknown };
+  if (!json.data || json.errors) throw new Error(`GraphQL ${response.status}: ${JSON.stringify(json)}`);
+  return json.data;
+}
+
+export const ACQUIRE = `mutation($i: AcquireSeatInput!) {
+  acquireSeat(input: $i) { __typename ... on SeatGranted { session { id } lease { token } } }
+}`;
+export const RELEASE = `mutation($i: ReleaseSeatInput!) {
+  releaseSeat(input: $i) { __typename ... on SeatReleased { seats { used } } }
+}`;
+
+export interface Seed {
+  licenseId: string;
+  licenseKey: string;
+  sessionIds: string[];
+}
+
+/** A license with room for the acquire lane, and `sessions` live leases for the heartbeat lanes. */
+export async function seed(app: AppHandle, sessions: number): Promise<Seed> {
+  const created = await graphql(
+    app.server.url,
+    `
+      mutation ($input: CreateLicenseInput!) {
+        createLicense(input: $input) {
+          __typename
+          ... on LicenseCreated {
+            key
+            license {
+              id
+            }
+          }
+        }
+      }
+    `,
+    { input: { tier: 'bench', features: ['a', 'b'], maxSeats: 100_000, leaseSeconds: 3600 } },
+    app.adminToken,
+  );
+  const { key: licenseKey, license } = created.createLicense as { key?: string; license?: { id: string } };
+  if (!licenseKey || !license) throw new Error(`createLicense: ${JSON.stringify(created)}`);
+  const sessionIds: string[] = [];
+  for (let i = 0; i < sessions; i++) {
+    const data = await graphql(app.server.url, ACQUIRE, { i: { licenseKey, fingerprint: `bench-seed-${i}` } });
+    const id = (data.acquireSeat as { session?: { id: string } }).session?.id;
+    if (!id) throw new Error(`acquireSeat: ${JSON.stringify(data)}`);
+    sessionIds.push(id);
+  }
+  return { licenseId: license.id, licenseKey, sessionIds };
+}
+
+/** Deletes the bench license's seat state (lh:{<licenseId>}:*) from Redis. */
+export async function removeSeatKeys(licenseId: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `lh:{${licenseId}}:*`, count: 1000 })) keys.push(...(batch as string[]));
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
