@@ -59,6 +59,8 @@ export async function startApp(options: { runtime: Runtime; databaseUrl: string;
         LEASEHOLD_ADMIN_TOKEN: adminToken,
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
+        // As `npm start` runs it: graphql skips its development-only checks.
+        NODE_ENV: 'production',
         // One license carries the whole load here; the limiter still runs, it just never refuses.
         RATE_LIMITS: JSON.stringify({ license: '100000000/min' }),
       },
@@ -75,7 +77,7 @@ export function startFloor(kind: 'bare' | 'yoga', nodeFlags: string[] = []): Pro
   return startServer({
     name: `${kind} floor`,
     command: commandFor('node', `bench/floors/${kind}.ts`, nodeFlags),
-    env: { REDIS_URL },
+    env: { REDIS_URL, NODE_ENV: 'production' },
     readyPath: kind === 'bare' ? '/' : '/health',
   });
 }

@@ -199,15 +199,33 @@ export const UNKNOWN_CLIENT_IP = 'unknown';
  * left were written by the client itself and prove nothing. A malformed entry ends the walk at
  * the last trusted hop, which is then the nearest address anyone vouches for.
  */
+/**
+ * Socket addresses repeat (keep-alive, a few proxies, a NAT), so their parsed and canonical
+ * forms are remembered instead of parsed on every request; the memo is bounded.
+ */
+const socketMemo = new Map<string, { ip: IpAddress; text: string } | null>();
+const SOCKET_MEMO_LIMIT = 10_000;
+
+function socketAddress(raw: string): { ip: IpAddress; text: string } | null {
+  let known = socketMemo.get(raw);
+  if (known === undefined) {
+    const ip = parseIp(raw);
+    known = ip ? { ip, text: formatIp(ip) } : null;
+    if (socketMemo.size >= SOCKET_MEMO_LIMIT) socketMemo.clear();
+    socketMemo.set(raw, known);
+  }
+  return known;
+}
+
 export function clientIpFrom(
   socketIp: string | null | undefined,
   xForwardedFor: string | null | undefined,
   trustedProxies: readonly string[],
 ): string {
-  const socket = socketIp ? parseIp(socketIp) : undefined;
+  const socket = socketIp ? socketAddress(socketIp) : null;
   if (!socket) return UNKNOWN_CLIENT_IP;
-  let current = socket;
-  if (!xForwardedFor || trustedProxies.length === 0 || !ipInCidrs(current, trustedProxies)) return formatIp(current);
+  if (!xForwardedFor || trustedProxies.length === 0 || !ipInCidrs(socket.ip, trustedProxies)) return socket.text;
+  let current = socket.ip;
   const hops = xForwardedFor
     .split(',')
     .map((h) => h.trim())

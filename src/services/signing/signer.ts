@@ -35,9 +35,20 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** A signer's encoded JWS header never changes, so it is built once per signer. */
+const encodedHeaders = new WeakMap<Signer, string>();
+
+function encodedHeader(signer: Signer): string {
+  let header = encodedHeaders.get(signer);
+  if (header === undefined) {
+    header = base64url(encoder.encode(JSON.stringify({ alg: signer.algorithm, kid: signer.keyId, typ: 'JWT' })));
+    encodedHeaders.set(signer, header);
+  }
+  return header;
+}
+
 export async function signToken(signer: Signer, payload: Record<string, unknown>): Promise<SignedToken> {
-  const header = { alg: signer.algorithm, kid: signer.keyId, typ: 'JWT' };
-  const signingInput = base64url(encoder.encode(JSON.stringify(header))) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
+  const signingInput = encodedHeader(signer) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
   const signature = base64url(await signer.sign(encoder.encode(signingInput)));
   return {
     token: `${signingInput}.${signature}`,
