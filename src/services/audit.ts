@@ -4,6 +4,7 @@
  */
 import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { inTenant, type Transaction } from '../db/tenant.ts';
 import { auditLogs } from '../db/schema.ts';
 import type { Actor, ServiceContext } from './context.ts';
@@ -100,12 +101,12 @@ export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Prom
        order by seq limit 1`),
     ),
   );
-  const rows = ((result as { rows?: unknown[] }).rows ?? (result as unknown as unknown[])) as {
+  const rows = rowsOf<{
     checked: number;
     id: string;
     seq: string | number;
     reason: 'hash-mismatch' | 'link-mismatch';
-  }[];
+  }>(result);
   const broken = rows[0];
   if (!broken) {
     const [{ n } = { n: 0 }] = await inTenant(ctx.db, orgId, (tx) =>

@@ -4,6 +4,7 @@
  * claimed with FOR UPDATE SKIP LOCKED and each row is ended at most once.
  */
 import { sql } from 'drizzle-orm';
+import { rowsOf } from '../db/rows.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { loadLicenseSeats } from './licenses.ts';
 import { endSessions } from './sessions.ts';
@@ -26,7 +27,7 @@ export async function sweepExpiredSessions(ctx: ServiceContext): Promise<number>
        where ended_at is null and expires_at <= now()
        order by expires_at limit ${BATCH}
        for update skip locked`);
-    const candidates = (result as { rows?: Candidate[] }).rows ?? (result as unknown as Candidate[]);
+    const candidates = rowsOf<Candidate>(result);
     const byLicense = new Map<string, Candidate[]>();
     for (const c of candidates) {
       const list = byLicense.get(c.license_id) ?? [];
