@@ -98,7 +98,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   let rateLimiter: RateLimiter;
   let usageStore: UsageStore;
   if (config.redisUrl) {
-    const redis = connectRedis(config.redisUrl, { cluster: config.redisCluster });
+    const redis = await connectRedis(config.redisUrl, { cluster: config.redisCluster });
     seats = createRedisSeatStore(redis);
     pubsub = createRedisPubSub(redis);
     rateLimiter = createRedisRateLimiter(redis);

@@ -13,7 +13,7 @@ import { startRedisCluster } from './support/redisCluster.ts';
 import { describeSeatStoreContract } from './support/seatStoreContract.ts';
 
 const cluster = await startRedisCluster();
-const conn = connectRedis(cluster.nodes, { cluster: true });
+const conn = await connectRedis(cluster.nodes, { cluster: true });
 const pubsub = createRedisPubSub(conn);
 const store = createRedisSeatStore(conn);
 
@@ -76,7 +76,9 @@ describe('seats on Redis Cluster', () => {
     await Promise.all(licenses.map((id) => store.load(id, terms(MAX_SEATS), [], [])));
 
     // 100 clients, each its own Cluster connection, each acquiring 10 times in turn.
-    const clients = Array.from({ length: CLIENTS }, () => createRedisSeatStore(connectRedis(cluster.nodes, { cluster: true })));
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, async () => createRedisSeatStore(await connectRedis(cluster.nodes, { cluster: true }))),
+    );
     const outcomes = new Map<string, AcquireOutcome[]>(licenses.map((id) => [id, []]));
     try {
       await Promise.all(
@@ -123,3 +125,46 @@ describe('seats on Redis Cluster', () => {
     expect(await raw.eval(`#!lua\n${body}`, 1, declared, declared.replace(/:meta$/, ':undeclared'))).toBeNull();
   });
 });
+
+describe('with every master of the cluster down', () => {
+  it('fails seat calls at once instead of letting them wait for the cluster to return', async () => {
+    const doomed = await startRedisCluster();
+    const connection = await connectRedis(doomed.nodes, { cluster: true });
+    const seats = createRedisSeatStore(connection);
+    const licenseId = newId('lic');
+    await seats.load(licenseId, { ...TERMS_FOR_OUTAGE }, [], []);
+    await doomed.stop();
+    try {
+      // A hang would outlast this; a refusal arrives within ioredis' command timeout (2 s).
+      const outcome = await Promise.race([
+        seats.acquire(licenseId, newId('ses'), 'fp').then(
+          () => 'answered',
+          () => 'refused',
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 8000)),
+      ]);
+      expect(outcome).toBe('refused');
+      const later = await Promise.race([
+        seats.count(licenseId).then(
+          () => 'answered',
+          () => 'refused',
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 8000)),
+      ]);
+      expect(later).toBe('refused');
+    } finally {
+      connection.disconnect();
+    }
+  }, 30_000);
+});
+
+const TERMS_FOR_OUTAGE: LicenseTerms = {
+  status: 'ACTIVE',
+  maxSeats: 1,
+  maxMachines: null,
+  leaseMs: 60_000,
+  reviveMs: 0,
+  expiresAtMs: null,
+  tier: 'pro',
+  features: [],
+};

@@ -13,7 +13,7 @@ import { describeSeatStoreContract } from './support/seatStoreContract.ts';
 // Same default as support/harness.ts, which is not imported here because it builds the whole app.
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const redis = connectRedis(REDIS_URL);
+const redis = await connectRedis(REDIS_URL);
 const redisPubSub = createRedisPubSub(redis);
 const memoryPubSub = createMemoryPubSub();
 

@@ -17,7 +17,7 @@ import { apiKeyUsage, createUsageRecorder, latencyBucket, latencyQuantile, type 
 import { freshOrganization, instanceServices } from './support/apiKeys.ts';
 import { REDIS_URL, startApp } from './support/harness.ts';
 
-const redis = connectRedis(REDIS_URL);
+const redis = await connectRedis(REDIS_URL);
 let app: App;
 let services: ServiceContext;
 beforeAll(async () => {

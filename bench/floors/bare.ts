@@ -10,7 +10,7 @@
 import { createServer } from 'node:http';
 import { connectRedis, runScript } from '../../src/redis/client.ts';
 
-const redis = connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const redis = await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 
 const server = createServer((req, res) => {
   if (req.method !== 'POST') {

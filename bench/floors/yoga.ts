@@ -12,7 +12,7 @@ import SchemaBuilder from '@pothos/core';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { connectRedis, runScript } from '../../src/redis/client.ts';
 
-const redis = connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const redis = await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 
 type FloorTypes = PothosSchemaTypes.ExtendDefaultTypes<{ DefaultFieldNullability: false }>;
 // No Pothos plugins here; the cast is for the option types that the app's plugins add globally.

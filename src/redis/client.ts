@@ -27,7 +27,7 @@ export function readScript(name: ScriptName): string {
 
 export type RedisConnection = Redis | Cluster;
 
-export function connectRedis(url: string, options: { cluster?: boolean } = {}): RedisConnection {
+export async function connectRedis(url: string, options: { cluster?: boolean } = {}): Promise<RedisConnection> {
   // Fail fast while Redis is away, so a request answers SERVICE_UNAVAILABLE instead of hanging.
   const common = { maxRetriesPerRequest: 1, commandTimeout: 2000, enableAutoPipelining: false } as const;
   const connection = options.cluster
@@ -36,7 +36,9 @@ export function connectRedis(url: string, options: { cluster?: boolean } = {}): 
           const parsed = new URL(u.trim());
           return { host: parsed.hostname, port: Number(parsed.port || 6379) };
         }),
-        { redisOptions: common, scaleReads: 'master' },
+        // A Cluster queues commands while it reconnects, with no time limit: with every master
+        // down, calls would hang. Without the queue they fail at once; hence waiting for `ready`.
+        { redisOptions: common, scaleReads: 'master', enableOfflineQueue: false },
       )
     : new Redis(url, common);
   // Errors surface on the commands that hit them; the connection keeps reconnecting.
@@ -44,6 +46,7 @@ export function connectRedis(url: string, options: { cluster?: boolean } = {}): 
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
     connection.defineCommand(name, { numberOfKeys, lua: readScript(name as ScriptName) });
   }
+  if (connection instanceof Cluster) await new Promise((resolve) => connection.once('ready', resolve));
   return connection;
 }
 

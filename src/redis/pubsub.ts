@@ -43,7 +43,10 @@ function fanOut(onFirst: (channel: string) => Promise<unknown>, onLast: (channel
 }
 
 export function createRedisPubSub(redis: RedisConnection): PubSub {
-  const subscriber: RedisConnection = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  // A fresh Cluster connection is not ready at once; its SUBSCRIBEs may wait for it (the request
+  // path's connection refuses to queue, see connectRedis).
+  const subscriber: RedisConnection =
+    redis instanceof Cluster ? redis.duplicate(undefined, { enableOfflineQueue: true }) : redis.duplicate();
   subscriber.on('error', () => {});
   const hub = fanOut(
     (channel) => subscriber.subscribe(channel),
