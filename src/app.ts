@@ -27,6 +27,7 @@ import type { Actor, ServiceContext } from './services/context.ts';
 import { RequestError } from './services/errors.ts';
 import type { FileStore } from './services/files.ts';
 import { createHeartbeatBuffer } from './services/heartbeatBuffer.ts';
+import { base64url } from './services/encoding.ts';
 import { createLicenseKeys } from './services/licenseKeys.ts';
 import { createAuthenticator } from './services/authenticate.ts';
 import { clientIpFrom } from './services/ipAddress.ts';
@@ -73,11 +74,7 @@ async function persistentSecret(
   if (configured) return { value: configured, generated: false };
   const existing = await files.read(name);
   if (existing) return { value: existing.trim(), generated: false };
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const value = btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+  const value = base64url(crypto.getRandomValues(new Uint8Array(32)));
   await files.writeSecret(name, value);
   return { value, generated: true };
 }

@@ -23,7 +23,7 @@ import { ipInCidrs, validateCidr } from './ipAddress.ts';
 import { timingSafeEqual } from './licenseKeys.ts';
 import { isScope, type Principal, type Scope } from './principals.ts';
 import { DEFAULT_TIER, isKnownTier } from './rateLimits.ts';
-import { base64url } from './signing/signer.ts';
+import { base64url, sha256Hex } from './encoding.ts';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type ApiKeyEnvironment = ApiKeyRow['environment'];
@@ -46,9 +46,8 @@ const LIMITS = {
   gracePeriodSeconds: 7 * 86_400,
 };
 
-const encoder = new TextEncoder();
-const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
-export const hashApiKeySecret = async (secret: string) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(secret)));
+/** API key secrets carry 256 random bits, so a fast hash is right (a slow one would only cost requests). */
+export const hashApiKeySecret = sha256Hex;
 
 async function generateSecret(environment: ApiKeyEnvironment) {
   const secret = `pk_${environment}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;

@@ -10,7 +10,7 @@ import type { Actor, ServiceContext } from './context.ts';
 import { createOrganization, createUser } from './identity.ts';
 import { newId } from './ids.ts';
 import { SCOPES } from './principals.ts';
-import { base64url } from './signing/signer.ts';
+import { base64url } from './encoding.ts';
 
 export interface Bootstrapped {
   orgId: string;

@@ -13,7 +13,7 @@ import { err, guarded, InvalidCredentials, InvalidInput, ok, RequestError, type 
 import { newId } from './ids.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './principals.ts';
-import { base64url } from './signing/signer.ts';
+import { base64url, sha256Hex } from './encoding.ts';
 
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 86_400;
 /** Sign-in attempts allowed per account and per address, per minute. */
@@ -26,11 +26,6 @@ export interface SignedIn {
   refreshTokenExpiresAt: Date;
   user: { id: string; orgId: string; email: string; role: Role };
 }
-
-const sha256Hex = async (value: string) =>
-  Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))), (b) =>
-    b.toString(16).padStart(2, '0'),
-  ).join('');
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
 

@@ -1,18 +1,10 @@
 /** Public IDs carry their type (`lic_…`, `ses_…`) and 128 random bits in base62. */
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+import { base62 } from './encoding.ts';
 
 export type IdPrefix = 'org' | 'lic' | 'ses' | 'aud' | 'key' | 'usr' | 'rtk' | 'rtf' | 'whe' | 'evt' | 'whd' | 'wha';
 
 export function newId(prefix: IdPrefix): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  let out = '';
-  while (n > 0n) {
-    out = ALPHABET[Number(n % 62n)] + out;
-    n /= 62n;
-  }
-  return `${prefix}_${out.padStart(22, '0')}`;
+  return `${prefix}_${base62(crypto.getRandomValues(new Uint8Array(16)), 22)}`;
 }
 
 const ID_PATTERN = /^[a-z]{3}_[0-9A-Za-z]{22}$/;

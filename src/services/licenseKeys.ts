@@ -7,7 +7,8 @@
  * process: a key never changes license, and everything about a license that can change lives
  * in the seat store, which every operation reads anyway.
  */
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+import { base62, hex } from './encoding.ts';
+
 const PREFIX = 'lhk_';
 const BODY_LENGTH = 27;
 const CHECKSUM_LENGTH = 6;
@@ -15,19 +16,6 @@ const KEY_PATTERN = new RegExp(`^${PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_L
 const CACHE_LIMIT = 100_000;
 
 const encoder = new TextEncoder();
-
-function base62(bytes: Uint8Array, length: number): string {
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    out = ALPHABET[Number(n % 62n)] + out;
-    n /= 62n;
-  }
-  return out;
-}
-
-const hex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export interface ResolvedKey {
   licenseId: string;

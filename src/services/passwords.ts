@@ -4,7 +4,7 @@
  * hashes still verify.
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
-import { base64url } from './signing/signer.ts';
+import { base64url, fromBase64 } from './encoding.ts';
 import { timingSafeEqual } from './licenseKeys.ts';
 
 /** log2(N) = 15, r = 8, p = 1: 32 MiB and ~160 ms per hash in JS on these machines. */
@@ -16,12 +16,10 @@ export async function hashPassword(password: string, params = DEFAULT): Promise<
   return ['scrypt', params.log2N, params.r, params.p, base64url(salt), base64url(hash)].join('$');
 }
 
-const fromBase64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, log2N, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const computed = await scryptAsync(password, fromBase64url(salt), { N: 2 ** Number(log2N), r: Number(r), p: Number(p), dkLen: 32 });
+  const computed = await scryptAsync(password, fromBase64(salt), { N: 2 ** Number(log2N), r: Number(r), p: Number(p), dkLen: 32 });
   return timingSafeEqual(base64url(computed), hash);
 }
 

@@ -12,6 +12,7 @@ import { KeyManagementServiceClient, protos } from '@google-cloud/kms';
 import crc32c from 'crc-32/crc32c';
 import { GoogleAuth, createBackoffSettings, createRetryOptions, googleAuthLibrary, grpc, type CallOptions } from 'google-gax';
 import { calculateJwkThumbprint, exportJWK, importSPKI, type JWK } from 'jose';
+import { fromBase64 } from '../encoding.ts';
 import { SignerUnavailableError, type Signer, type SigningAlgorithm } from './signer.ts';
 
 export interface KmsSignerOptions {
@@ -238,8 +239,7 @@ function bytes(field: Uint8Array | string | null | undefined): Uint8Array {
   if (field == null) return new Uint8Array(0);
   if (typeof field !== 'string') return field;
   // protobuf's JSON form of `bytes` is base64.
-  const binary = atob(field);
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return fromBase64(field);
 }
 
 function base64urlLength(value: string): number {

@@ -4,6 +4,7 @@
  * token is shared, so the local key and Cloud KMS produce byte-for-byte the same token shape.
  */
 import type { JWK } from 'jose';
+import { base64url } from '../encoding.ts';
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 
@@ -28,12 +29,6 @@ export interface SignedToken {
 }
 
 const encoder = new TextEncoder();
-
-export function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
 
 /** A signer's encoded JWS header never changes, so it is built once per signer. */
 const encodedHeaders = new WeakMap<Signer, string>();

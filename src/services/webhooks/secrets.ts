@@ -14,18 +14,14 @@
  * to its endpoint's id as additional data, so a ciphertext copied onto another row does not
  * decrypt.
  */
-import { base64url } from '../signing/signer.ts';
+import { base64, base64url, fromBase64, hex } from '../encoding.ts';
 
 const PREFIX = 'whsec_';
 const FORMAT = 'v1';
 const encoder = new TextEncoder();
 
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromBase64 = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-const toHex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
-
 export function generateWebhookSecret(): string {
-  return PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
+  return PREFIX + base64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** The HMAC key of a `whsec_` secret: its base64 part, decoded. */
@@ -79,9 +75,9 @@ export async function signatureHeaders(
 ): Promise<Record<string, string>> {
   const { eventId, timestamp, body } = attempt;
   const keys = secrets.map(signingKeyOf);
-  const legacy = await Promise.all(keys.map(async (key) => toHex(await hmac(key, `${timestamp}.${eventId}.${body}`))));
+  const legacy = await Promise.all(keys.map(async (key) => hex(await hmac(key, `${timestamp}.${eventId}.${body}`))));
   const standard = await Promise.all(
-    keys.map(async (key) => `v1,${toBase64(new Uint8Array(await hmac(key, `${eventId}.${timestamp}.${body}`)))}`),
+    keys.map(async (key) => `v1,${base64(new Uint8Array(await hmac(key, `${eventId}.${timestamp}.${body}`)))}`),
   );
   return {
     'X-Webhook-Event-ID': eventId,
