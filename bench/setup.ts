@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { commandFor, startServer, type Runtime, type Server } from './servers.ts';
+import { BENCH_LICENSE_LIMIT } from './floors/licenseLimit.ts';
 
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -61,8 +62,7 @@ export async function startApp(options: { runtime: Runtime; databaseUrl: string;
         LOG_LEVEL: 'warn',
         // As `npm start` runs it: graphql skips its development-only checks.
         NODE_ENV: 'production',
-        // One license carries the whole load here; the limiter still runs, it just never refuses.
-        RATE_LIMITS: JSON.stringify({ license: '100000000/min' }),
+        RATE_LIMITS: JSON.stringify({ license: BENCH_LICENSE_LIMIT }),
       },
       readyPath: '/health',
     });

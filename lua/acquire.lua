@@ -12,29 +12,37 @@
   KEYS[3] lh:{lic}:fp       HASH fingerprint -> session id
   KEYS[4] lh:{lic}:sessions HASH session id -> fingerprint
   KEYS[5] lh:{lic}:meta     HASH the license's limits and status (see load.lua)
+  KEYS[6] lh:{lic}:rate     HASH the license's rate-limit bucket (see lib/token_bucket.lua)
   ARGV[1] license id (names the count channel)
   ARGV[2] session id to use if a new lease is granted
   ARGV[3] fingerprint
+  ARGV[4] bucket capacity, or '' to take no token (the caller is limited elsewhere)
+  ARGV[5] bucket refill per second
 
-  Reply, granted: {renewed 0|1, session id, expiry ms, used, max, new machine 0|1, now ms,
-                   tier, features JSON, license expiry ms or -1}
-  Reply, refused: {code, used, max, now ms} with code -2 suspended, -3 revoked, -4 expired,
+  Reply: {rate, result}. rate is the token bucket's answer ({} when ARGV[4] is ''); a loaded
+  license takes its token before anything else, and when none is left result is {-9} and
+  nothing changes. result, granted: {renewed 0|1, session id, expiry ms, used, max,
+                   new machine 0|1, now ms, tier, features JSON, license expiry ms or -1}
+  result, refused: {code, used, max, now ms} with code -2 suspended, -3 revoked, -4 expired,
                   -5 no seats, -6 too many machines; {-1} when the license is not loaded.
 ]]
+--@include token_bucket
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
 local meta = redis.call('HMGET', KEYS[5], 'status', 'maxSeats', 'maxMachines', 'leaseMs', 'expiresAt', 'tier', 'features')
-if not meta[1] then return {-1} end
+if not meta[1] then return {{}, {-1}} end
+local rate = takeSeatToken(KEYS[6], ARGV[4], ARGV[5], now)
+if rate[1] == 0 then return {rate, {-9}} end
 local maxSeats = tonumber(meta[2])
 local maxMachines = tonumber(meta[3])
 local leaseMs = tonumber(meta[4])
 local licenseExpiresAt = tonumber(meta[5])
 
 local used = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
-if meta[1] == 'SUSPENDED' then return {-2, used, maxSeats, now} end
-if meta[1] == 'REVOKED' then return {-3, used, maxSeats, now} end
-if licenseExpiresAt >= 0 and licenseExpiresAt <= now then return {-4, used, maxSeats, now} end
+if meta[1] == 'SUSPENDED' then return {rate, {-2, used, maxSeats, now}} end
+if meta[1] == 'REVOKED' then return {rate, {-3, used, maxSeats, now}} end
+if licenseExpiresAt >= 0 and licenseExpiresAt <= now then return {rate, {-4, used, maxSeats, now}} end
 
 local fingerprint = ARGV[3]
 local expiry = now + leaseMs
@@ -43,15 +51,15 @@ if held then
   local heldExpiry = redis.call('ZSCORE', KEYS[1], held)
   if heldExpiry and tonumber(heldExpiry) > now then
     redis.call('ZADD', KEYS[1], 'XX', expiry, held)
-    return {1, held, expiry, used, maxSeats, 0, now, meta[6], meta[7], licenseExpiresAt}
+    return {rate, {1, held, expiry, used, maxSeats, 0, now, meta[6], meta[7], licenseExpiresAt}}
   end
 end
 
 local newMachine = redis.call('SISMEMBER', KEYS[2], fingerprint) == 0
 if newMachine and maxMachines >= 0 and redis.call('SCARD', KEYS[2]) >= maxMachines then
-  return {-6, used, maxSeats, now}
+  return {rate, {-6, used, maxSeats, now}}
 end
-if used >= maxSeats then return {-5, used, maxSeats, now} end
+if used >= maxSeats then return {rate, {-5, used, maxSeats, now}} end
 
 local sessionId = ARGV[2]
 if newMachine then redis.call('SADD', KEYS[2], fingerprint) end
@@ -60,4 +68,4 @@ redis.call('HSET', KEYS[3], fingerprint, sessionId)
 redis.call('HSET', KEYS[4], sessionId, fingerprint)
 used = used + 1
 redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)
-return {0, sessionId, expiry, used, maxSeats, newMachine and 1 or 0, now, meta[6], meta[7], licenseExpiresAt}
+return {rate, {0, sessionId, expiry, used, maxSeats, newMachine and 1 or 0, now, meta[6], meta[7], licenseExpiresAt}}

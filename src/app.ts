@@ -13,7 +13,7 @@ import { createRedisSeatStore } from './redis/redisSeatStore.ts';
 import type { SeatStore } from './redis/seatStore.ts';
 import type { RateLimiter } from './redis/rateLimiter.ts';
 import { createRedisRateLimiter } from './redis/redisRateLimiter.ts';
-import { createMemoryRateLimiter } from './redis/memoryRateLimiter.ts';
+import { createMemoryRateLimiter, createTokenBuckets } from './redis/memoryRateLimiter.ts';
 import { createMemoryUsageStore } from './redis/memoryUsageStore.ts';
 import { createRedisUsageStore } from './redis/redisUsageStore.ts';
 import type { UsageStore } from './redis/usageStore.ts';
@@ -102,8 +102,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     usageStore = createRedisUsageStore(redis);
   } else {
     pubsub = createMemoryPubSub();
-    seats = createMemorySeatStore(pubsub);
-    rateLimiter = createMemoryRateLimiter();
+    // One set of buckets: the seat store takes license tokens from the ones the rate limiter fills.
+    const buckets = createTokenBuckets();
+    seats = createMemorySeatStore(pubsub, buckets);
+    rateLimiter = createMemoryRateLimiter(buckets);
     usageStore = createMemoryUsageStore();
   }
   const signer = options.signer ?? (await createSigner(config, options.files));

@@ -3,6 +3,7 @@
  * -Remaining and -Reset; over the limit it is a RATE_LIMITED error with retryAfter, HTTP 429
  * and Retry-After. Needs the rate-limit plugin wired into app.ts (issue 4).
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { createApiKey } from '../src/services/apiKeys.ts';
@@ -10,7 +11,7 @@ import type { Actor } from '../src/services/context.ts';
 import { SCOPES, type Scope } from '../src/services/principals.ts';
 import { apiKeyUsage } from '../src/services/usage.ts';
 import { freshOrganization } from './support/apiKeys.ts';
-import { createLicense, startApp } from './support/harness.ts';
+import { createLicense, REDIS_URL, startApp } from './support/harness.ts';
 
 const RATE_LIMITS = {
   anonymous: '5/min',
@@ -64,7 +65,9 @@ async function apiKey(tier: string, scopes: Scope[] = ['apikeys:read', 'usage:re
 }
 
 const LIST_KEYS = `{ apiKeys { id } }`;
-const ACQUIRE = `mutation($input: AcquireSeatInput!) { acquireSeat(input: $input) { __typename } }`;
+const ACQUIRE = `mutation($input: AcquireSeatInput!) { acquireSeat(input: $input) { __typename ... on SeatGranted { session { id } } } }`;
+const HEARTBEAT = `mutation($input: HeartbeatSeatInput!) { heartbeatSeat(input: $input) { __typename } }`;
+const VALIDATE = `mutation($input: ValidateLicenseInput!) { validateLicense(input: $input) { __typename } }`;
 
 describe('rate-limit headers', () => {
   it('are on every response: limit, remaining, and the Unix second the bucket is full again', async () => {
@@ -146,6 +149,59 @@ describe('over the limit', () => {
     expect(refused.status).toBe(429);
     const otherLicense = await post(ACQUIRE, { ip, variables: { input: { licenseKey: other.key, fingerprint: 'm0' } } });
     expect(otherLicense.body.data?.acquireSeat.__typename).toBe('SeatGranted');
+  });
+
+  it('takes a seat operation’s license token in its one Redis call: a heartbeat is one round trip', async () => {
+    const license = await createLicense(app, { maxSeats: 10 });
+    const ip = freshIp();
+    const granted = await post(ACQUIRE, { ip, variables: { input: { licenseKey: license.key, fingerprint: 'rt' } } });
+    const sessionId = granted.body.data?.acquireSeat.session.id as string;
+    const monitor = await new Redis(REDIS_URL).monitor();
+    try {
+      // Other suites share this Redis: count only commands that name this license or this address.
+      const seen: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        // Commands a script runs are listed too, with the source "lua": they are not round trips.
+        if (source !== 'lua' && args.some((a) => a.includes(license.id) || a.includes(ip))) seen.push(args);
+      });
+      const renewed = await post(HEARTBEAT, { ip, variables: { input: { licenseKey: license.key, sessionId } } });
+      expect(renewed.body.data?.heartbeatSeat.__typename).toBe('SeatRenewed');
+      expect(renewed).toMatchObject({ limit: 4, remaining: 2 });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // MONITOR lines arrive after the replies
+      expect(seen.map((args) => args[0]!.toLowerCase())).toEqual([expect.stringMatching(/^eval(sha)?$/)]);
+      expect(seen[0]).toContain(`lh:{${license.id}}:rate`);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('refuses a heartbeat over the license’s limit as a whole: HTTP 429, no data', async () => {
+    const license = await createLicense(app, { maxSeats: 10 });
+    const granted = await post(ACQUIRE, { variables: { input: { licenseKey: license.key, fingerprint: 'hb' } } });
+    const input = { licenseKey: license.key, sessionId: granted.body.data?.acquireSeat.session.id as string };
+    for (let i = 0; i < 3; i++) expect((await post(HEARTBEAT, { variables: { input } })).status).toBe(200);
+    const refused = await post(HEARTBEAT, { variables: { input } });
+    expect(refused.status).toBe(429);
+    expect(refused.body.data).toBeUndefined();
+    expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
+    expect(refused).toMatchObject({ limit: 4, remaining: 0 });
+    expect(refused.retryAfter).toBe(String(refused.body.errors![0]!.extensions!.retryAfter));
+  });
+
+  it('shares one bucket between the seat operations and validateLicense of a license', async () => {
+    const license = await createLicense(app, { maxSeats: 10 });
+    await post(ACQUIRE, { variables: { input: { licenseKey: license.key, fingerprint: 'v' } } });
+    const validated = await post(VALIDATE, { variables: { input: { licenseKey: license.key } } });
+    expect(validated.body.data?.validateLicense.__typename).toBeDefined();
+    expect(validated).toMatchObject({ limit: 4, remaining: 2 });
+  });
+
+  it('counts a seat operation that never reaches the seat store against the address', async () => {
+    const ip = freshIp();
+    const license = await createLicense(app, { maxSeats: 10 });
+    const malformed = await post(HEARTBEAT, { ip, variables: { input: { licenseKey: license.key, sessionId: 'not-a-session' } } });
+    expect(malformed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(malformed).toMatchObject({ limit: 5, remaining: 4 });
   });
 
   it('counts a made-up license key against the address, so it cannot mint fresh buckets', async () => {

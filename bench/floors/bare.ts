@@ -1,16 +1,18 @@
 /**
  * The "bare" floor: node:http straight to the heartbeat Lua script, nothing else. It is what
  * one Node process can do per request with no framework at all, so every other lane is
- * reported as a fraction of it. Same connection setup and script registry as the app
- * (connectRedis + runScript), so the Redis side is identical.
+ * reported as a fraction of it. Same connection setup and seat store call as the app
+ * (connectRedis + the Redis seat store's heartbeat), so the Redis side is identical.
  *
  * POST any path with {"licenseId","sessionId"} → {"expiresAt": ms}. GET answers 200 (readiness).
  * Env: PORT, REDIS_URL.
  */
 import { createServer } from 'node:http';
-import { connectRedis, runScript } from '../../src/redis/client.ts';
+import { connectRedis } from '../../src/redis/client.ts';
+import { createRedisSeatStore } from '../../src/redis/redisSeatStore.ts';
+import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
 
-const redis = await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
 
 const server = createServer((req, res) => {
   if (req.method !== 'POST') {
@@ -22,9 +24,9 @@ const server = createServer((req, res) => {
   req.on('end', async () => {
     try {
       const { licenseId, sessionId } = JSON.parse(Buffer.concat(chunks).toString()) as { licenseId: string; sessionId: string };
-      const p = `lh:{${licenseId}}:`;
-      const r = await runScript(redis, 'heartbeat', [p + 'leases', p + 'fp', p + 'sessions', p + 'meta'], [licenseId, sessionId]);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ expiresAt: Number(r[1]) }));
+      const outcome = await seats.heartbeat(licenseId, sessionId, BENCH_LICENSE_BUCKET);
+      if (outcome.kind !== 'renewed') throw new Error(`heartbeat ${outcome.kind}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ expiresAt: outcome.expiresAtMs }));
     } catch (error) {
       res.writeHead(500).end(String(error));
     }

@@ -1,6 +1,6 @@
 /**
  * The "yoga" floor: the least a graphql-yoga + Pothos server costs for the app's heartbeat.
- * One mutation that runs the same heartbeat Lua script (connectRedis + runScript), with Yoga
+ * One mutation that makes the same heartbeat call to the Redis seat store, with Yoga
  * tuned as src/app.ts tunes it: body limit off, no landing page, no logging, and two plugins
  * with the same hooks as the app's (a path switch in onRequest, a Content-Length check in
  * onRequestParse). The gap between this lane and the app's is what the app itself adds.
@@ -10,9 +10,11 @@
 import { createServer } from 'node:http';
 import SchemaBuilder from '@pothos/core';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { connectRedis, runScript } from '../../src/redis/client.ts';
+import { connectRedis } from '../../src/redis/client.ts';
+import { createRedisSeatStore } from '../../src/redis/redisSeatStore.ts';
+import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
 
-const redis = await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
 
 type FloorTypes = PothosSchemaTypes.ExtendDefaultTypes<{ DefaultFieldNullability: false }>;
 // No Pothos plugins here; the cast is for the option types that the app's plugins add globally.
@@ -40,15 +42,9 @@ builder.mutationType({
       type: RenewedType,
       args: { input: t.arg({ type: HeartbeatInput, required: true }) },
       resolve: async (_root, { input }) => {
-        const licenseId = String(input.licenseId);
-        const p = `lh:{${licenseId}}:`;
-        const r = await runScript(
-          redis,
-          'heartbeat',
-          [p + 'leases', p + 'fp', p + 'sessions', p + 'meta'],
-          [licenseId, String(input.sessionId)],
-        );
-        return { expiresAt: Number(r[1]), fingerprint: String(r[3]) };
+        const outcome = await seats.heartbeat(String(input.licenseId), String(input.sessionId), BENCH_LICENSE_BUCKET);
+        if (outcome.kind !== 'renewed') throw new Error(`heartbeat ${outcome.kind}`);
+        return { expiresAt: outcome.expiresAtMs, fingerprint: outcome.fingerprint };
       },
     }),
   }),

@@ -3,7 +3,10 @@
  *
  * Each operation takes a token from its caller's bucket (services/rateLimits.ts) before it
  * executes: the principal's, or for an anonymous seat operation its license's, or else the
- * client address's. Every GraphQL HTTP response carries `X-RateLimit-Limit`, `-Remaining` and
+ * client address's. Acquire, heartbeat and release without a credential take their license's
+ * token inside their own seat store call instead (one round trip per seat operation, one token
+ * per such field); one that never reaches the store (an unknown key, a malformed session id)
+ * is counted against its client address when it is done. Every GraphQL HTTP response carries `X-RateLimit-Limit`, `-Remaining` and
  * `-Reset` (Unix seconds, when the bucket is full again); a refused one is a `RATE_LIMITED`
  * GraphQL error with `extensions.retryAfter` (seconds), HTTP 429 and `Retry-After`.
  *
@@ -23,16 +26,28 @@ import type { ServiceContext } from '../services/context.ts';
 import { clientIpFrom } from '../services/ipAddress.ts';
 import { resolveLicenseKey } from '../services/licenses.ts';
 import type { Principal } from '../services/principals.ts';
-import { rateLimitBucket, type RateLimitBucket, type RateLimitedCaller } from '../services/rateLimits.ts';
+import {
+  bucketSpec,
+  rateLimitBucket,
+  rateLimitedError,
+  retryAfterSeconds,
+  type RateLimitBucket,
+  type RateLimitedCaller,
+  type SeatRateLimit,
+} from '../services/rateLimits.ts';
 
 /** The operations of the licensed app, limited per license when called without a credential. */
 const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'validateLicense']);
+/** Seat fields whose seat store call takes the license's token itself. */
+const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat']);
 
 interface Operation {
   startedAt: number;
   /** Came in over HTTP (onResponse finishes it); otherwise over WebSocket. */
   http: boolean;
   admitted: boolean;
+  /** Its tokens are taken by the seat store calls of its fields. */
+  limitedInStore: boolean;
   take: TakeResult | undefined;
   principal: Principal | null;
   clientIp: string;
@@ -57,51 +72,53 @@ function licenseKeyArgument(node: ValueNode, variables: Variables): unknown {
 }
 
 /**
- * The license key of an operation made only of seat fields, all with the same key; undefined
- * for anything else (which then counts against the client address).
+ * The license key of an operation made only of seat fields, all with the same key, and whether
+ * all its fields take their tokens in the seat store; undefined for anything else (which then
+ * counts against the client address).
  */
-export function seatOperationLicenseKey(
+export function seatOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Variables,
-): string | undefined {
+): { licenseKey: string; limitedInStore: boolean } | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
   let key: string | undefined;
+  let limitedInStore = true;
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD) return undefined;
     if (selection.name.value === '__typename') continue;
     if (!SEAT_FIELDS.has(selection.name.value)) return undefined;
+    if (!STORE_LIMITED_FIELDS.has(selection.name.value)) limitedInStore = false;
     const input = selection.arguments?.find((a) => a.name.value === 'input');
     const value = input && licenseKeyArgument(input.value, variables);
     if (typeof value !== 'string' || (key !== undefined && key !== value)) return undefined;
     key = value;
   }
-  return key;
+  return key === undefined ? undefined : { licenseKey: key, limitedInStore };
 }
 
 const newOperation = (http: boolean): Operation => ({
   startedAt: performance.now(),
   http,
   admitted: false,
+  limitedInStore: false,
   take: undefined,
   principal: null,
   clientIp: '',
   errors: false,
 });
 
-const retryAfterSeconds = (take: TakeResult) => Math.max(1, Math.ceil(take.retryAfterMs / 1000));
-
-function rateLimitedError(take: TakeResult) {
-  const retryAfter = retryAfterSeconds(take);
-  return createGraphQLError(`Rate limit exceeded (${take.limit} requests at most); retry in ${retryAfter} s.`, {
-    extensions: { code: 'RATE_LIMITED', retryAfter, http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } },
-  });
+/** A refusal in place of the whole result: no data, HTTP 429. */
+function refusal(take: TakeResult): ExecutionResult {
+  const error = rateLimitedError(take);
+  return { errors: [createGraphQLError(error.message, { extensions: { code: error.code, ...error.extensions } })] };
 }
 
 export function rateLimitPlugin(services: ServiceContext): Plugin {
   const operations = new WeakMap<Request, Operation>();
   const policy = services.config.rateLimits;
+  const licenseSpec = bucketSpec(policy.license);
 
   const take = async (bucket: RateLimitBucket): Promise<TakeResult | undefined> => {
     try {
@@ -112,18 +129,22 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
     }
   };
 
+  const anonymous = (clientIp: string): RateLimitedCaller => ({ kind: 'anonymous', clientIp });
+
+  /** Who the operation counts against; undefined when its seat store calls take its tokens. */
   const callerOf = async (
     context: GraphQLContext,
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Variables,
-  ) => {
-    if (context.principal) return { kind: 'principal', principal: context.principal } satisfies RateLimitedCaller;
-    const licenseKey = seatOperationLicenseKey(document, operationName, variables);
+  ): Promise<RateLimitedCaller | undefined> => {
+    if (context.principal) return { kind: 'principal', principal: context.principal };
+    const seat = seatOperation(document, operationName, variables);
+    if (!seat) return anonymous(context.clientIp);
+    if (seat.limitedInStore) return undefined;
     // A key this server did not issue (wrong checksum) resolves to nothing without a lookup.
-    const license = licenseKey ? await resolveLicenseKey(services, licenseKey).catch(() => undefined) : undefined;
-    if (license) return { kind: 'license', licenseId: license.licenseId } satisfies RateLimitedCaller;
-    return { kind: 'anonymous', clientIp: context.clientIp } satisfies RateLimitedCaller;
+    const license = await resolveLicenseKey(services, seat.licenseKey).catch(() => undefined);
+    return license ? { kind: 'license', licenseId: license.licenseId } : anonymous(context.clientIp);
   };
 
   const recordUsage = (op: Operation, status: number) => {
@@ -140,7 +161,11 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
     });
   };
 
-  /** Takes the operation's token; answers the refusal, if any, to put in place of its result. */
+  /**
+   * Takes the operation's token, or leaves it to the seat store calls of its fields (then
+   * `seatRateLimit` is what the resolvers hand them); answers the refusal, if any, to put in
+   * place of its result.
+   */
   const admit = async (
     context: GraphQLContext & { request: Request },
     document: DocumentNode,
@@ -152,11 +177,16 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
     op.admitted = true;
     op.principal = context.principal ?? null;
     op.clientIp = context.clientIp;
-    const bucket = rateLimitBucket(policy, await callerOf(context, document, operationName, variables));
-    op.take = await take(bucket);
+    const caller = await callerOf(context, document, operationName, variables);
+    if (!caller) {
+      op.limitedInStore = true;
+      const seatRateLimit: SeatRateLimit = { spec: licenseSpec, taken: (result) => (op.take = result) };
+      return { op, seatRateLimit, refusal: undefined };
+    }
+    op.take = await take(rateLimitBucket(policy, caller));
     if (!op.take || op.take.allowed) return { op, refusal: undefined };
     if (!op.http) recordUsage(op, 429);
-    return { op, refusal: { errors: [rateLimitedError(op.take)] } satisfies ExecutionResult };
+    return { op, refusal: refusal(op.take) };
   };
 
   return {
@@ -164,20 +194,29 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
       operations.set(request, newOperation(true));
     },
 
-    async onExecute({ args, setResultAndStopExecution }) {
-      const { op, refusal } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
-      if (refusal) return setResultAndStopExecution(refusal);
+    async onExecute({ args, setResultAndStopExecution, extendContext }) {
+      const {
+        op,
+        seatRateLimit,
+        refusal: refused,
+      } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refused) return setResultAndStopExecution(refused);
+      if (seatRateLimit) extendContext({ seatRateLimit } satisfies Partial<GraphQLContext> as never);
       return {
-        onExecuteDone({ result }) {
+        async onExecuteDone({ result, setResult }) {
+          if (op.limitedInStore) {
+            if (op.take && !op.take.allowed) setResult(refusal(op.take));
+            else if (!op.take) op.take = await take(rateLimitBucket(policy, anonymous(op.clientIp)));
+          }
           if ('errors' in result && result.errors?.length) op.errors = true;
-          if (!op.http) recordUsage(op, 200);
+          if (!op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 200);
         },
       };
     },
 
     async onSubscribe({ args, setResultAndStopExecution }) {
-      const { op, refusal } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
-      if (refusal) return setResultAndStopExecution(refusal);
+      const { op, refusal: refused } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refused) return setResultAndStopExecution(refused);
       if (!op.http) recordUsage(op, 200);
     },
 
@@ -192,7 +231,7 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
         if (op.take && !op.take.allowed) {
           const error = rateLimitedError(op.take);
           response = fetchAPI.Response.json(
-            { errors: [{ message: error.message, extensions: { code: 'RATE_LIMITED', retryAfter: retryAfterSeconds(op.take) } }] },
+            { errors: [{ message: error.message, extensions: { code: error.code, retryAfter: retryAfterSeconds(op.take) } }] },
             { status: 429 },
           );
           setResponse(response);

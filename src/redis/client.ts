@@ -7,9 +7,9 @@ import { Cluster, Redis } from 'ioredis';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 5,
-  heartbeat: 4,
-  release: 5,
+  acquire: 6,
+  heartbeat: 5,
+  release: 6,
   count: 2,
   reap: 4,
   load: 5,
@@ -20,9 +20,16 @@ export type ScriptName = keyof typeof SCRIPTS;
 
 const luaDir = new URL('../../lua/', import.meta.url);
 
-// Read once at start; node:fs exists on Node, Bun and Deno alike.
+const INCLUDE = /^--@include (\w+)$/gm;
+
+/**
+ * A script's source with its `--@include <lib>` lines replaced by lua/lib/<lib>.lua: Redis
+ * scripts cannot call one another, so shared Lua functions are pasted in where they are used.
+ * Read once at start; node:fs exists on Node, Bun and Deno alike.
+ */
 export function readScript(name: ScriptName): string {
-  return readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
+  const source = readFileSync(new URL(`${name}.lua`, luaDir), 'utf8');
+  return source.replace(INCLUDE, (_line, lib: string) => readFileSync(new URL(`lib/${lib}.lua`, luaDir), 'utf8').trimEnd());
 }
 
 export type RedisConnection = Redis | Cluster;
@@ -50,7 +57,7 @@ export async function connectRedis(url: string, options: { cluster?: boolean } =
   return connection;
 }
 
-type Reply = (string | number)[];
+export type Reply = (string | number | Reply)[];
 
 /** Runs a registered script; keys first, then arguments, as the script's header lists them. */
 export function runScript(redis: RedisConnection, name: ScriptName, keys: string[], args: (string | number)[]): Promise<Reply> {

@@ -1,9 +1,10 @@
 /**
- * Token buckets of the embedded mode: the contract of lua/rate_limit.lua kept in process
- * memory, for one instance. A take runs to completion without awaiting, so it is as atomic as
- * the script. Buckets that have refilled are dropped, as the script lets their keys expire.
+ * Token buckets of the embedded mode: the contract of lua/lib/token_bucket.lua kept in process
+ * memory, for one instance. A take is synchronous, so it is as atomic as the script, and the
+ * in-process seat store takes its license tokens from the same buckets inside its own steps.
+ * Buckets that have refilled are dropped, as the script lets their keys expire.
  */
-import { checkTake, type RateLimiter } from './rateLimiter.ts';
+import { checkTake, type BucketSpec, type RateLimiter, type TakeResult } from './rateLimiter.ts';
 
 interface Bucket {
   tokens: number;
@@ -14,7 +15,11 @@ interface Bucket {
 /** Past this many live buckets, a take first drops the ones that are full again. */
 const SWEEP_ABOVE = 10_000;
 
-export function createMemoryRateLimiter(clock: () => number = Date.now): RateLimiter {
+export interface TokenBuckets {
+  take(bucket: string, spec: BucketSpec, cost?: number): TakeResult;
+}
+
+export function createTokenBuckets(clock: () => number = Date.now): TokenBuckets {
   const buckets = new Map<string, Bucket>();
   let sweepAbove = SWEEP_ABOVE;
 
@@ -25,7 +30,7 @@ export function createMemoryRateLimiter(clock: () => number = Date.now): RateLim
   };
 
   return {
-    async take(bucket, spec, cost = 1) {
+    take(bucket, spec, cost = 1) {
       checkTake(spec, cost);
       const now = clock();
       if (buckets.size > sweepAbove) sweep(now);
@@ -40,6 +45,14 @@ export function createMemoryRateLimiter(clock: () => number = Date.now): RateLim
       if (untilFull <= 0) buckets.delete(bucket);
       else buckets.set(bucket, { tokens, updatedAtMs: now, fullAtMs: now + untilFull });
       return { allowed, limit: spec.capacity, remaining: Math.floor(tokens), resetAtMs: Math.ceil(now + untilFull), retryAfterMs };
+    },
+  };
+}
+
+export function createMemoryRateLimiter(buckets: TokenBuckets = createTokenBuckets()): RateLimiter {
+  return {
+    async take(bucket, spec, cost) {
+      return buckets.take(bucket, spec, cost);
     },
   };
 }

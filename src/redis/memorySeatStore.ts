@@ -2,7 +2,9 @@
  * The seat store of the embedded mode: the contract of lua/*.lua kept in process memory, for
  * one instance. Each method runs to completion without awaiting, so it is as atomic as a script.
  */
+import { createTokenBuckets, type TokenBuckets } from './memoryRateLimiter.ts';
 import type { PubSub } from './pubsub.ts';
+import { licenseBucket, type BucketSpec } from './rateLimiter.ts';
 import { seatChannel, type LeaseTerms, type LicenseTerms, type ReapedSession, type SeatCount, type SeatStore } from './seatStore.ts';
 
 interface LicenseSeats {
@@ -15,8 +17,11 @@ interface LicenseSeats {
   reapedAt: number;
 }
 
-export function createMemorySeatStore(pubsub: PubSub, clock: () => number = Date.now): SeatStore {
+export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = createTokenBuckets(), clock = Date.now): SeatStore {
   const licenses = new Map<string, LicenseSeats>();
+
+  /** The license's token, taken first as the scripts do; undefined when no spec was given. */
+  const takeToken = (licenseId: string, spec: BucketSpec | undefined) => spec && buckets.take(licenseBucket(licenseId), spec);
 
   const used = (l: LicenseSeats, now: number) => {
     let n = 0;
@@ -51,17 +56,20 @@ export function createMemorySeatStore(pubsub: PubSub, clock: () => number = Date
   return {
     kind: 'memory',
 
-    async acquire(licenseId, sessionId, fingerprint) {
+    async acquire(licenseId, sessionId, fingerprint, spec) {
       const l = licenses.get(licenseId);
       if (!l) return { kind: 'unloaded' };
+      const rate = takeToken(licenseId, spec);
+      if (rate && !rate.allowed) return { kind: 'rate-limited', rate };
       const now = clock();
       const refused = refusal(l.terms, now);
-      if (refused) return { kind: 'refused', reason: refused, seats: seats(licenseId, l, now) };
+      if (refused) return { kind: 'refused', reason: refused, seats: seats(licenseId, l, now), rate };
       const expiresAtMs = now + l.terms.leaseMs;
       const held = l.sessionByFingerprint.get(fingerprint);
       if (held !== undefined && (l.leases.get(held) ?? 0) > now) {
         l.leases.set(held, expiresAtMs);
         return {
+          rate,
           kind: 'granted',
           sessionId: held,
           renewed: true,
@@ -74,15 +82,16 @@ export function createMemorySeatStore(pubsub: PubSub, clock: () => number = Date
       }
       const newMachine = !l.machines.has(fingerprint);
       if (newMachine && l.terms.maxMachines !== null && l.machines.size >= l.terms.maxMachines) {
-        return { kind: 'refused', reason: 'TOO_MANY_MACHINES', seats: seats(licenseId, l, now) };
+        return { kind: 'refused', reason: 'TOO_MANY_MACHINES', seats: seats(licenseId, l, now), rate };
       }
-      if (used(l, now) >= l.terms.maxSeats) return { kind: 'refused', reason: 'NO_SEATS', seats: seats(licenseId, l, now) };
+      if (used(l, now) >= l.terms.maxSeats) return { kind: 'refused', reason: 'NO_SEATS', seats: seats(licenseId, l, now), rate };
       l.machines.add(fingerprint);
       l.leases.set(sessionId, expiresAtMs);
       l.sessionByFingerprint.set(fingerprint, sessionId);
       l.fingerprintBySession.set(sessionId, fingerprint);
       publish(licenseId, l, now);
       return {
+        rate,
         kind: 'granted',
         sessionId,
         renewed: false,
@@ -94,38 +103,42 @@ export function createMemorySeatStore(pubsub: PubSub, clock: () => number = Date
       };
     },
 
-    async heartbeat(licenseId, sessionId) {
+    async heartbeat(licenseId, sessionId, spec) {
       const l = licenses.get(licenseId);
       if (!l) return { kind: 'unloaded' };
+      const rate = takeToken(licenseId, spec);
+      if (rate && !rate.allowed) return { kind: 'rate-limited', rate };
       const now = clock();
       const refused = refusal(l.terms, now);
-      if (refused) return { kind: 'refused', reason: refused };
+      if (refused) return { kind: 'refused', reason: refused, rate };
       const expiry = l.leases.get(sessionId);
-      if (expiry === undefined) return { kind: 'lapsed', reason: 'unknown' };
+      if (expiry === undefined) return { kind: 'lapsed', reason: 'unknown', rate };
       const fingerprint = l.fingerprintBySession.get(sessionId) ?? '';
       let revived = false;
       if (expiry <= now) {
         const revivable =
           now - expiry <= l.terms.reviveMs && l.sessionByFingerprint.get(fingerprint) === sessionId && used(l, now) < l.terms.maxSeats;
-        if (!revivable) return { kind: 'lapsed', reason: 'expired' };
+        if (!revivable) return { kind: 'lapsed', reason: 'expired', rate };
         revived = true;
       }
       const expiresAtMs = now + l.terms.leaseMs;
       l.leases.set(sessionId, expiresAtMs);
       if (revived) publish(licenseId, l, now);
-      return { kind: 'renewed', revived, fingerprint, expiresAtMs, nowMs: now, terms: leaseTerms(l.terms) };
+      return { kind: 'renewed', revived, fingerprint, expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
     },
 
-    async release(licenseId, sessionId, forgetMachine) {
+    async release(licenseId, sessionId, forgetMachine, spec) {
       const l = licenses.get(licenseId);
       if (!l) return { kind: 'unloaded' };
+      const rate = takeToken(licenseId, spec);
+      if (rate && !rate.allowed) return { kind: 'rate-limited', rate };
       const now = clock();
       const expiry = l.leases.get(sessionId);
       const fingerprint = forgetSession(l, sessionId);
       if (forgetMachine && fingerprint !== undefined) l.machines.delete(fingerprint);
       const state = expiry === undefined ? 'unknown' : expiry > now ? 'released' : 'already-expired';
       if (state === 'released') publish(licenseId, l, now);
-      return { kind: 'released', state, seats: seats(licenseId, l, now) };
+      return { kind: 'released', state, leaseExpiresAtMs: expiry ?? null, seats: seats(licenseId, l, now), rate };
     },
 
     async count(licenseId) {

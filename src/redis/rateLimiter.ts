@@ -19,6 +19,13 @@ export interface TakeResult {
   retryAfterMs: number;
 }
 
+/**
+ * The bucket of one license's seat operations. The seat stores take from it in the same
+ * atomic step as the seat operation itself (one round trip); anything else limited per
+ * license takes from it through a RateLimiter under this name.
+ */
+export const licenseBucket = (licenseId: string) => `license:${licenseId}`;
+
 export interface RateLimiter {
   take(bucket: string, spec: BucketSpec, cost?: number): Promise<TakeResult>;
 }

@@ -1,27 +1,34 @@
 /** Token buckets on Redis: each take is one call of lua/rate_limit.lua, atomic across instances. */
 import { runScript, type RedisConnection } from './client.ts';
-import { checkTake, type RateLimiter } from './rateLimiter.ts';
+import { checkTake, licenseBucket, type RateLimiter, type TakeResult } from './rateLimiter.ts';
+
+/** A license's bucket lives in its seat keys' slot, where the seat scripts take from it too. */
+export const licenseRateKey = (licenseId: string) => `lh:{${licenseId}}:rate`;
 
 /** One key per bucket, hash-tagged so the single-key script is Cluster-safe whatever the name. */
-export const rateLimitKey = (bucket: string) => `lh:rl:{${bucket}}`;
+export function rateLimitKey(bucket: string): string {
+  const license = licenseBucket('');
+  return bucket.startsWith(license) ? licenseRateKey(bucket.slice(license.length)) : `lh:rl:{${bucket}}`;
+}
+
+/** The reply of lib/token_bucket.lua's takeToken. */
+export function takeResult(capacity: number, reply: (string | number | unknown)[]): TakeResult {
+  const [allowed, remaining, resetAtMs, retryAfterMs] = reply;
+  return {
+    allowed: Number(allowed) === 1,
+    limit: capacity,
+    remaining: Number(remaining),
+    resetAtMs: Number(resetAtMs),
+    retryAfterMs: Number(retryAfterMs),
+  };
+}
 
 export function createRedisRateLimiter(redis: RedisConnection): RateLimiter {
   return {
     async take(bucket, spec, cost = 1) {
       checkTake(spec, cost);
-      const [allowed, remaining, resetAtMs, retryAfterMs] = await runScript(
-        redis,
-        'rate_limit',
-        [rateLimitKey(bucket)],
-        [spec.capacity, spec.refillPerSecond, cost],
-      );
-      return {
-        allowed: Number(allowed) === 1,
-        limit: spec.capacity,
-        remaining: Number(remaining),
-        resetAtMs: Number(resetAtMs),
-        retryAfterMs: Number(retryAfterMs),
-      };
+      const reply = await runScript(redis, 'rate_limit', [rateLimitKey(bucket)], [spec.capacity, spec.refillPerSecond, cost]);
+      return takeResult(spec.capacity, reply);
     },
   };
 }

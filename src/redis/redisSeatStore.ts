@@ -1,6 +1,7 @@
 /** The seat store on Redis: each operation is one Lua script call (see lua/). */
-import type { RedisConnection } from './client.ts';
-import { runScript } from './client.ts';
+import { runScript, type RedisConnection, type Reply } from './client.ts';
+import type { BucketSpec } from './rateLimiter.ts';
+import { licenseRateKey, takeResult } from './redisRateLimiter.ts';
 import {
   type AcquireOutcome,
   type HeartbeatOutcome,
@@ -16,7 +17,23 @@ import {
 /** Keys of one license share the hash tag `{licenseId}`, so every script stays in one Cluster slot. */
 function keysOf(licenseId: string) {
   const p = `lh:{${licenseId}}:`;
-  return { leases: p + 'leases', machines: p + 'machines', fp: p + 'fp', sessions: p + 'sessions', meta: p + 'meta' };
+  return {
+    leases: p + 'leases',
+    machines: p + 'machines',
+    fp: p + 'fp',
+    sessions: p + 'sessions',
+    meta: p + 'meta',
+    rate: licenseRateKey(licenseId),
+  };
+}
+
+/** The bucket arguments of a seat script: empty to take no token. */
+const rateArgs = (rate: BucketSpec | undefined) => (rate ? [rate.capacity, rate.refillPerSecond] : ['', '']);
+
+/** Splits a seat script's `{rate, result}` reply. */
+function rated(reply: Reply, rate: BucketSpec | undefined) {
+  const [taken, result] = reply as [Reply, (string | number)[]];
+  return { rate: rate && taken.length ? takeResult(rate.capacity, taken) : undefined, r: result };
 }
 
 /** Script failure codes, as lua/*.lua return them. */
@@ -29,6 +46,7 @@ const enum Code {
   TooManyMachines = -6,
   NoLease = -7,
   LeaseExpired = -8,
+  RateLimited = -9,
 }
 
 const LICENSE_REFUSALS: Record<number, LicenseRefusal> = {
@@ -66,17 +84,27 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
   return {
     kind: 'redis',
 
-    async acquire(licenseId, sessionId, fingerprint) {
+    async acquire(licenseId, sessionId, fingerprint, spec) {
       const k = keysOf(licenseId);
-      const r = await runScript(redis, 'acquire', [k.leases, k.machines, k.fp, k.sessions, k.meta], [licenseId, sessionId, fingerprint]);
+      const { rate, r } = rated(
+        await runScript(
+          redis,
+          'acquire',
+          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate],
+          [licenseId, sessionId, fingerprint, ...rateArgs(spec)],
+        ),
+        spec,
+      );
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
+      if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
       if (code < 0) {
-        const reason: Exclude<AcquireOutcome, { kind: 'granted' | 'unloaded' }>['reason'] =
+        const reason: Extract<AcquireOutcome, { kind: 'refused' }>['reason'] =
           code === Code.NoSeats ? 'NO_SEATS' : code === Code.TooManyMachines ? 'TOO_MANY_MACHINES' : LICENSE_REFUSALS[code]!;
-        return { kind: 'refused', reason, seats: count(licenseId, r[1], r[2], r[3]) };
+        return { kind: 'refused', reason, seats: count(licenseId, r[1], r[2], r[3]), rate };
       }
       return {
+        rate,
         kind: 'granted',
         renewed: code === 1,
         sessionId: String(r[1]),
@@ -88,15 +116,20 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
       };
     },
 
-    async heartbeat(licenseId, sessionId): Promise<HeartbeatOutcome> {
+    async heartbeat(licenseId, sessionId, spec): Promise<HeartbeatOutcome> {
       const k = keysOf(licenseId);
-      const r = await runScript(redis, 'heartbeat', [k.leases, k.fp, k.sessions, k.meta], [licenseId, sessionId]);
+      const { rate, r } = rated(
+        await runScript(redis, 'heartbeat', [k.leases, k.fp, k.sessions, k.meta, k.rate], [licenseId, sessionId, ...rateArgs(spec)]),
+        spec,
+      );
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
-      if (code === Code.NoLease) return { kind: 'lapsed', reason: 'unknown' };
-      if (code === Code.LeaseExpired) return { kind: 'lapsed', reason: 'expired' };
-      if (code < 0) return { kind: 'refused', reason: LICENSE_REFUSALS[code]! };
+      if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
+      if (code === Code.NoLease) return { kind: 'lapsed', reason: 'unknown', rate };
+      if (code === Code.LeaseExpired) return { kind: 'lapsed', reason: 'expired', rate };
+      if (code < 0) return { kind: 'refused', reason: LICENSE_REFUSALS[code]!, rate };
       return {
+        rate,
         kind: 'renewed',
         revived: code === 1,
         expiresAtMs: Number(r[1]),
@@ -106,18 +139,29 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
       };
     },
 
-    async release(licenseId, sessionId, forgetMachine): Promise<ReleaseOutcome> {
+    async release(licenseId, sessionId, forgetMachine, spec): Promise<ReleaseOutcome> {
       const k = keysOf(licenseId);
-      const r = await runScript(
-        redis,
-        'release',
-        [k.leases, k.machines, k.fp, k.sessions, k.meta],
-        [licenseId, sessionId, forgetMachine ? 1 : 0],
+      const { rate, r } = rated(
+        await runScript(
+          redis,
+          'release',
+          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate],
+          [licenseId, sessionId, forgetMachine ? 1 : 0, ...rateArgs(spec)],
+        ),
+        spec,
       );
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
+      if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
       const state = code === 1 ? 'released' : code === 2 ? 'already-expired' : 'unknown';
-      return { kind: 'released', state, seats: count(licenseId, r[1], r[2], r[3]) };
+      const leaseExpiresAtMs = Number(r[4]);
+      return {
+        kind: 'released',
+        state,
+        leaseExpiresAtMs: leaseExpiresAtMs < 0 ? null : leaseExpiresAtMs,
+        seats: count(licenseId, r[1], r[2], r[3]),
+        rate,
+      };
     },
 
     async count(licenseId) {

@@ -4,7 +4,12 @@
  * in-process store (embedded mode, one instance). One test suite runs against both.
  *
  * Every change of a license's used-seat count is published on `seatChannel(licenseId)`.
+ *
+ * Acquire, heartbeat and release can also take a token from the license's rate-limit bucket
+ * (`licenseBucket`) in the same atomic step: given a bucket spec, a loaded license takes its
+ * token first, and without one left the operation changes nothing and answers `rate-limited`.
  */
+import type { BucketSpec, TakeResult } from './rateLimiter.ts';
 
 export type LicenseStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 
@@ -38,10 +43,16 @@ export interface LeaseTerms {
 
 export type LicenseRefusal = 'SUSPENDED' | 'REVOKED' | 'EXPIRED';
 
+/** Refused for want of a token: nothing changed. */
+export type RateLimited = { kind: 'rate-limited'; rate: TakeResult };
+/** The token taken, when the call passed a bucket spec. */
+type Rated = { rate?: TakeResult };
+
 export type AcquireOutcome =
   | { kind: 'unloaded' }
-  | { kind: 'refused'; reason: LicenseRefusal | 'NO_SEATS' | 'TOO_MANY_MACHINES'; seats: SeatCount }
-  | {
+  | RateLimited
+  | ({ kind: 'refused'; reason: LicenseRefusal | 'NO_SEATS' | 'TOO_MANY_MACHINES'; seats: SeatCount } & Rated)
+  | ({
       kind: 'granted';
       sessionId: string;
       /** true when the fingerprint's live lease was renewed instead of a new one granted */
@@ -51,17 +62,29 @@ export type AcquireOutcome =
       nowMs: number;
       seats: SeatCount;
       terms: LeaseTerms;
-    };
+    } & Rated);
 
 export type HeartbeatOutcome =
   | { kind: 'unloaded' }
-  | { kind: 'refused'; reason: LicenseRefusal }
-  /** `unknown`: no lease with this id is held (never was, released, or reaped); `expired`: past expiry and not revivable. */
-  | { kind: 'lapsed'; reason: 'unknown' | 'expired' }
-  | { kind: 'renewed'; revived: boolean; fingerprint: string; expiresAtMs: number; nowMs: number; terms: LeaseTerms };
+  | RateLimited
+  | ((
+      | { kind: 'refused'; reason: LicenseRefusal }
+      /** `unknown`: no lease with this id is held (never was, released, or reaped); `expired`: past expiry and not revivable. */
+      | { kind: 'lapsed'; reason: 'unknown' | 'expired' }
+      | { kind: 'renewed'; revived: boolean; fingerprint: string; expiresAtMs: number; nowMs: number; terms: LeaseTerms }
+    ) &
+      Rated);
 
 export type ReleaseOutcome =
-  { kind: 'unloaded' } | { kind: 'released'; state: 'released' | 'already-expired' | 'unknown'; seats: SeatCount };
+  | { kind: 'unloaded' }
+  | RateLimited
+  | ({
+      kind: 'released';
+      state: 'released' | 'already-expired' | 'unknown';
+      /** The lease's expiry: when an already-expired lease ended; null when there was no lease. */
+      leaseExpiresAtMs: number | null;
+      seats: SeatCount;
+    } & Rated);
 
 export interface ReapedSession {
   sessionId: string;
@@ -78,10 +101,10 @@ export interface LoadedSession {
 
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
-  acquire(licenseId: string, sessionId: string, fingerprint: string): Promise<AcquireOutcome>;
-  heartbeat(licenseId: string, sessionId: string): Promise<HeartbeatOutcome>;
+  acquire(licenseId: string, sessionId: string, fingerprint: string, rate?: BucketSpec): Promise<AcquireOutcome>;
+  heartbeat(licenseId: string, sessionId: string, rate?: BucketSpec): Promise<HeartbeatOutcome>;
   /** `forgetMachine` undoes a first activation too: the compensation for a failed acquire. */
-  release(licenseId: string, sessionId: string, forgetMachine: boolean): Promise<ReleaseOutcome>;
+  release(licenseId: string, sessionId: string, forgetMachine: boolean, rate?: BucketSpec): Promise<ReleaseOutcome>;
   count(licenseId: string): Promise<SeatCount | undefined>;
   reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
   /** Loads a license that the store does not hold; a no-op when it already does. */

@@ -38,21 +38,30 @@ builder.mutationFields((t) => ({
     authScopes: { public: true },
     type: AcquireSeatResult,
     args: { input: t.arg({ type: AcquireSeatInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => valueOrError(await acquireSeat(ctx.services, input, ctx.requestId)),
+    resolve: async (_root, { input }, ctx) => valueOrError(await acquireSeat(ctx.services, input, ctx.requestId, ctx.seatRateLimit)),
   }),
   heartbeatSeat: t.field({
     authScopes: { public: true },
     type: HeartbeatSeatResult,
     args: { input: t.arg({ type: HeartbeatSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      valueOrError(await heartbeatSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) })),
+      valueOrError(
+        await heartbeatSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, ctx.seatRateLimit),
+      ),
   }),
   releaseSeat: t.field({
     authScopes: { public: true },
     type: ReleaseSeatResult,
     args: { input: t.arg({ type: ReleaseSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      valueOrError(await releaseSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, ctx.requestId)),
+      valueOrError(
+        await releaseSeat(
+          ctx.services,
+          { licenseKey: input.licenseKey, sessionId: String(input.sessionId) },
+          ctx.requestId,
+          ctx.seatRateLimit,
+        ),
+      ),
   }),
 }));
 

@@ -2,6 +2,7 @@
 import type { Actor, ServiceContext } from '../services/context.ts';
 import { RequestError } from '../services/errors.ts';
 import type { Principal } from '../services/principals.ts';
+import type { SeatRateLimit } from '../services/rateLimits.ts';
 
 export interface GraphQLContext {
   services: ServiceContext;
@@ -12,6 +13,8 @@ export interface GraphQLContext {
   principal: Principal | null;
   /** The principal as the audit log records it. */
   actor: Actor | null;
+  /** Set by the rate-limit plugin when the seat operations take their license's tokens themselves. */
+  seatRateLimit?: SeatRateLimit;
 }
 
 /** The caller of a field whose authScopes already demanded a credential. */

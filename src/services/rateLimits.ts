@@ -11,7 +11,8 @@
  * `RATE_LIMITS`. Only keys this server issued reach a license bucket (the checksum needs the
  * server secret), so made-up keys cannot mint fresh buckets: they count against the address.
  */
-import type { BucketSpec } from '../redis/rateLimiter.ts';
+import { licenseBucket, type BucketSpec, type TakeResult } from '../redis/rateLimiter.ts';
+import { RequestError } from './errors.ts';
 import type { Principal } from './principals.ts';
 
 /** A limit as operators write it: `requests` per `perSeconds`, refilled continuously; bursts up to `requests`. */
@@ -130,7 +131,7 @@ export interface RateLimitBucket {
 
 export function rateLimitBucket(policy: RateLimitPolicy, caller: RateLimitedCaller): RateLimitBucket {
   if (caller.kind === 'anonymous') return { name: `ip:${caller.clientIp}`, spec: bucketSpec(policy.anonymous) };
-  if (caller.kind === 'license') return { name: `license:${caller.licenseId}`, spec: bucketSpec(policy.license) };
+  if (caller.kind === 'license') return { name: licenseBucket(caller.licenseId), spec: bucketSpec(policy.license) };
   const p = caller.principal;
   switch (p.kind) {
     case 'apiKey':
@@ -140,4 +141,25 @@ export function rateLimitBucket(policy: RateLimitPolicy, caller: RateLimitedCall
     case 'operator':
       return { name: `operator:${p.orgId}`, spec: bucketSpec(policy.operator) };
   }
+}
+
+/**
+ * A seat operation's token from its license's bucket, taken by the seat store in the same step
+ * as the operation (one round trip). `taken` hears of every token taken, for the response's
+ * rate-limit headers.
+ */
+export interface SeatRateLimit {
+  spec: BucketSpec;
+  taken(result: TakeResult): void;
+}
+
+export const retryAfterSeconds = (take: TakeResult) => Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+
+/** The refusal of a request whose bucket is empty: HTTP 429 with Retry-After. */
+export function rateLimitedError(take: TakeResult): RequestError {
+  const retryAfter = retryAfterSeconds(take);
+  return new RequestError('RATE_LIMITED', `Rate limit exceeded (${take.limit} requests at most); retry in ${retryAfter} s.`, {
+    retryAfter,
+    http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },
+  });
 }

@@ -4,7 +4,8 @@
  * never wait for Postgres.
  */
 import { machines, seatSessions } from '../db/schema.ts';
-import type { LeaseTerms, LicenseRefusal, SeatCount } from '../redis/seatStore.ts';
+import type { BucketSpec, TakeResult } from '../redis/rateLimiter.ts';
+import type { LeaseTerms, LicenseRefusal, RateLimited, SeatCount } from '../redis/seatStore.ts';
 import { inTenant } from '../db/tenant.ts';
 import { appendAudit } from './audit.ts';
 import { announceSeatLimitReached, emitEvent, sessionData } from './events.ts';
@@ -28,6 +29,7 @@ import {
 } from './errors.ts';
 import { isId, newId } from './ids.ts';
 import { loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
+import { rateLimitedError, type SeatRateLimit } from './rateLimits.ts';
 import { endSessions, findSession, getSession, sessionFromRow, type EndReason, type SessionView } from './sessions.ts';
 import { signDocument, type SignedDocument } from './tokens.ts';
 
@@ -54,19 +56,27 @@ function licenseError(reason: LicenseRefusal): LicenseError {
   return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
 }
 
-/** Runs a seat store operation, loading the license into the store first when it is not there. */
-async function withLoadedLicense<T extends { kind: string }>(
+/**
+ * Runs a seat store operation, loading the license into the store first when it is not there.
+ * With a rate limit the operation takes its token in the same store call; without a token left
+ * it is refused with RATE_LIMITED and nothing changed.
+ */
+async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
   ctx: ServiceContext,
   licenseId: string,
-  operation: () => Promise<T>,
-): Promise<Exclude<T, { kind: 'unloaded' }>> {
-  let outcome = await guarded('The seat store', operation);
+  rateLimit: SeatRateLimit | undefined,
+  operation: (rate: BucketSpec | undefined) => Promise<T>,
+): Promise<Exclude<T, { kind: 'unloaded' } | RateLimited>> {
+  const run = () => guarded('The seat store', () => operation(rateLimit?.spec));
+  let outcome = await run();
   if (outcome.kind === 'unloaded') {
     await loadLicenseSeats(ctx, licenseId);
-    outcome = await guarded('The seat store', operation);
+    outcome = await run();
     if (outcome.kind === 'unloaded') throw serviceUnavailable('The seat store', new Error('license did not stay loaded'));
   }
-  return outcome as Exclude<T, { kind: 'unloaded' }>;
+  if (outcome.rate) rateLimit?.taken(outcome.rate);
+  if (outcome.kind === 'rate-limited') throw rateLimitedError(outcome.rate!);
+  return outcome as Exclude<T, { kind: 'unloaded' } | RateLimited>;
 }
 
 function signLease(
@@ -103,6 +113,7 @@ export async function acquireSeat(
   ctx: ServiceContext,
   input: AcquireInput,
   requestId: string | null,
+  rateLimit?: SeatRateLimit,
 ): Promise<Result<SeatGranted, LicenseError | NoSeatsAvailable | TooManyMachines>> {
   checkFingerprint(input.fingerprint);
   if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
@@ -112,7 +123,10 @@ export async function acquireSeat(
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
-  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.acquire(licenseId, newId('ses'), input.fingerprint));
+  const sessionId = newId('ses');
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) =>
+    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate),
+  );
   if (outcome.kind === 'refused') {
     if (outcome.reason === 'NO_SEATS') {
       await announceSeatLimitReached(ctx, { orgId: license.orgId, licenseId, fingerprint: input.fingerprint, seats: outcome.seats });
@@ -181,13 +195,14 @@ export type SeatRenewed = { session: SessionView; lease: SignedLease };
 export async function heartbeatSeat(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
+  rateLimit?: SeatRateLimit,
 ): Promise<Result<SeatRenewed, LicenseError | SessionExpired | SessionNotFound>> {
   checkSessionId(input.sessionId);
   const license = await resolveLicenseKey(ctx, input.licenseKey);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
-  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.heartbeat(licenseId, input.sessionId));
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.heartbeat(licenseId, input.sessionId, rate));
   if (outcome.kind === 'refused') return err(licenseError(outcome.reason));
   if (outcome.kind === 'lapsed') {
     // The failure path may ask Postgres: it tells an ended session from one that never existed.
@@ -217,6 +232,7 @@ export async function releaseSeat(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
   requestId: string | null,
+  rateLimit?: SeatRateLimit,
 ): Promise<Result<SeatReleased, LicenseNotFound | SessionNotFound>> {
   checkSessionId(input.sessionId);
   const license = await resolveLicenseKey(ctx, input.licenseKey);
@@ -225,7 +241,7 @@ export async function releaseSeat(
 
   const row = await findSession(ctx, licenseId, input.sessionId);
   if (!row) return err(new SessionNotFound());
-  const outcome = await withLoadedLicense(ctx, licenseId, () => ctx.seats.release(licenseId, input.sessionId, false));
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.release(licenseId, input.sessionId, false, rate));
   if (row.endedAt) return ok({ session: sessionFromRow(row), seats: outcome.seats });
 
   const endedAt = outcome.state === 'already-expired' ? row.expiresAt : outcome.seats.changedAt;
@@ -243,7 +259,7 @@ export async function seatCount(ctx: ServiceContext, licenseId: string): Promise
     const count = await ctx.seats.count(licenseId);
     return count ? { kind: 'counted' as const, count } : { kind: 'unloaded' as const };
   };
-  const outcome = await withLoadedLicense(ctx, licenseId, read);
+  const outcome = await withLoadedLicense(ctx, licenseId, undefined, read);
   return outcome.count;
 }
 
@@ -252,7 +268,7 @@ export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId
   const row = await getSession(ctx, actor.orgId, sessionId);
   if (!row) return err(new SessionNotFound());
   if (row.endedAt) return ok(sessionFromRow(row));
-  await withLoadedLicense(ctx, row.licenseId, () => ctx.seats.release(row.licenseId, row.id, false));
+  await withLoadedLicense(ctx, row.licenseId, undefined, () => ctx.seats.release(row.licenseId, row.id, false));
   const [ended] = await guarded('The database', () =>
     inTenant(ctx.db, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
   );

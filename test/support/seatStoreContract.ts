@@ -181,6 +181,56 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
       expect((await grant(id, 'one')).sessionId).not.toBe(a.sessionId);
     });
 
+    it('tells when an already-expired lease ended, so its session can be closed at that time', async () => {
+      const id = await license({ leaseMs: 200 });
+      const granted = await grant(id, 'late');
+      await sleep(250);
+      expect(await store.release(id, granted.sessionId, false)).toMatchObject({
+        state: 'already-expired',
+        leaseExpiresAtMs: granted.expiresAtMs,
+      });
+      expect(await store.release(id, granted.sessionId, false)).toMatchObject({ state: 'unknown', leaseExpiresAtMs: null });
+    });
+
+    describe("the license's rate-limit token, taken in the same step", () => {
+      // A bucket that gains no token while a test runs (2 a day), so counts are exact.
+      const twoADay = { capacity: 2, refillPerSecond: 2 / 86_400 };
+
+      it('draws acquire, heartbeat and release from one bucket per license, and refuses without changing anything', async () => {
+        const id = await license({ maxSeats: 5 });
+        const granted = await store.acquire(id, newId('ses'), 'a', twoADay);
+        expect(granted).toMatchObject({ kind: 'granted', rate: { allowed: true, limit: 2, remaining: 1 } });
+        const sessionId = (granted as { sessionId: string }).sessionId;
+        expect(await store.heartbeat(id, sessionId, twoADay)).toMatchObject({ kind: 'renewed', rate: { remaining: 0 } });
+
+        const refused = await store.acquire(id, newId('ses'), 'b', twoADay);
+        expect(refused).toMatchObject({ kind: 'rate-limited', rate: { allowed: false, remaining: 0 } });
+        expect((refused as { rate: { retryAfterMs: number } }).rate.retryAfterMs).toBeGreaterThan(0);
+        expect(await store.release(id, sessionId, false, twoADay)).toMatchObject({ kind: 'rate-limited' });
+        expect(await store.count(id)).toMatchObject({ used: 1 }); // b got no seat, a kept its own
+
+        // Another license has its own bucket; a call without a spec takes nothing.
+        expect(await store.acquire(await license(), newId('ses'), 'a', twoADay)).toMatchObject({ rate: { remaining: 1 } });
+        expect(await store.release(id, sessionId, false)).toMatchObject({ state: 'released', rate: undefined });
+      });
+
+      it('takes no token from a license it does not hold: the retry after loading takes it', async () => {
+        const id = newId('lic');
+        expect(await store.heartbeat(id, newId('ses'), twoADay)).toEqual({ kind: 'unloaded' });
+        await store.load(id, terms(), [], []);
+        expect(await store.acquire(id, newId('ses'), 'first', twoADay)).toMatchObject({ rate: { remaining: 1 } });
+      });
+
+      it('grants exactly the tokens there are to 100 concurrent heartbeats', async () => {
+        const id = await license();
+        const granted = await grant(id, 'busy');
+        const spec = { capacity: 10, refillPerSecond: 10 / 86_400 };
+        const outcomes = await Promise.all(Array.from({ length: 100 }, () => store.heartbeat(id, granted.sessionId, spec)));
+        expect(outcomes.filter((o) => o.kind === 'renewed')).toHaveLength(10);
+        expect(outcomes.filter((o) => o.kind === 'rate-limited')).toHaveLength(90);
+      });
+    });
+
     it('publishes every count change in the order it was decided', async () => {
       const id = await license({ maxSeats: 5 });
       const messages = await pubsub.subscribe(seatChannel(id));
