@@ -1,8 +1,12 @@
 /**
  * The local signer: an ECDSA P-256 key (ES256) held in memory, loaded from SIGNING_KEY_PEM or
- * from `${dataDir}/signing-key.pem`, created there on first start. WebCrypto only, so it runs
- * the same on Node, Bun and Deno.
+ * from `${dataDir}/signing-key.pem`, created there on first start.
+ *
+ * It signs with node:crypto's synchronous `sign` (Node, Bun and Deno all have it): every
+ * heartbeat signs a lease, and WebCrypto's async sign costs twice the CPU per signature on Node
+ * (a thread-pool job and its promise around the same P-256 operation).
  */
+import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { loadOrCreateKey } from './keyFile.ts';
 import type { Signer } from './signer.ts';
@@ -17,13 +21,13 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
     algorithm: 'ES256',
   });
   const jwk: JWK = { ...publicJwk, kid: keyId, alg: 'ES256', use: 'sig' };
+  const key = KeyObject.from(privateKey);
   return {
     algorithm: 'ES256',
     keyId,
     async sign(signingInput) {
-      // WebCrypto's ECDSA output is already the r‖s form that JWS wants.
-      const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, signingInput);
-      return new Uint8Array(signature);
+      // JWS wants r‖s (IEEE P1363), not node's default DER.
+      return sign('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' });
     },
     async publicJwks() {
       return [jwk];
