@@ -1,7 +1,11 @@
 /** Two organizations on one server: neither can see or change the other's data, by API or by SQL. */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql as drizzleSql } from 'drizzle-orm';
 import type { App } from '../src/app.ts';
+import { rowsOf } from '../src/db/rows.ts';
+import { inTenant } from '../src/db/tenant.ts';
+import { licenses } from '../src/db/schema.ts';
 import { DATABASE_URL, acquire, gql, seedOrganization, startApp } from './support/harness.ts';
 import { collect, serve, wsClient } from './support/server.ts';
 
@@ -72,6 +76,16 @@ describe('tenant isolation', () => {
       collect(client, `subscription($id: ID!) { seatCountChanged(licenseId: $id) { used } }`, { id: licenseOfA.id }).until(1),
     ).rejects.toThrow(/No license/);
     await client.dispose();
+  });
+
+  it('runs the first statements of tenant work, sent in the same round trip as the settings, under those settings', async () => {
+    const asSeen = drizzleSql<string>`current_user || ':' || current_setting('app.org_id', true)`;
+    const expected = `leasehold_app:${a.orgId}`;
+    const [raw, built] = await inTenant(app.services.db, a.orgId, (tx) =>
+      Promise.all([tx.execute(drizzleSql`select ${asSeen} as seen`), tx.select({ seen: asSeen }).from(licenses).limit(1)]),
+    );
+    expect(rowsOf<{ seen: string }>(raw)[0]?.seen).toBe(expected);
+    expect(built[0]?.seen).toBe(expected);
   });
 
   it('holds in raw SQL run as the app role with the other organization set', async () => {

@@ -12,7 +12,12 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 export function inTenant<T>(db: Database, orgId: string, work: (tx: Transaction) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     // Both settings are transaction-local, so nothing leaks to the pooled connection (PgBouncer-safe).
-    await tx.execute(sql`select set_config('app.org_id', ${orgId}, true), set_config('role', 'leasehold_app', true)`);
-    return work(tx);
+    // Sent without waiting for the answer: the statements `work` sends before its first await go
+    // out behind it in the same round trip (postgres.js pipelines a transaction's queries), and
+    // Postgres runs them in order, so they still run with the settings in force.
+    // drizzle's queries are lazy: `then` sends this one now, before `work` sends its own.
+    const settings = tx.execute(sql`select set_config('app.org_id', ${orgId}, true), set_config('role', 'leasehold_app', true)`);
+    const [, result] = await Promise.all([settings.then(), work(tx)]);
+    return result;
   });
 }

@@ -158,28 +158,31 @@ export async function acquireSeat(
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
     const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-    await inTenant(ctx.db, license.orgId, async (tx) => {
-      await tx.insert(seatSessions).values({
-        id: session.id,
-        orgId: license.orgId,
-        licenseId,
-        fingerprint: input.fingerprint,
-        clientInfo: input.clientInfo ?? null,
-        startedAt: now,
-        lastHeartbeatAt: now,
-        expiresAt,
-      });
-      if (outcome.newMachine) {
-        await tx
-          .insert(machines)
-          .values({ licenseId, fingerprint: input.fingerprint, orgId: license.orgId, activatedAt: now })
-          .onConflictDoNothing();
-      }
-      await appendAudit(tx, actor, [
-        { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
-      ]);
-      await emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats });
-    });
+    // Nothing here depends on another statement's answer: all are sent at once and Postgres
+    // runs them in this order, one round trip (see inTenant).
+    await inTenant(ctx.db, license.orgId, (tx) =>
+      Promise.all([
+        tx.insert(seatSessions).values({
+          id: session.id,
+          orgId: license.orgId,
+          licenseId,
+          fingerprint: input.fingerprint,
+          clientInfo: input.clientInfo ?? null,
+          startedAt: now,
+          lastHeartbeatAt: now,
+          expiresAt,
+        }),
+        outcome.newMachine &&
+          tx
+            .insert(machines)
+            .values({ licenseId, fingerprint: input.fingerprint, orgId: license.orgId, activatedAt: now })
+            .onConflictDoNothing(),
+        appendAudit(tx, actor, [
+          { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
+        ]),
+        emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats }),
+      ]),
+    );
     return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
   } catch (error) {
     await ctx.seats.release(licenseId, session.id, outcome.newMachine).catch((releaseError: unknown) => {
@@ -239,19 +242,28 @@ export async function releaseSeat(
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
-  const row = await findSession(ctx, licenseId, input.sessionId);
-  if (!row) return err(new SessionNotFound());
   const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.release(licenseId, input.sessionId, false, rate));
-  if (row.endedAt) return ok({ session: sessionFromRow(row), seats: outcome.seats });
-
-  const endedAt = outcome.state === 'already-expired' ? row.expiresAt : outcome.seats.changedAt;
-  const reason: EndReason = outcome.state === 'already-expired' ? 'EXPIRED' : 'RELEASED';
+  const { seats } = outcome;
+  let end: { endedAt: Date; reason: EndReason };
+  if (outcome.state === 'released') end = { endedAt: seats.changedAt, reason: 'RELEASED' };
+  else if (outcome.state === 'already-expired') end = { endedAt: new Date(outcome.leaseExpiresAtMs!), reason: 'EXPIRED' };
+  else {
+    // The store held no such lease of this license: only Postgres knows whether the session
+    // existed. A lease held there was this license's, so the common case skips this read.
+    const row = await findSession(ctx, licenseId, input.sessionId);
+    if (!row) return err(new SessionNotFound());
+    if (row.endedAt) return ok({ session: sessionFromRow(row), seats });
+    end =
+      row.expiresAt <= seats.changedAt ? { endedAt: row.expiresAt, reason: 'EXPIRED' } : { endedAt: seats.changedAt, reason: 'RELEASED' };
+  }
   const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-  const ended = await guarded('The database', () =>
-    inTenant(ctx.db, license.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], reason)),
+  const [ended] = await guarded('The database', () =>
+    inTenant(ctx.db, license.orgId, (tx) => endSessions(tx, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason)),
   );
-  const session = ended[0] ?? (await findSession(ctx, licenseId, row.id)) ?? row;
-  return ok({ session: sessionFromRow(session), seats: outcome.seats });
+  // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
+  const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));
+  if (!session) return err(new SessionNotFound());
+  return ok({ session: sessionFromRow(session), seats });
 }
 
 export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCount> {
