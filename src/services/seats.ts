@@ -158,8 +158,9 @@ export async function acquireSeat(
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
     const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-    // Nothing here depends on another statement's answer: all are sent at once and Postgres
-    // runs them in this order, one round trip (see inTenant).
+    // None of these needs another's answer: they go out together in one round trip (see
+    // inTenant), so the organization's audit chain lock (drizzle/0002) is held for one round
+    // trip and the commit, not for one round trip per statement.
     await inTenant(ctx.db, license.orgId, (tx) =>
       Promise.all([
         tx.insert(seatSessions).values({
@@ -177,10 +178,10 @@ export async function acquireSeat(
             .insert(machines)
             .values({ licenseId, fingerprint: input.fingerprint, orgId: license.orgId, activatedAt: now })
             .onConflictDoNothing(),
+        emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats }),
         appendAudit(tx, actor, [
           { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
         ]),
-        emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats }),
       ]),
     );
     return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });

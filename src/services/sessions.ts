@@ -83,6 +83,15 @@ export async function listSessions(
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
 
+/**
+ * The ended sessions' events and audit rows, sent together in one round trip (both calls send
+ * their statement at once, in this order). The audit insert goes last: it takes the
+ * organization's chain lock (drizzle/0002) and holds it until commit.
+ */
+async function eventsThenAudit(tx: Transaction, actor: Actor, ended: SeatSessionRow[]): Promise<void> {
+  await Promise.all([emitEvents(tx, actor.orgId, ended.map(sessionEnded)), auditEnded(tx, actor, ended)]);
+}
+
 function auditEnded(tx: Transaction, actor: Actor, ended: SeatSessionRow[]) {
   return appendAudit(
     tx,
@@ -113,8 +122,7 @@ export async function endSessions(
       .returning();
     if (row) ended.push(row);
   }
-  await auditEnded(tx, actor, ended);
-  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
+  await eventsThenAudit(tx, actor, ended);
   return ended;
 }
 
@@ -131,7 +139,6 @@ export async function endOpenSessions(
     .set({ endedAt: at, endReason: 'REVOKED' })
     .where(and(target, isNull(seatSessions.endedAt)))
     .returning();
-  await auditEnded(tx, actor, ended);
-  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
+  await eventsThenAudit(tx, actor, ended);
   return ended;
 }
