@@ -1,0 +1,100 @@
+/**
+ * The local signer: a P-256 key kept in the data directory or given as SIGNING_KEY_PEM. Tokens are
+ * checked by jose and, independently, by the openssl command line. (Bun and Deno sign through
+ * test/runtimes.smoke.test.ts.)
+ */
+import { createPublicKey, generateKeyPairSync, verify as nodeVerify, type JsonWebKey } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFileStore } from '../src/runtime/files.ts';
+import { createLocalSigner } from '../src/services/signing/local.ts';
+import { signToken, type Signer } from '../src/services/signing/signer.ts';
+import { opensslVerifies } from './support/openssl.ts';
+
+const claims = () => ({ iss: 'leasehold', sub: 'ses_local', fp: 'laptop-é', exp: Math.floor(Date.now() / 1000) + 300 });
+
+const publicKeyPem = (jwk: JWK) =>
+  createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+
+let workDir: string;
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'leasehold-local-signer-'));
+});
+afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+describe('the local signer', () => {
+  let signer: Signer;
+  let token: string;
+  beforeAll(async () => {
+    signer = await createLocalSigner({ files: createFileStore(join(workDir, 'generated')) });
+    token = (await signToken(signer, claims())).token;
+  });
+
+  it('signs tokens that jose verifies against the published JWKS, with ES256 and the key thumbprint as kid', async () => {
+    const jwks = await signer.publicJwks();
+    expect(jwks).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', kid: signer.keyId, alg: 'ES256', use: 'sig' })]);
+    expect(jwks[0]).not.toHaveProperty('d');
+    expect(signer.keyId).toBe(await calculateJwkThumbprint(jwks[0]!));
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet({ keys: jwks }), {
+      issuer: 'leasehold',
+      algorithms: ['ES256'],
+    });
+    expect(protectedHeader).toEqual({ alg: 'ES256', kid: signer.keyId, typ: 'JWT' });
+    expect(payload).toEqual(claims());
+  });
+
+  it('signs tokens that openssl, knowing nothing of JOSE, also accepts', async () => {
+    const [jwk] = await signer.publicJwks();
+    expect(await opensslVerifies(token, publicKeyPem(jwk!), 'ES256')).toBe(true);
+  });
+
+  it('returns the 64-byte r‖s signature JWS wants, over exactly the bytes it was given', async () => {
+    const [jwk] = await signer.publicJwks();
+    const input = new TextEncoder().encode('header.payload');
+    const signature = await signer.sign(input);
+    expect(signature).toHaveLength(64);
+    const key = { key: publicKeyPem(jwk!), dsaEncoding: 'ieee-p1363' as const };
+    expect(nodeVerify('sha256', input, key, signature)).toBe(true);
+    expect(nodeVerify('sha256', new TextEncoder().encode('header.payloaD'), key, signature)).toBe(false);
+  });
+
+  it('signs each of many concurrent tokens over its own claims', async () => {
+    const jwks = createLocalJWKSet({ keys: await signer.publicJwks() });
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => signToken(signer, { ...claims(), sub: `ses_${i}` })));
+    const subjects = await Promise.all(tokens.map(async ({ token }) => (await jwtVerify(token, jwks)).payload.sub));
+    expect(subjects).toEqual(Array.from({ length: 50 }, (_, i) => `ses_${i}`));
+  });
+
+  it('rejects a token with its payload swapped for another one', async () => {
+    const other = (await signToken(signer, { ...claims(), sub: 'ses_other' })).token;
+    const forged = [token.split('.')[0], other.split('.')[1], token.split('.')[2]].join('.');
+    await expect(jwtVerify(forged, createLocalJWKSet({ keys: await signer.publicJwks() }))).rejects.toMatchObject({
+      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    });
+  });
+});
+
+describe('the local signing key', () => {
+  it('is created in the data directory once and signs with the same kid after a restart', async () => {
+    const files = createFileStore(join(workDir, 'restart'));
+    const first = await createLocalSigner({ files });
+    const { token } = await signToken(first, claims());
+    expect(await files.read('signing-key.pem')).toContain('BEGIN PRIVATE KEY');
+
+    const restarted = await createLocalSigner({ files });
+    expect(restarted.keyId).toBe(first.keyId);
+    await expect(jwtVerify(token, createLocalJWKSet({ keys: await restarted.publicJwks() }))).resolves.toBeTruthy();
+  });
+
+  it('is the one given as PEM when there is one, and no key file is written', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const files = createFileStore(join(workDir, 'given'));
+    const signer = await createLocalSigner({ pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, files });
+    const { token } = await signToken(signer, claims());
+    expect(await opensslVerifies(token, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'ES256')).toBe(true);
+    expect(await files.read('signing-key.pem')).toBeUndefined();
+  });
+});
