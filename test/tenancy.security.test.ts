@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql as drizzleSql } from 'drizzle-orm';
 import type { App } from '../src/app.ts';
 import { rowsOf } from '../src/db/rows.ts';
-import { inTenant } from '../src/db/tenant.ts';
+import { inTenant, inTenantStatement } from '../src/db/tenant.ts';
 import { licenses } from '../src/db/schema.ts';
 import { DATABASE_URL, acquire, gql, seedOrganization, startApp } from './support/harness.ts';
 import { collect, serve, wsClient } from './support/server.ts';
@@ -78,7 +78,7 @@ describe('tenant isolation', () => {
     await client.dispose();
   });
 
-  it('runs the first statements of tenant work, sent in the same round trip as the settings, under those settings', async () => {
+  it('runs tenant work, and a tenant statement with COMMIT sent behind it, as the app role inside the organization', async () => {
     const asSeen = drizzleSql<string>`current_user || ':' || current_setting('app.org_id', true)`;
     const expected = `leasehold_app:${a.orgId}`;
     const [raw, built] = await inTenant(app.services.db, a.orgId, (tx) =>
@@ -86,6 +86,11 @@ describe('tenant isolation', () => {
     );
     expect(rowsOf<{ seen: string }>(raw)[0]?.seen).toBe(expected);
     expect(built[0]?.seen).toBe(expected);
+    const [statement] = await inTenantStatement<{ seen: string }>(app.services.db, a.orgId, drizzleSql`select ${asSeen} as seen`);
+    expect(statement?.seen).toBe(expected);
+    // Nothing carries over to the pooled connection afterwards.
+    const after = rowsOf<{ seen: string }>(await app.services.db.execute(drizzleSql`select ${asSeen} as seen`));
+    expect(after[0]?.seen).not.toContain('leasehold_app');
   });
 
   it('holds in raw SQL run as the app role with the other organization set', async () => {

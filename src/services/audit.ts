@@ -21,20 +21,34 @@ export interface AuditEntry {
 
 export async function appendAudit(tx: Transaction | Database, actor: Actor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await tx.insert(auditLogs).values(
-    entries.map((e) => ({
-      id: newId('aud'),
-      orgId: actor.orgId,
-      actorType: actor.type,
-      actorId: actor.id,
-      action: e.action,
-      resourceType: e.resourceType,
-      resourceId: e.resourceId,
-      data: e.data ?? {},
-      requestId: actor.requestId,
-      ...(e.at ? { createdAt: e.at } : {}),
-    })),
-  );
+  await tx.execute(sql`with ${auditWrites(actor, auditEntries(entries))} select 1`);
+}
+
+/** Entries written from JavaScript, as the `source` of `auditWrites`. */
+export function auditEntries(entries: AuditEntry[]): SQL {
+  const rows = entries.map((e) => ({
+    id: newId('aud'),
+    action: e.action,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    data: e.data ?? {},
+    created_at: e.at ?? null,
+  }));
+  return sql`select id, action, resource_type, resource_id, data, created_at from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+    as entry(id text, action text, resource_type text, resource_id text, data jsonb, created_at timestamptz)`;
+}
+
+/**
+ * The common table expression of a statement that appends `actor`'s audit rows: one per row
+ * `source` answers (in its order, with the columns id, action, resource type, resource id, data
+ * and time, in this order; no time is the transaction's). The chain trigger fills in the rest.
+ */
+export function auditWrites(actor: Actor, source: SQL): SQL {
+  return sql`written_audit as (
+      insert into audit_logs (id, org_id, actor_type, actor_id, action, resource_type, resource_id, data, request_id, created_at)
+      select id, ${actor.orgId}, ${actor.type}, ${actor.id}, action, resource_type, resource_id, data, ${actor.requestId},
+             coalesce(created_at, now())
+        from (${source}) as source(id, action, resource_type, resource_id, data, created_at))`;
 }
 
 export interface AuditFilter {

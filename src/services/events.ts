@@ -7,9 +7,9 @@
  * The event types are dotted names; endpoints subscribe with exact names or the patterns
  * `license.*`, `seat.*`, `apikey.*` and `*`.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf } from '../db/rows.ts';
-import { webhookDeliveries, type License, type SeatSessionRow } from '../db/schema.ts';
+import type { License, SeatSessionRow } from '../db/schema.ts';
 import { inTenant, type Transaction } from '../db/tenant.ts';
 import type { SeatCount } from '../redis/seatStore.ts';
 import type { ApiKeyRow } from './apiKeys.ts';
@@ -43,10 +43,6 @@ const DOMAINS = [...new Set(EVENT_TYPES.map((type) => type.split('.')[0]!))];
 export const isEventTypePattern = (pattern: string): boolean =>
   pattern === '*' || (EVENT_TYPES as readonly string[]).includes(pattern) || DOMAINS.some((domain) => pattern === `${domain}.*`);
 
-export function matchesEventType(patterns: readonly string[], type: string): boolean {
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
-}
-
 export interface PendingEvent {
   type: EventType;
   data: Record<string, unknown>;
@@ -58,33 +54,49 @@ export async function emitEvent(tx: Transaction, orgId: string, type: EventType,
   return id!;
 }
 
-/** Writes events of one organization and their deliveries in `tx`: one round trip when no endpoint listens. */
+/** Writes events of one organization and their deliveries in `tx`, in one statement. */
 export async function emitEvents(tx: Transaction, orgId: string, events: PendingEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
-  const rows = events.map((e) => ({ id: newId('evt'), org_id: orgId, type: e.type, data: e.data }));
-  // The insert runs whether or not the select reads it (a data-modifying WITH always runs once).
-  const endpoints = rowsOf<{ id: string; event_types: string[] }>(
-    await tx.execute(sql`
-      with inserted as (
-        insert into webhook_events (id, org_id, type, data)
-        select id, org_id, type, data from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as v(id text, org_id text, type text, data jsonb))
-      select id, event_types from webhook_endpoints where org_id = ${orgId} and enabled`),
-  );
-  const deliveries = rows.flatMap((event) =>
-    endpoints
-      .filter((endpoint) => matchesEventType(endpoint.event_types, event.type))
-      .map((endpoint) => ({
-        id: newId('whd'),
-        orgId,
-        endpointId: endpoint.id,
-        eventId: event.id,
-        eventType: event.type,
-        nextAttemptAt: sql`now()`,
-      })),
-  );
-  if (deliveries.length > 0) await tx.insert(webhookDeliveries).values(deliveries);
+  const rows = events.map((e) => ({ id: newId('evt'), type: e.type, data: e.data }));
+  await tx.execute(sql`with ${eventWrites(orgId, pendingEvents(rows))} select 1`);
   return rows.map((r) => r.id);
+}
+
+/** Events written from JavaScript, as the `source` of `eventWrites`. */
+export function pendingEvents(events: { id: string; type: EventType; data: Record<string, unknown> }[]): SQL {
+  return sql`select id, type, data from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as pending(id text, type text, data jsonb)`;
+}
+
+const BASE62 = sql.raw("'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'");
+
+/**
+ * The common table expressions of a statement that writes events of one organization: the
+ * event rows `source` answers (columns id, type and data, in this order), and one PENDING
+ * delivery per enabled endpoint with a pattern that matches: `*`, the type itself, or
+ * `domain.*`. A statement lists them after its own and then its main query (`select 1` will do:
+ * Postgres runs every data-modifying WITH to completion).
+ *
+ * How many deliveries there are is known only to Postgres, so it names them: `whd_` and 22
+ * base62 digits, as ids.ts names every id, drawn from a SHA-256 over a random UUID (and the
+ * event and endpoint, which also makes Postgres draw one per row rather than once).
+ */
+export function eventWrites(orgId: string, source: SQL): SQL {
+  return sql`written_events as (
+      insert into webhook_events (id, org_id, type, data)
+      select id, ${orgId}, type, data from (${source}) as source(id, type, data)
+      returning id, type),
+    written_deliveries as (
+      insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, next_attempt_at)
+      select (select 'whd_' || string_agg(substr(${BASE62}, get_byte(digest, i) % 62 + 1, 1), '' order by i)
+                from sha256(uuid_send(gen_random_uuid()) || convert_to(event.id || endpoint.id, 'UTF8')) as digest,
+                     generate_series(0, 21) as i),
+             ${orgId}, endpoint.id, event.id, event.type, now()
+        from written_events as event
+        join webhook_endpoints as endpoint on endpoint.org_id = ${orgId} and endpoint.enabled
+       where exists (
+               select from unnest(endpoint.event_types) as pattern
+                where pattern in ('*', event.type)
+                   or (right(pattern, 2) = '.*' and starts_with(event.type, left(pattern, -1)))))`;
 }
 
 // ── What events carry: never a secret or a hash ────────────────────────────────────────────

@@ -3,12 +3,10 @@
  * (atomically, in one round trip); Postgres records sessions and the audit trail. Heartbeats
  * never wait for Postgres.
  */
-import { machines, seatSessions } from '../db/schema.ts';
 import type { BucketSpec, TakeResult } from '../redis/rateLimiter.ts';
 import type { LeaseTerms, LicenseRefusal, RateLimited, SeatCount } from '../redis/seatStore.ts';
-import { inTenant } from '../db/tenant.ts';
-import { appendAudit } from './audit.ts';
-import { announceSeatLimitReached, emitEvent, sessionData } from './events.ts';
+import { inTenant, inTenantStatement } from '../db/tenant.ts';
+import { announceSeatLimitReached } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import {
   err,
@@ -30,7 +28,16 @@ import {
 import { isId, newId } from './ids.ts';
 import { loadLicenseSeats, resolveLicenseKey } from './licenses.ts';
 import { rateLimitedError, type SeatRateLimit } from './rateLimits.ts';
-import { endSessions, findSession, getSession, sessionFromRow, type EndReason, type SessionView } from './sessions.ts';
+import {
+  endSessions,
+  endSessionsInTenant,
+  findSession,
+  getSession,
+  sessionFromRow,
+  sessionStarted,
+  type EndReason,
+  type SessionView,
+} from './sessions.ts';
 import { signDocument, type SignedDocument } from './tokens.ts';
 
 export type SignedLease = SignedDocument;
@@ -158,31 +165,14 @@ export async function acquireSeat(
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
     const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-    // None of these needs another's answer: they go out together in one round trip (see
-    // inTenant), so the organization's audit chain lock (drizzle/0002) is held for one round
-    // trip and the commit, not for one round trip per statement.
-    await inTenant(ctx.db, license.orgId, (tx) =>
-      Promise.all([
-        tx.insert(seatSessions).values({
-          id: session.id,
-          orgId: license.orgId,
-          licenseId,
-          fingerprint: input.fingerprint,
-          clientInfo: input.clientInfo ?? null,
-          startedAt: now,
-          lastHeartbeatAt: now,
-          expiresAt,
-        }),
-        outcome.newMachine &&
-          tx
-            .insert(machines)
-            .values({ licenseId, fingerprint: input.fingerprint, orgId: license.orgId, activatedAt: now })
-            .onConflictDoNothing(),
-        emitEvent(tx, license.orgId, 'seat.acquired', { session: sessionData({ ...session, startedAt: now }), seats: outcome.seats }),
-        appendAudit(tx, actor, [
-          { action: 'seat.acquired', resourceType: 'session', resourceId: session.id, data: { fingerprint: input.fingerprint }, at: now },
-        ]),
-      ]),
+    await inTenantStatement(
+      ctx.db,
+      license.orgId,
+      sessionStarted(
+        actor,
+        { ...session, startedAt: now },
+        { clientInfo: input.clientInfo, newMachine: outcome.newMachine, seats: outcome.seats },
+      ),
     );
     return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
   } catch (error) {
@@ -259,7 +249,7 @@ export async function releaseSeat(
   }
   const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
   const [ended] = await guarded('The database', () =>
-    inTenant(ctx.db, license.orgId, (tx) => endSessions(tx, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason)),
+    endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason),
   );
   // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
   const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));

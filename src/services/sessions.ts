@@ -1,15 +1,20 @@
 /**
- * Seat sessions as Postgres records them: reads for the API, and ending sessions exactly once
- * (however many callers race) with an audit row for each session actually ended.
+ * Seat sessions as Postgres records them: reads for the API, recording a granted seat, and
+ * ending sessions exactly once (however many callers race) with an audit row for each session
+ * actually ended. The seat path's writes are single statements, each with its audit row and
+ * event, so a tenant transaction of one statement carries them (`inTenantStatement`).
  */
-import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { seatSessions, type SeatSessionRow } from '../db/schema.ts';
-import { inTenant, type Transaction } from '../db/tenant.ts';
-import { appendAudit } from './audit.ts';
-import { emitEvents, sessionEnded } from './events.ts';
+import { inTenant, inTenantStatement, type Transaction } from '../db/tenant.ts';
+import type { SeatCount } from '../redis/seatStore.ts';
+import { appendAudit, auditEntries, auditWrites } from './audit.ts';
+import { emitEvents, eventWrites, pendingEvents, sessionData, sessionEnded } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
-import { isId } from './ids.ts';
+import { isId, newId } from './ids.ts';
 
 export type EndReason = NonNullable<SeatSessionRow['endReason']>;
 
@@ -84,12 +89,12 @@ export async function listSessions(
 }
 
 /**
- * The ended sessions' events and audit rows, sent together in one round trip (both calls send
- * their statement at once, in this order). The audit insert goes last: it takes the
+ * The ended sessions' events, then their audit rows. The audit insert goes last: it takes the
  * organization's chain lock (drizzle/0002) and holds it until commit.
  */
 async function eventsThenAudit(tx: Transaction, actor: Actor, ended: SeatSessionRow[]): Promise<void> {
-  await Promise.all([emitEvents(tx, actor.orgId, ended.map(sessionEnded)), auditEnded(tx, actor, ended)]);
+  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
+  await auditEnded(tx, actor, ended);
 }
 
 function auditEnded(tx: Transaction, actor: Actor, ended: SeatSessionRow[]) {
@@ -106,6 +111,51 @@ function auditEnded(tx: Transaction, actor: Actor, ended: SeatSessionRow[]) {
   );
 }
 
+/** A session row as a raw statement answers it: postgres.js under drizzle leaves timestamps as text. */
+type RawSessionRow = Omit<SeatSessionRow, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt' | 'endedAt'> &
+  Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string | Date> & { endedAt: string | Date | null };
+
+const sessionRow = (raw: RawSessionRow): SeatSessionRow => ({
+  ...raw,
+  startedAt: new Date(raw.startedAt),
+  lastHeartbeatAt: new Date(raw.lastHeartbeatAt),
+  expiresAt: new Date(raw.expiresAt),
+  endedAt: raw.endedAt === null ? null : new Date(raw.endedAt),
+});
+
+const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * One statement that ends each given session at its own time, leaves rows already ended as they
+ * are, and writes an audit row and an event (`sessionEnded`'s, built in SQL) for each session it
+ * ended; it answers those sessions, in the order given.
+ */
+function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], reason: EndReason): SQL {
+  const rows = ends.map((end) => ({ id: end.id, ended_at: end.endedAt, audit_id: newId('aud'), event_id: newId('evt') }));
+  const kind = sql`'seat.' || lower(end_reason::text)`;
+  return sql`
+    with ended as (
+      update seat_sessions set ended_at = ending.ended_at, end_reason = ${reason}
+        from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (id text, ended_at timestamptz, audit_id text, event_id text))
+             with ordinality as ending(id, ended_at, audit_id, event_id, position)
+       where seat_sessions.id = ending.id and seat_sessions.ended_at is null
+      returning seat_sessions.*, ending.audit_id, ending.event_id, ending.position),
+    ${auditWrites(
+      actor,
+      sql`select audit_id, ${kind}, 'session', id, jsonb_build_object('licenseId', license_id), ended_at from ended order by position`,
+    )},
+    ${eventWrites(
+      actor.orgId,
+      sql`select event_id, ${kind}, jsonb_build_object('session', jsonb_build_object(
+            'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
+            'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason))
+          from ended order by position`,
+    )}
+    select id, org_id as "orgId", license_id as "licenseId", fingerprint, client_info as "clientInfo", started_at as "startedAt",
+           last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason"
+      from ended order by position`;
+}
+
 /** Ends each given session at its own time; rows already ended are left as they are. */
 export async function endSessions(
   tx: Transaction,
@@ -113,17 +163,56 @@ export async function endSessions(
   ends: { id: string; endedAt: Date }[],
   reason: EndReason,
 ): Promise<SeatSessionRow[]> {
-  const ended: SeatSessionRow[] = [];
-  for (const end of ends) {
-    const [row] = await tx
-      .update(seatSessions)
-      .set({ endedAt: end.endedAt, endReason: reason })
-      .where(and(eq(seatSessions.id, end.id), isNull(seatSessions.endedAt)))
-      .returning();
-    if (row) ended.push(row);
-  }
-  await eventsThenAudit(tx, actor, ended);
-  return ended;
+  if (ends.length === 0) return [];
+  return rowsOf<RawSessionRow>(await tx.execute(endingStatement(actor, ends, reason))).map(sessionRow);
+}
+
+/** `endSessions` in a transaction of its own inside the actor's organization: the fewest round trips. */
+export async function endSessionsInTenant(
+  db: Database,
+  actor: Actor,
+  ends: { id: string; endedAt: Date }[],
+  reason: EndReason,
+): Promise<SeatSessionRow[]> {
+  return (await inTenantStatement<RawSessionRow>(db, actor.orgId, endingStatement(actor, ends, reason))).map(sessionRow);
+}
+
+/**
+ * One statement that records a seat granted by the seat store: the session, the machine when
+ * the store saw its fingerprint for the first time, the audit row and the `seat.acquired` event.
+ */
+export function sessionStarted(
+  actor: Actor,
+  session: SessionView & { startedAt: Date },
+  grant: { clientInfo: unknown; newMachine: boolean; seats: SeatCount },
+): SQL {
+  const startedAt = session.startedAt.toISOString();
+  const machine = grant.newMachine
+    ? sql`machine as (
+        insert into machines (license_id, fingerprint, org_id, created_at)
+        values (${session.licenseId}, ${session.fingerprint}, ${actor.orgId}, ${startedAt}::timestamptz)
+        on conflict do nothing),`
+    : sql``;
+  const audit = auditEntries([
+    {
+      action: 'seat.acquired',
+      resourceType: 'session',
+      resourceId: session.id,
+      data: { fingerprint: session.fingerprint },
+      at: session.startedAt,
+    },
+  ]);
+  const event = pendingEvents([{ id: newId('evt'), type: 'seat.acquired', data: { session: sessionData(session), seats: grant.seats } }]);
+  return sql`
+    with started as (
+      insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at)
+      values (${session.id}, ${actor.orgId}, ${session.licenseId}, ${session.fingerprint},
+              ${grant.clientInfo == null ? null : JSON.stringify(grant.clientInfo)}::jsonb,
+              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz)),
+    ${machine}
+    ${auditWrites(actor, audit)},
+    ${eventWrites(actor.orgId, event)}
+    select 1`;
 }
 
 /** Revokes every open session of a license, or the given sessions, in one statement. */
