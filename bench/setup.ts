@@ -14,7 +14,8 @@ import { BENCH_LICENSE_LIMIT } from './floors/licenseLimit.ts';
 
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const BENCH_DATABASE = 'leasehold_bench';
+// One per run: a second bench on the machine must not drop the database under this one.
+const BENCH_DATABASE = `leasehold_bench_${process.pid}`;
 
 /** Recreates the bench database next to the configured one; returns its URL. */
 export async function createBenchDatabase(): Promise<string> {
