@@ -76,7 +76,7 @@ function licenseKeyArgument(node: ValueNode, variables: Variables): unknown {
  * all its fields take their tokens in the seat store; undefined for anything else (which then
  * counts against the client address).
  */
-export function seatOperation(
+function seatOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Variables,
