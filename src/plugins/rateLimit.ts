@@ -6,9 +6,10 @@
  * client address's. Acquire, heartbeat and release without a credential take their license's
  * token inside their own seat store call instead (one round trip per seat operation, one token
  * per such field); one that never reaches the store (an unknown key, a malformed session id)
- * is counted against its client address when it is done. Every GraphQL HTTP response carries `X-RateLimit-Limit`, `-Remaining` and
- * `-Reset` (Unix seconds, when the bucket is full again); a refused one is a `RATE_LIMITED`
- * GraphQL error with `extensions.retryAfter` (seconds), HTTP 429 and `Retry-After`.
+ * is counted against its client address when it is done. Every GraphQL HTTP response carries
+ * `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds, when the bucket is full again);
+ * a refused one is a `RATE_LIMITED` GraphQL error with `extensions.retryAfter` (seconds),
+ * HTTP 429 and `Retry-After`.
  *
  * A request that never reaches execution (a syntax or validation error, a credential that was
  * refused) has no known principal; it is counted against its client address's anonymous
@@ -205,8 +206,9 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
       return {
         async onExecuteDone({ result, setResult }) {
           if (op.limitedInStore) {
+            // No seat store call took a token (an unknown key, a malformed session id): the address pays.
+            op.take ??= await take(rateLimitBucket(policy, anonymous(op.clientIp)));
             if (op.take && !op.take.allowed) setResult(refusal(op.take));
-            else if (!op.take) op.take = await take(rateLimitBucket(policy, anonymous(op.clientIp)));
           }
           if ('errors' in result && result.errors?.length) op.errors = true;
           if (!op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 200);
