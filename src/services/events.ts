@@ -126,11 +126,12 @@ export const sessionData = (
   endReason: session.endReason ?? null,
 });
 
-/** The `seat.released` / `seat.expired` / `seat.revoked` event of an ended session. */
-export const sessionEnded = (session: SeatSessionRow): PendingEvent => ({
-  type: `seat.${session.endReason!.toLowerCase()}` as EventType,
-  data: { session: sessionData(session) },
-});
+const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** `sessionData` in SQL, over the `seat_sessions` columns in scope: for statements that end sessions. */
+export const sessionDataSql = (): SQL => sql`jsonb_build_object(
+  'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
+  'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason)`;
 
 export const apiKeyData = (key: ApiKeyRow) => ({
   id: key.id,

@@ -10,8 +10,8 @@ import { rowsOf } from '../db/rows.ts';
 import { seatSessions, type SeatSessionRow } from '../db/schema.ts';
 import { inTenant, inTenantStatement, type Transaction } from '../db/tenant.ts';
 import type { SeatCount } from '../redis/seatStore.ts';
-import { appendAudit, auditEntries, auditWrites } from './audit.ts';
-import { emitEvents, eventWrites, pendingEvents, sessionData, sessionEnded } from './events.ts';
+import { auditEntries, auditWrites } from './audit.ts';
+import { eventWrites, pendingEvents, sessionData, sessionDataSql } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { isId, newId } from './ids.ts';
@@ -88,29 +88,6 @@ export async function listSessions(
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
 
-/**
- * The ended sessions' events, then their audit rows. The audit insert goes last: it takes the
- * organization's chain lock (drizzle/0002) and holds it until commit.
- */
-async function eventsThenAudit(tx: Transaction, actor: Actor, ended: SeatSessionRow[]): Promise<void> {
-  await emitEvents(tx, actor.orgId, ended.map(sessionEnded));
-  await auditEnded(tx, actor, ended);
-}
-
-function auditEnded(tx: Transaction, actor: Actor, ended: SeatSessionRow[]) {
-  return appendAudit(
-    tx,
-    actor,
-    ended.map((row) => ({
-      action: `seat.${row.endReason!.toLowerCase()}`,
-      resourceType: 'session',
-      resourceId: row.id,
-      data: { licenseId: row.licenseId },
-      at: row.endedAt!,
-    })),
-  );
-}
-
 /** A session row as a raw statement answers it: postgres.js under drizzle leaves timestamps as text. */
 type RawSessionRow = Omit<SeatSessionRow, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt' | 'endedAt'> &
   Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string | Date> & { endedAt: string | Date | null };
@@ -123,12 +100,10 @@ const sessionRow = (raw: RawSessionRow): SeatSessionRow => ({
   endedAt: raw.endedAt === null ? null : new Date(raw.endedAt),
 });
 
-const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /**
  * One statement that ends each given session at its own time, leaves rows already ended as they
- * are, and writes an audit row and an event (`sessionEnded`'s, built in SQL) for each session it
- * ended; it answers those sessions, in the order given.
+ * are, and writes an audit row and a `seat.<reason>` event (the session as `sessionData` shows it)
+ * for each session it ended; it answers those sessions, in the order given.
  */
 function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], reason: EndReason): SQL {
   const rows = ends.map((end) => ({ id: end.id, ended_at: end.endedAt, audit_id: newId('aud'), event_id: newId('evt') }));
@@ -146,10 +121,7 @@ function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], re
     )},
     ${eventWrites(
       actor.orgId,
-      sql`select event_id, ${kind}, jsonb_build_object('session', jsonb_build_object(
-            'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
-            'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason))
-          from ended order by position`,
+      sql`select event_id, ${kind}, jsonb_build_object('session', ${sessionDataSql()}) from ended order by position`,
     )}
     select id, org_id as "orgId", license_id as "licenseId", fingerprint, client_info as "clientInfo", started_at as "startedAt",
            last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason"
@@ -215,7 +187,7 @@ export function sessionStarted(
     select 1`;
 }
 
-/** Revokes every open session of a license, or the given sessions, in one statement. */
+/** Revokes every open session of a license, or the given sessions. */
 export async function endOpenSessions(
   tx: Transaction,
   actor: Actor,
@@ -223,11 +195,16 @@ export async function endOpenSessions(
   at: Date,
 ): Promise<SeatSessionRow[]> {
   const target = 'licenseId' in which ? eq(seatSessions.licenseId, which.licenseId) : inArray(seatSessions.id, which.sessionIds);
-  const ended = await tx
-    .update(seatSessions)
-    .set({ endedAt: at, endReason: 'REVOKED' })
+  // Locked here, then ended by the one statement that writes every ended session's audit row and event.
+  const open = await tx
+    .select({ id: seatSessions.id })
+    .from(seatSessions)
     .where(and(target, isNull(seatSessions.endedAt)))
-    .returning();
-  await eventsThenAudit(tx, actor, ended);
-  return ended;
+    .for('update');
+  return endSessions(
+    tx,
+    actor,
+    open.map(({ id }) => ({ id, endedAt: at })),
+    'REVOKED',
+  );
 }
