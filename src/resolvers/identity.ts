@@ -18,7 +18,6 @@ const CreateUserResult = builder.errorUnion('CreateUserResult', {
 builder.queryFields((t) => ({
   viewer: t.field({
     type: ViewerType,
-    authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => ctx.principal!,
   }),
 }));
@@ -26,7 +25,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   login: t.field({
     type: LoginResult,
-    authScopes: { public: true },
+    skipTypeScopes: true,
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const result = await login(ctx.services, input, ctx.clientIp, ctx.requestId);
@@ -35,7 +34,7 @@ builder.mutationFields((t) => ({
   }),
   refreshToken: t.field({
     type: RefreshTokenResult,
-    authScopes: { public: true },
+    skipTypeScopes: true,
     args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const result = await refreshSession(ctx.services, input.refreshToken, ctx.requestId);
@@ -43,7 +42,7 @@ builder.mutationFields((t) => ({
     },
   }),
   logout: t.boolean({
-    authScopes: { public: true },
+    skipTypeScopes: true,
     description: 'Revokes the refresh token and every token rotated from the same sign-in; true when it existed.',
     args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) => logout(ctx.services, input.refreshToken, ctx.requestId),

@@ -35,13 +35,13 @@ const valueOrError = <T, E>(result: { ok: true; value: T } | { ok: false; error:
 
 builder.mutationFields((t) => ({
   acquireSeat: t.field({
-    authScopes: { public: true },
+    skipTypeScopes: true,
     type: AcquireSeatResult,
     args: { input: t.arg({ type: AcquireSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) => valueOrError(await acquireSeat(ctx.services, input, ctx.requestId, ctx.seatRateLimit)),
   }),
   heartbeatSeat: t.field({
-    authScopes: { public: true },
+    skipTypeScopes: true,
     type: HeartbeatSeatResult,
     args: { input: t.arg({ type: HeartbeatSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
@@ -50,7 +50,7 @@ builder.mutationFields((t) => ({
       ),
   }),
   releaseSeat: t.field({
-    authScopes: { public: true },
+    skipTypeScopes: true,
     type: ReleaseSeatResult,
     args: { input: t.arg({ type: ReleaseSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>

@@ -14,8 +14,8 @@ interface LeaseholdTypes {
     JSON: { Input: unknown; Output: unknown };
   };
   DefaultFieldNullability: false;
-  /** `public`: anyone (seat path, validateLicense, sign-in); `authenticated`: any credential; `scope`: a credential holding it. */
-  AuthScopes: { public: boolean; authenticated: boolean; scope: Scope };
+  /** `authenticated`: any credential; `scope`: a credential holding it. */
+  AuthScopes: { authenticated: boolean; scope: Scope };
 }
 
 /** The builder's resolved schema types, for helpers that take refs made by this builder. */
@@ -29,7 +29,6 @@ export const builder = new SchemaBuilder<LeaseholdTypes>({
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
-      public: true,
       authenticated: !!ctx.principal,
       scope: (scope) => ctx.principal?.scopes.includes(scope) ?? false,
     }),
@@ -79,6 +78,9 @@ builder.scalarType('JSON', {
   },
 });
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+// Every root field needs a credential unless it opts out with `skipTypeScopes: true` (the seat path, validateLicense,
+// sign-in): a new field is closed until said otherwise, and an open one runs with no scope-check wrapper, whose
+// per-request cache would cost the seat path more than the rest of its GraphQL work.
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
+builder.subscriptionType({ authScopes: { authenticated: true } });
