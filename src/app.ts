@@ -21,7 +21,7 @@ import { rateLimitPlugin } from './plugins/rateLimit.ts';
 import { createApiKeyLookups } from './services/apiKeys.ts';
 import { createUsageRecorder } from './services/usage.ts';
 import { schema } from './schema/index.ts';
-import type { GraphQLContext } from './schema/context.ts';
+import { peerAddress, type GraphQLContext, type ServerContext } from './schema/context.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
 import type { Actor, ServiceContext } from './services/context.ts';
 import { RequestError } from './services/errors.ts';
@@ -38,12 +38,6 @@ import { createLogger } from './services/logger.ts';
 import { createLocalSigner } from './services/signing/local.ts';
 import { createSecretBox } from './services/webhooks/secrets.ts';
 import type { Signer } from './services/signing/signer.ts';
-
-/** What a runtime adapter passes along with each request (HTTP or WebSocket). */
-export interface ServerContext {
-  /** The socket peer's address. */
-  remoteAddress?: string | undefined;
-}
 
 export interface AppOptions {
   files: FileStore;
@@ -152,13 +146,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       ...(graphiqlKey ? { headers: JSON.stringify({ Authorization: `Bearer ${graphiqlKey}` }) } : {}),
     },
     plugins: [bodyLimit(config.maxRequestBytes), routes(services, database), rateLimitPlugin(services)],
-    context: async ({
-      request,
-      connectionParams,
-      remoteAddress,
-    }: ServerContext & { request: Request; connectionParams?: Record<string, unknown> }) => {
+    context: async (serverContext: ServerContext & { request: Request; connectionParams?: Record<string, unknown> }) => {
+      const { request, connectionParams } = serverContext;
       const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
-      const clientIp = clientIpFrom(remoteAddress ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
+      const clientIp = clientIpFrom(peerAddress(serverContext) ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
       const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
       const principal = await authenticator.authenticate(authorization, clientIp);
       const actor: Actor | null = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };

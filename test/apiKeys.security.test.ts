@@ -19,6 +19,7 @@ import type { Actor, ServiceContext } from '../src/services/context.ts';
 import { SCOPES } from '../src/services/principals.ts';
 import { freshOrganization, instanceServices, LIVE } from './support/apiKeys.ts';
 import { sleep, startApp } from './support/harness.ts';
+import { serve } from './support/server.ts';
 
 let app: App;
 let services: ServiceContext;
@@ -93,6 +94,29 @@ describe('API key authentication refuses', () => {
     expect(await refusal(secret, { ...LIVE, clientIp: '2001:db9::1' })).toBe('FORBIDDEN/IP_NOT_ALLOWED');
     expect(await refusal(secret, { ...LIVE, clientIp: 'unknown' })).toBe('FORBIDDEN/IP_NOT_ALLOWED');
     expect(await refusal(secret, { ...LIVE, clientIp: '::ffff:198.51.100.4' })).toBe('accepted');
+  });
+
+  it('over real HTTP, the allowlist is checked against the socket peer', async () => {
+    const actor = await freshOrganization(app);
+    const environment = app.services.config.environment;
+    const loopback = await created(actor, { environment, ipAllowlist: ['127.0.0.1/32'] });
+    const elsewhere = await created(actor, { environment, ipAllowlist: ['10.0.0.0/8'] });
+    const server = await serve(app);
+    try {
+      const viewer = async (secret: string) => {
+        const response = await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+          body: JSON.stringify({ query: '{ viewer { kind } }' }),
+        });
+        const body = (await response.json()) as { data?: { viewer: { kind: string } }; errors?: { extensions: { reason?: string } }[] };
+        return body.data?.viewer.kind ?? body.errors?.[0]?.extensions.reason;
+      };
+      expect(await viewer(loopback.secret)).toBe('apiKey');
+      expect(await viewer(elsewhere.secret)).toBe('IP_NOT_ALLOWED');
+    } finally {
+      await server.close();
+    }
   });
 
   it('in order: revoked before expired before wrong environment before the address', async () => {

@@ -22,7 +22,7 @@
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { TakeResult } from '../redis/rateLimiter.ts';
-import type { GraphQLContext } from '../schema/context.ts';
+import { peerAddress, type GraphQLContext, type ServerContext } from '../schema/context.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { clientIpFrom } from '../services/ipAddress.ts';
 import { resolveLicenseKey } from '../services/licenses.ts';
@@ -116,7 +116,7 @@ function refusal(take: TakeResult): ExecutionResult {
   return { errors: [createGraphQLError(error.message, { extensions: { code: error.code, ...error.extensions } })] };
 }
 
-export function rateLimitPlugin(services: ServiceContext): Plugin {
+export function rateLimitPlugin(services: ServiceContext): Plugin<object, ServerContext> {
   const operations = new WeakMap<Request, Operation>();
   const policy = services.config.rateLimits;
   const licenseSpec = bucketSpec(policy.license);
@@ -226,8 +226,7 @@ export function rateLimitPlugin(services: ServiceContext): Plugin {
       const op = operations.get(request);
       if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
       if (!op.admitted) {
-        const remoteAddress = (serverContext as { remoteAddress?: string }).remoteAddress;
-        op.clientIp = clientIpFrom(remoteAddress, request.headers.get('x-forwarded-for'), services.config.trustedProxies);
+        op.clientIp = clientIpFrom(peerAddress(serverContext), request.headers.get('x-forwarded-for'), services.config.trustedProxies);
         const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
         op.take = await take(bucket);
         if (op.take && !op.take.allowed) {

@@ -10,7 +10,7 @@ import { graphqlWsOptions } from './graphqlWs.ts';
 
 const config = loadConfig();
 const app = await createApp(config, { files: createFileStore(config.dataDir) });
-const server = createServer((req, res) => app.yoga(req, res, { remoteAddress: req.socket.remoteAddress }));
+const server = createServer(app.yoga);
 const wss = new WebSocketServer({ server, path: '/graphql' });
 const ws = useServer(
   graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),

@@ -1,8 +1,24 @@
-/** What every resolver receives: the services, the request id, and the authenticated caller. */
+/** What a request carries: from the runtime adapter (ServerContext), and to every resolver (GraphQLContext). */
 import type { Actor, ServiceContext } from '../services/context.ts';
 import { RequestError } from '../services/errors.ts';
 import type { Principal } from '../services/principals.ts';
 import type { SeatRateLimit } from '../services/rateLimits.ts';
+
+/**
+ * What a runtime adapter passes along with each request (HTTP or WebSocket): the socket peer's
+ * address, or on Node the request itself (Yoga as the node:http listener puts it there; passing
+ * an address beside it would make whatwg-node merge the two contexts property by property on
+ * every request).
+ */
+export interface ServerContext {
+  remoteAddress?: string | undefined;
+  req?: { socket: { remoteAddress?: string | undefined } };
+}
+
+/** The socket peer's address, however the runtime handed it over. */
+export function peerAddress(context: ServerContext): string | undefined {
+  return context.remoteAddress ?? context.req?.socket.remoteAddress;
+}
 
 export interface GraphQLContext {
   services: ServiceContext;

@@ -8,7 +8,7 @@ import type { App } from '../../src/app.ts';
 import { graphqlWsOptions } from '../../src/runtime/graphqlWs.ts';
 
 export async function serve(app: App): Promise<{ url: string; wsUrl: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => app.yoga(req, res, { remoteAddress: req.socket.remoteAddress }));
+  const server = createServer(app.yoga);
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const ws = useServer(
     graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),
