@@ -1,7 +1,7 @@
 /** Byte encodings used across the services: base62 ids and keys, base64(url), hex, SHA-256. */
 import { Buffer } from 'node:buffer';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** The big-endian number in `bytes` as exactly `length` base62 digits (left-padded with 0). */
 export function base62(bytes: Uint8Array, length: number): string {
