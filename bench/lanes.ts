@@ -18,6 +18,7 @@ function roundRobin(bodies: string[], path: string, marker: string): Step {
 
 const HEARTBEAT = `mutation($i: HeartbeatSeatInput!) { heartbeatSeat(input: $i) { __typename ... on SeatRenewed { lease { token expiresAt } } } }`;
 const FLOOR_HEARTBEAT = `mutation($i: HeartbeatInput!) { heartbeat(input: $i) { expiresAt fingerprint } }`;
+const FLOOR_SIGNED_HEARTBEAT = `mutation($i: HeartbeatInput!) { signedHeartbeat(input: $i) { expiresAt fingerprint token } }`;
 
 export function appHeartbeat(seed: Seed): Step {
   const bodies = seed.sessionIds.map((sessionId) =>
@@ -36,6 +37,14 @@ export function yogaHeartbeat(seed: Seed): Step {
     JSON.stringify({ query: FLOOR_HEARTBEAT, variables: { i: { licenseId: seed.licenseId, sessionId } } }),
   );
   return roundRobin(bodies, '/graphql', '"heartbeat":{');
+}
+
+/** The Yoga floor's heartbeat that also signs a lease, as the app's does. */
+export function yogaSignedHeartbeat(seed: Seed): Step {
+  const bodies = seed.sessionIds.map((sessionId) =>
+    JSON.stringify({ query: FLOOR_SIGNED_HEARTBEAT, variables: { i: { licenseId: seed.licenseId, sessionId } } }),
+  );
+  return roundRobin(bodies, '/graphql', '"token":"ey');
 }
 
 /** Acquire with a fingerprint never used before, then release that session: two requests a step. */

@@ -5,16 +5,26 @@
  * with the same hooks as the app's (a path switch in onRequest, a Content-Length check in
  * onRequestParse). The gap between this lane and the app's is what the app itself adds.
  *
+ * A second mutation also signs a lease like the app's (same claims, ES256 with the app's local
+ * signer), so that a lane can tell the signature every heartbeat owes its client from the rest.
+ *
  * Env: PORT, REDIS_URL.
  */
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import SchemaBuilder from '@pothos/core';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { connectRedis } from '../../src/redis/client.ts';
 import { createRedisSeatStore } from '../../src/redis/redisSeatStore.ts';
+import { createFileStore } from '../../src/runtime/files.ts';
+import { createLocalSigner } from '../../src/services/signing/local.ts';
+import { signToken } from '../../src/services/signing/signer.ts';
 import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
 
 const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
+const signer = await createLocalSigner({ pem: undefined, files: createFileStore(mkdtempSync(join(tmpdir(), 'leasehold-floor-'))) });
 
 type FloorTypes = PothosSchemaTypes.ExtendDefaultTypes<{ DefaultFieldNullability: false }>;
 // No Pothos plugins here; the cast is for the option types that the app's plugins add globally.
@@ -25,10 +35,15 @@ const builder = new SchemaBuilder<{ DefaultFieldNullability: false }>({
 interface Renewed {
   expiresAt: number;
   fingerprint: string;
+  token?: string;
 }
 
 const RenewedType = builder.objectRef<Renewed>('Renewed').implement({
-  fields: (t) => ({ expiresAt: t.exposeFloat('expiresAt'), fingerprint: t.exposeString('fingerprint') }),
+  fields: (t) => ({
+    expiresAt: t.exposeFloat('expiresAt'),
+    fingerprint: t.exposeString('fingerprint'),
+    token: t.exposeString('token', { nullable: true }),
+  }),
 });
 
 const HeartbeatInput = builder.inputType('HeartbeatInput', {
@@ -36,15 +51,39 @@ const HeartbeatInput = builder.inputType('HeartbeatInput', {
 });
 
 builder.queryType({ fields: (t) => ({ ok: t.boolean({ resolve: () => true }) }) });
+const renew = async (input: { licenseId: string | number; sessionId: string | number }) => {
+  const sessionId = String(input.sessionId);
+  const outcome = await seats.heartbeat(String(input.licenseId), sessionId, BENCH_LICENSE_BUCKET);
+  if (outcome.kind !== 'renewed') throw new Error(`heartbeat ${outcome.kind}`);
+  return { sessionId, outcome };
+};
+
 builder.mutationType({
   fields: (t) => ({
     heartbeat: t.field({
       type: RenewedType,
       args: { input: t.arg({ type: HeartbeatInput, required: true }) },
       resolve: async (_root, { input }) => {
-        const outcome = await seats.heartbeat(String(input.licenseId), String(input.sessionId), BENCH_LICENSE_BUCKET);
-        if (outcome.kind !== 'renewed') throw new Error(`heartbeat ${outcome.kind}`);
+        const { outcome } = await renew(input);
         return { expiresAt: outcome.expiresAtMs, fingerprint: outcome.fingerprint };
+      },
+    }),
+    signedHeartbeat: t.field({
+      type: RenewedType,
+      args: { input: t.arg({ type: HeartbeatInput, required: true }) },
+      resolve: async (_root, { input }) => {
+        const { sessionId, outcome } = await renew(input);
+        const { token } = await signToken(signer, {
+          iss: 'leasehold-bench',
+          sub: sessionId,
+          lic: String(input.licenseId),
+          fp: outcome.fingerprint,
+          tier: outcome.terms.tier,
+          features: outcome.terms.features,
+          iat: Math.floor(outcome.nowMs / 1000),
+          exp: Math.floor(outcome.expiresAtMs / 1000),
+        });
+        return { expiresAt: outcome.expiresAtMs, fingerprint: outcome.fingerprint, token };
       },
     }),
   }),
