@@ -79,6 +79,13 @@ describe('webhook events', () => {
     expect(bySession('seat.released', released.session.id)[0]!.data).toMatchObject({
       session: { licenseId: license.id, fingerprint: 'released', endReason: 'RELEASED', endedAt: expect.any(String) },
     });
+    // The acquired event's session is built in JavaScript, the ended one's in SQL: same fields, same formats.
+    const sessionOf = (type: string) => (bySession(type, released.session.id)[0]!.data as { session: Record<string, unknown> }).session;
+    expect(sessionOf('seat.released')).toEqual({
+      ...sessionOf('seat.acquired'),
+      endedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      endReason: 'RELEASED',
+    });
     expect(bySession('seat.revoked', revoked.session.id)).toHaveLength(1);
     expect(bySession('seat.expired', expired.session.id)).toHaveLength(1);
     expect(
