@@ -25,7 +25,7 @@ export async function appendAudit(tx: Transaction | Database, actor: Actor, entr
 }
 
 /** Entries written from JavaScript, as the `source` of `auditWrites`. */
-export function auditEntries(entries: AuditEntry[]): SQL {
+function auditEntries(entries: AuditEntry[]): SQL {
   const rows = entries.map((e) => ({
     id: newId('aud'),
     action: e.action,

@@ -9,11 +9,12 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf } from '../db/rows.ts';
-import type { License, SeatSessionRow } from '../db/schema.ts';
+import type { License } from '../db/schema.ts';
 import { inTenant, type Transaction } from '../db/tenant.ts';
 import type { SeatCount } from '../redis/seatStore.ts';
 import type { ApiKeyRow } from './apiKeys.ts';
 import type { ServiceContext } from './context.ts';
+import { BASE62 } from './encoding.ts';
 import { newId } from './ids.ts';
 
 export const EVENT_TYPES = [
@@ -63,11 +64,11 @@ export async function emitEvents(tx: Transaction, orgId: string, events: Pending
 }
 
 /** Events written from JavaScript, as the `source` of `eventWrites`. */
-export function pendingEvents(events: { id: string; type: EventType; data: Record<string, unknown> }[]): SQL {
+function pendingEvents(events: { id: string; type: EventType; data: Record<string, unknown> }[]): SQL {
   return sql`select id, type, data from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as pending(id text, type text, data jsonb)`;
 }
 
-const BASE62 = sql.raw("'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'");
+const BASE62_LITERAL = sql.raw(`'${BASE62}'`);
 
 /**
  * The common table expressions of a statement that writes events of one organization: the
@@ -87,7 +88,7 @@ export function eventWrites(orgId: string, source: SQL): SQL {
       returning id, type),
     written_deliveries as (
       insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, next_attempt_at)
-      select (select 'whd_' || string_agg(substr(${BASE62}, get_byte(digest, i) % 62 + 1, 1), '' order by i)
+      select (select 'whd_' || string_agg(substr(${BASE62_LITERAL}, get_byte(digest, i) % 62 + 1, 1), '' order by i)
                 from sha256(uuid_send(gen_random_uuid()) || convert_to(event.id || endpoint.id, 'UTF8')) as digest,
                      generate_series(0, 21) as i),
              ${orgId}, endpoint.id, event.id, event.type, now()
@@ -114,21 +115,9 @@ export const licenseData = (license: License) => ({
   metadata: license.metadata,
 });
 
-export const sessionData = (
-  session: Pick<SeatSessionRow, 'id' | 'licenseId' | 'fingerprint' | 'startedAt' | 'expiresAt'> & Partial<SeatSessionRow>,
-) => ({
-  id: session.id,
-  licenseId: session.licenseId,
-  fingerprint: session.fingerprint,
-  startedAt: session.startedAt.toISOString(),
-  expiresAt: session.expiresAt.toISOString(),
-  endedAt: session.endedAt?.toISOString() ?? null,
-  endReason: session.endReason ?? null,
-});
-
 const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/** `sessionData` in SQL, over the `seat_sessions` columns in scope: for statements that end sessions. */
+/** A session as every `seat.*` event carries it, over the `seat_sessions` columns in scope. */
 export const sessionDataSql = (): SQL => sql`jsonb_build_object(
   'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
   'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason)`;

@@ -10,8 +10,8 @@ import { rowsOf } from '../db/rows.ts';
 import { seatSessions, type SeatSessionRow } from '../db/schema.ts';
 import { inTenant, inTenantStatement, type Transaction } from '../db/tenant.ts';
 import type { SeatCount } from '../redis/seatStore.ts';
-import { auditEntries, auditWrites } from './audit.ts';
-import { eventWrites, pendingEvents, sessionData, sessionDataSql } from './events.ts';
+import { auditWrites } from './audit.ts';
+import { eventWrites, sessionDataSql } from './events.ts';
 import type { Actor, ServiceContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { isId, newId } from './ids.ts';
@@ -102,7 +102,7 @@ const sessionRow = (raw: RawSessionRow): SeatSessionRow => ({
 
 /**
  * One statement that ends each given session at its own time, leaves rows already ended as they
- * are, and writes an audit row and a `seat.<reason>` event (the session as `sessionData` shows it)
+ * are, and writes an audit row and a `seat.<reason>` event (the session as `sessionDataSql` shows it)
  * for each session it ended; it answers those sessions, in the order given.
  */
 function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], reason: EndReason): SQL {
@@ -151,7 +151,8 @@ export async function endSessionsInTenant(
 
 /**
  * One statement that records a seat granted by the seat store: the session, the machine when
- * the store saw its fingerprint for the first time, the audit row and the `seat.acquired` event.
+ * the store saw its fingerprint for the first time, the audit row and the `seat.acquired` event,
+ * whose session is the row just written, as `sessionDataSql` shows every session event's.
  */
 export function sessionStarted(
   actor: Actor,
@@ -165,25 +166,23 @@ export function sessionStarted(
         values (${session.licenseId}, ${session.fingerprint}, ${actor.orgId}, ${startedAt}::timestamptz)
         on conflict do nothing),`
     : sql``;
-  const audit = auditEntries([
-    {
-      action: 'seat.acquired',
-      resourceType: 'session',
-      resourceId: session.id,
-      data: { fingerprint: session.fingerprint },
-      at: session.startedAt,
-    },
-  ]);
-  const event = pendingEvents([{ id: newId('evt'), type: 'seat.acquired', data: { session: sessionData(session), seats: grant.seats } }]);
   return sql`
     with started as (
       insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at)
       values (${session.id}, ${actor.orgId}, ${session.licenseId}, ${session.fingerprint},
               ${grant.clientInfo == null ? null : JSON.stringify(grant.clientInfo)}::jsonb,
-              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz)),
+              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz)
+      returning *),
     ${machine}
-    ${auditWrites(actor, audit)},
-    ${eventWrites(actor.orgId, event)}
+    ${auditWrites(
+      actor,
+      sql`select ${newId('aud')}::text, 'seat.acquired', 'session', id, jsonb_build_object('fingerprint', fingerprint), started_at from started`,
+    )},
+    ${eventWrites(
+      actor.orgId,
+      sql`select ${newId('evt')}::text, 'seat.acquired',
+                 jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(grant.seats)}::jsonb) from started`,
+    )}
     select 1`;
 }
 
