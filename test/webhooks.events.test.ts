@@ -79,7 +79,7 @@ describe('webhook events', () => {
     expect(bySession('seat.released', released.session.id)[0]!.data).toMatchObject({
       session: { licenseId: license.id, fingerprint: 'released', endReason: 'RELEASED', endedAt: expect.any(String) },
     });
-    // The acquired event's session is built in JavaScript, the ended one's in SQL: same fields, same formats.
+    // Every session event carries the session in one shape: the ended one is the acquired one, ended.
     const sessionOf = (type: string) => (bySession(type, released.session.id)[0]!.data as { session: Record<string, unknown> }).session;
     expect(sessionOf('seat.released')).toEqual({
       ...sessionOf('seat.acquired'),
