@@ -1,4 +1,5 @@
 /** The audit log is append-only and tamper-evident. */
+import { createHash } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
@@ -43,6 +44,23 @@ describe('audit log', () => {
     await expect(sql`update audit_logs set action = 'x' where resource_id = ${license.id}`).rejects.toThrow(/append-only/);
     await expect(sql`delete from audit_logs where resource_id = ${license.id}`).rejects.toThrow(/append-only/);
     await expect(sql`truncate audit_logs`).rejects.toThrow(/append-only/);
+  });
+
+  it('chains each row by a SHA-256 that anyone can recompute from the row and the hash before it', async () => {
+    const license = await createLicense(app, { maxSeats: 1 });
+    await acquire(app, license.key, 'auditor');
+    const [row] = await sql`
+      select seq::text, id, org_id, actor_type, actor_id, action, resource_type, resource_id, data::text as data, request_id,
+             extract(epoch from created_at)::text as epoch, prev_hash, hash
+        from audit_logs where actor_id = ${license.id} and action = 'seat.acquired'`;
+    const [previous] = await sql`select hash from audit_logs where org_id = ${row!.org_id} and seq < ${row!.seq} order by seq desc limit 1`;
+    // The documented form: fields joined by U+001F, created_at in UTC to the microsecond, after the previous hash and U+001E.
+    const [seconds, fraction = ''] = (row!.epoch as string).split('.');
+    const createdAt = `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction.padEnd(6, '0')}Z`;
+    const fields = [row!.seq, row!.id, row!.org_id, row!.actor_type, row!.actor_id ?? '', row!.action, row!.resource_type];
+    const content = [...fields, row!.resource_id, row!.data, row!.request_id ?? '', createdAt].join('\x1f');
+    expect(row!.prev_hash).toBe(previous!.hash);
+    expect(row!.hash).toBe(createHash('sha256').update(`${previous!.hash}\x1e${content}`).digest('hex'));
   });
 
   it('verifies an intact chain, and finds a row changed behind the trigger by a superuser', async () => {
