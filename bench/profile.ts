@@ -160,7 +160,7 @@ export async function profile(options: ProfileOptions): Promise<void> {
   try {
     seeded = await seed(app, options.sessions);
     const floor = async (kind: 'bare' | 'yoga', step: Step) => {
-      const server = await startFloor(kind, flags(kind));
+      const server = await startFloor(kind, { nodeFlags: flags(kind) });
       const [analysis] = await analyseAfterStop(server, join(dir, kind), [await drive(server, step, options)]);
       return analysis!;
     };

@@ -1,10 +1,10 @@
 /**
  * `npm run bench`: the app's seat path against its performance floors, on real Postgres and
- * Redis. Starts the app (on --runtime node|bun|deno) and two floors (always on Node: a bare
- * node:http server and a minimal Yoga + Pothos server, both calling the same heartbeat Lua
- * script; the Yoga floor runs a second lane that also signs a lease as the app does), seeds a
- * license, drives each lane at a fixed number of requests in flight, and prints a table plus one
- * JSON line. `--profile` instead profiles the app's lanes (profile.ts).
+ * Redis. Starts the app (on --runtime node|bun|deno) and two floors that call the same heartbeat
+ * Lua script: a bare node:http server (always on Node) and a minimal Yoga + Pothos server (on the
+ * app's runtime, served as the app is; a second lane of it also signs a lease as the app does).
+ * Seeds a license, drives each lane at a fixed number of requests in flight, and prints a table
+ * plus one JSON line. `--profile` instead profiles the app's lanes (profile.ts).
  *
  * Options: --duration S (10; 5 with --profile)  --warmup S (2)  --rounds N (1; lanes shuffled per round, medians
  * reported)  --runtime node|bun|deno (node)  --in-flight N (50)  --sessions N (200)  --profile
@@ -198,7 +198,7 @@ async function bench(): Promise<void> {
   try {
     app = await startApp({ runtime, databaseUrl });
     seeded = await seed(app, sessions);
-    floors.push(await startFloor('bare'), await startFloor('yoga'));
+    floors.push(await startFloor('bare'), await startFloor('yoga', { runtime }));
     const lanes: Lane[] = [
       { name: 'bare floor', server: floors[0]!, step: bareHeartbeat(seeded) },
       { name: 'yoga floor', server: floors[1]!, step: yogaHeartbeat(seeded) },
@@ -208,7 +208,7 @@ async function bench(): Promise<void> {
     ];
     const results = new Map<Lane, { loads: LoadResult[]; peaks: (number | undefined)[] }>(lanes.map((l) => [l, { loads: [], peaks: [] }]));
     console.log(
-      `leasehold bench: app on ${runtime}, floors on node ${process.versions.node}; ${inFlight} in flight, ` +
+      `leasehold bench: app and Yoga floor on ${runtime}, bare floor on node ${process.versions.node}; ${inFlight} in flight, ` +
         `${warmupMs / 1000} s warm-up + ${durationMs / 1000} s per lane, ${rounds} round(s), ${sessions} sessions; ` +
         `${availableParallelism()} cores, load average ${loadBefore!.toFixed(2)} before start` +
         (loadBefore! > 0.5 ? ' (busy: numbers unreliable)' : '') +
@@ -232,7 +232,7 @@ async function bench(): Promise<void> {
       }
     }
     const summaries = lanes.map((lane) =>
-      summarise(lane, lane.server === app!.server ? runtime : 'node', results.get(lane)!.loads, results.get(lane)!.peaks),
+      summarise(lane, lane.server === floors[0] ? 'node' : runtime, results.get(lane)!.loads, results.get(lane)!.peaks),
     );
     printTable(summaries);
     printTargets(summaries);

@@ -74,10 +74,12 @@ export async function startApp(options: { runtime: Runtime; databaseUrl: string;
   }
 }
 
-export function startFloor(kind: 'bare' | 'yoga', nodeFlags: string[] = []): Promise<Server> {
+/** The bare floor runs on Node only (it is node:http itself); the Yoga floor on any runtime. */
+export function startFloor(kind: 'bare' | 'yoga', options: { runtime?: Runtime; nodeFlags?: string[] } = {}): Promise<Server> {
+  const runtime = kind === 'bare' ? 'node' : (options.runtime ?? 'node');
   return startServer({
-    name: `${kind} floor`,
-    command: commandFor('node', `bench/floors/${kind}.ts`, nodeFlags),
+    name: `${kind} floor (${runtime})`,
+    command: commandFor(runtime, `bench/floors/${kind}.ts`, options.nodeFlags),
     env: { REDIS_URL, NODE_ENV: 'production' },
     readyPath: kind === 'bare' ? '/' : '/health',
   });

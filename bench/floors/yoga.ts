@@ -8,6 +8,8 @@
  * A second mutation also signs a lease like the app's (same claims, ES256 with the app's local
  * signer), so that a lane can tell the signature every heartbeat owes its client from the rest.
  *
+ * Runs on Node, Bun or Deno, served as the app is on each (node:http, Bun.serve, Deno.serve).
+ *
  * Env: PORT, REDIS_URL.
  */
 import { mkdtempSync } from 'node:fs';
@@ -110,5 +112,13 @@ const yoga = createYoga({
   logging: false,
 });
 
-createServer(yoga).listen(Number(process.env.PORT));
+// Served as src/runtime serves the app on each runtime, so that `--runtime bun|deno` compares like with like.
+const port = Number(process.env.PORT);
+const { Bun, Deno } = globalThis as {
+  Bun?: { serve(options: { port: number; fetch: (request: Request) => Response | Promise<Response> }): unknown };
+  Deno?: { serve(options: { port: number }, handler: (request: Request) => Response | Promise<Response>): unknown };
+};
+if (Bun) Bun.serve({ port, fetch: (request) => yoga.fetch(request) });
+else if (Deno) Deno.serve({ port }, (request) => yoga.fetch(request));
+else createServer(yoga).listen(port);
 process.once('SIGTERM', () => process.exit(0));
