@@ -1,6 +1,7 @@
 /**
- * The local signer: a P-256 key kept in the data directory or given as SIGNING_KEY_PEM. Tokens are
- * checked by jose and, independently, by the openssl command line. (Bun and Deno sign through
+ * The local signer: an Ed25519 key made in the data directory, or a key given as SIGNING_KEY_PEM
+ * (Ed25519 or P-256, as older data directories hold). Tokens are checked by jose and,
+ * independently, by the openssl command line. (Bun and Deno sign through
  * test/runtimes.smoke.test.ts.)
  */
 import { createPublicKey, generateKeyPairSync, verify as nodeVerify, type JsonWebKey } from 'node:crypto';
@@ -33,32 +34,31 @@ describe('the local signer', () => {
     token = (await signToken(signer, claims())).token;
   });
 
-  it('signs tokens that jose verifies against the published JWKS, with ES256 and the key thumbprint as kid', async () => {
+  it('signs tokens that jose verifies against the published JWKS, with EdDSA and the key thumbprint as kid', async () => {
     const jwks = await signer.publicJwks();
-    expect(jwks).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', kid: signer.keyId, alg: 'ES256', use: 'sig' })]);
+    expect(jwks).toEqual([expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', kid: signer.keyId, alg: 'EdDSA', use: 'sig' })]);
     expect(jwks[0]).not.toHaveProperty('d');
     expect(signer.keyId).toBe(await calculateJwkThumbprint(jwks[0]!));
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet({ keys: jwks }), {
       issuer: 'leasehold',
-      algorithms: ['ES256'],
+      algorithms: ['EdDSA'],
     });
-    expect(protectedHeader).toEqual({ alg: 'ES256', kid: signer.keyId, typ: 'JWT' });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: signer.keyId, typ: 'JWT' });
     expect(payload).toEqual(claims());
   });
 
   it('signs tokens that openssl, knowing nothing of JOSE, also accepts', async () => {
     const [jwk] = await signer.publicJwks();
-    expect(await opensslVerifies(token, publicKeyPem(jwk!), 'ES256')).toBe(true);
+    expect(await opensslVerifies(token, publicKeyPem(jwk!), 'EdDSA')).toBe(true);
   });
 
-  it('returns the 64-byte r‖s signature JWS wants, over exactly the bytes it was given', async () => {
+  it('returns the 64-byte Ed25519 signature, over exactly the bytes it was given', async () => {
     const [jwk] = await signer.publicJwks();
     const input = new TextEncoder().encode('header.payload');
     const signature = await signer.sign(input);
     expect(signature).toHaveLength(64);
-    const key = { key: publicKeyPem(jwk!), dsaEncoding: 'ieee-p1363' as const };
-    expect(nodeVerify('sha256', input, key, signature)).toBe(true);
-    expect(nodeVerify('sha256', new TextEncoder().encode('header.payloaD'), key, signature)).toBe(false);
+    expect(nodeVerify(null, input, publicKeyPem(jwk!), signature)).toBe(true);
+    expect(nodeVerify(null, new TextEncoder().encode('header.payloaD'), publicKeyPem(jwk!), signature)).toBe(false);
   });
 
   it('signs each of many concurrent tokens over its own claims', async () => {
@@ -90,11 +90,33 @@ describe('the local signing key', () => {
   });
 
   it('is the one given as PEM when there is one, and no key file is written', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const files = createFileStore(join(workDir, 'given'));
     const signer = await createLocalSigner({ pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, files });
     const { token } = await signToken(signer, claims());
-    expect(await opensslVerifies(token, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'ES256')).toBe(true);
+    expect(await opensslVerifies(token, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'EdDSA')).toBe(true);
     expect(await files.read('signing-key.pem')).toBeUndefined();
+  });
+
+  it('signs ES256 with a P-256 key, as a data directory made before Ed25519 holds, in the r‖s form JWS wants', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const files = createFileStore(join(workDir, 'p256'));
+    await files.writeSecret('signing-key.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const signer = await createLocalSigner({ files });
+    const { token } = await signToken(signer, claims());
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(await signer.publicJwks()).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
+    expect((await jwtVerify(token, createLocalJWKSet({ keys: await signer.publicJwks() }), { algorithms: ['ES256'] })).payload).toEqual(claims());
+    expect(await opensslVerifies(token, publicPem, 'ES256')).toBe(true);
+    const signature = await signer.sign(new TextEncoder().encode('header.payload'));
+    expect(signature).toHaveLength(64);
+    expect(nodeVerify('sha256', new TextEncoder().encode('header.payload'), { key: publicPem, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+  });
+
+  it('refuses any other key at start, naming where it came from', async () => {
+    const files = createFileStore(join(workDir, 'rsa'));
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await expect(createLocalSigner({ pem: rsa, files })).rejects.toThrow(/SIGNING_KEY_PEM .*must be an Ed25519 or P-256 private key/);
+    await expect(createLocalSigner({ pem: 'not a key', files })).rejects.toThrow(/SIGNING_KEY_PEM/);
   });
 });

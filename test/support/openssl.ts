@@ -19,7 +19,7 @@ export function rawToDer(raw: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }
 
-/** Verifies a compact JWS with `openssl dgst`, which knows nothing of JOSE or of our code. */
+/** Verifies a compact JWS with the openssl command line, which knows nothing of JOSE or of our code. */
 export async function opensslVerifies(token: string, pem: string, algorithm: string): Promise<boolean> {
   const [header, payload, signature] = token.split('.');
   const dir = await mkdtemp(join(tmpdir(), 'leasehold-openssl-'));
@@ -29,6 +29,12 @@ export async function opensslVerifies(token: string, pem: string, algorithm: str
   await writeFile(join(dir, 'input.txt'), `${header}.${payload}`);
   await writeFile(join(dir, 'sig.bin'), sig);
   try {
+    if (algorithm === 'EdDSA') {
+      // Ed25519 signs the message itself, not a digest: pkeyutl with -rawin.
+      const args = ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'input.txt', '-sigfile', 'sig.bin'];
+      const { stdout } = await run('openssl', args, { cwd: dir });
+      return stdout.trim() === 'Signature Verified Successfully';
+    }
     const { stdout } = await run('openssl', ['dgst', '-sha256', '-verify', 'pub.pem', '-signature', 'sig.bin', 'input.txt'], { cwd: dir });
     return stdout.trim() === 'Verified OK';
   } catch {

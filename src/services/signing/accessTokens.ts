@@ -28,8 +28,9 @@ export async function createAccessTokens(options: { pem?: string | undefined; fi
     pem: options.pem,
     files: options.files,
     fileName: 'access-token-key.pem',
-    generate: 'Ed25519',
-    algorithm: 'EdDSA',
+    generate: 'EdDSA',
+    accept: ['EdDSA'],
+    name: 'ACCESS_TOKEN_KEY_PEM',
   });
   const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'Ed25519' }, false, ['verify']);
 

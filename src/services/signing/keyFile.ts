@@ -1,26 +1,49 @@
 /**
  * A private key given as PEM, or kept in the data directory and created there on first start,
- * with its public JWK and RFC 7638 thumbprint as key id.
+ * with its public JWK and RFC 7638 thumbprint as key id. The JWS algorithm follows the key:
+ * Ed25519 signs EdDSA, P-256 signs ES256.
  */
+import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
 import type { FileStore } from '../files.ts';
+
+export type KeyAlgorithm = 'EdDSA' | 'ES256';
 
 export async function loadOrCreateKey(options: {
   pem: string | undefined;
   files: FileStore;
   fileName: string;
-  /** jose's name for the key type: 'ES256' (P-256) or 'Ed25519'. */
-  generate: 'ES256' | 'Ed25519';
-  /** The JWS algorithm the key is imported for. */
-  algorithm: 'ES256' | 'EdDSA';
-}): Promise<{ privateKey: CryptoKey; publicJwk: JWK; keyId: string }> {
+  /** The key made on first start when no PEM is given. */
+  generate: KeyAlgorithm;
+  /** The algorithms this key may sign with; any other key is refused at start. */
+  accept: KeyAlgorithm[];
+  /** Names the key in errors: the environment variable that gives it. */
+  name: string;
+}): Promise<{ privateKey: CryptoKey; publicJwk: JWK; keyId: string; algorithm: KeyAlgorithm }> {
   let pem = options.pem ?? (await options.files.read(options.fileName));
   if (!pem) {
-    const { privateKey } = await generateKeyPair(options.generate, { extractable: true });
+    const { privateKey } = await generateKeyPair(options.generate === 'EdDSA' ? 'Ed25519' : 'ES256', { extractable: true });
     pem = await exportPKCS8(privateKey);
     await options.files.writeSecret(options.fileName, pem);
   }
-  const privateKey = (await importPKCS8(pem, options.algorithm, { extractable: true })) as CryptoKey;
+  const algorithm = algorithmOf(pem);
+  if (!algorithm || !options.accept.includes(algorithm)) {
+    const kinds = options.accept.map((a) => (a === 'EdDSA' ? 'Ed25519' : 'P-256')).join(' or ');
+    throw new Error(`${options.name} (or ${options.fileName} in the data directory) must be an ${kinds} private key in PKCS#8 PEM`);
+  }
+  const privateKey = (await importPKCS8(pem, algorithm, { extractable: true })) as CryptoKey;
   const { d: _d, ...publicJwk } = await exportJWK(privateKey);
-  return { privateKey, publicJwk, keyId: await calculateJwkThumbprint(publicJwk) };
+  return { privateKey, publicJwk, keyId: await calculateJwkThumbprint(publicJwk), algorithm };
+}
+
+function algorithmOf(pem: string): KeyAlgorithm | undefined {
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    return undefined;
+  }
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  return undefined;
 }
