@@ -149,7 +149,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     context: async (serverContext: ServerContext & { request: Request; connectionParams?: Record<string, unknown> }) => {
       const { request, connectionParams } = serverContext;
       const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
-      const clientIp = clientIpFrom(peerAddress(serverContext) ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
+      const clientIp = clientIpFrom(peerAddress(request, serverContext) ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
       const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
       const principal = await authenticator.authenticate(authorization, clientIp);
       const actor: Actor | null = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };

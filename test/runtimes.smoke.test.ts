@@ -42,6 +42,8 @@ const HEARTBEAT = `mutation($input: HeartbeatSeatInput!) { heartbeatSeat(input: 
 const RELEASE = `mutation($input: ReleaseSeatInput!) { releaseSeat(input: $input) {
   __typename ... on SeatReleased { seats { used } } ... on Error { code message } } }`;
 const SEAT_COUNT = `subscription($id: ID!) { seatCountChanged(licenseId: $id) { used max } }`;
+const CREATE_API_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
+  __typename ... on ApiKeyCreated { secret } ... on Error { code message } } }`;
 
 describe.each(runtimes)('the server on %s', (runtime, command) => {
   let dataDir: string;
@@ -101,6 +103,25 @@ describe.each(runtimes)('the server on %s', (runtime, command) => {
       const { payload } = await jwtVerify(token, jwks, { issuer: 'leasehold' });
       expect(payload).toMatchObject({ fp: `smoke-${runtime}`, tier: 'pro' });
     }
+  });
+
+  it("checks an API key's address allowlist against the client's socket address", async () => {
+    const { base } = server!;
+    const createKey = async (ipAllowlist: string[]) => {
+      const input = { name: `smoke-${ipAllowlist[0]}`, environment: 'LIVE', scopes: ['licenses:read'], ipAllowlist };
+      return (await graphql(base, CREATE_API_KEY, { input }, ADMIN_TOKEN)).createApiKey.secret as string;
+    };
+    const viewer = async (secret: string) => {
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+        body: JSON.stringify({ query: '{ viewer { kind } }' }),
+      });
+      const body = (await response.json()) as { data?: { viewer: { kind: string } }; errors?: { extensions: { reason?: string } }[] };
+      return body.data?.viewer.kind ?? body.errors?.[0]?.extensions.reason;
+    };
+    expect(await viewer(await createKey(['127.0.0.1/32']))).toBe('apiKey');
+    expect(await viewer(await createKey(['10.0.0.0/8']))).toBe('IP_NOT_ALLOWED');
   });
 
   it('closes open subscriptions and exits with status 0 on SIGTERM', async () => {

@@ -226,7 +226,7 @@ export function rateLimitPlugin(services: ServiceContext): Plugin<object, Server
       const op = operations.get(request);
       if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
       if (!op.admitted) {
-        op.clientIp = clientIpFrom(peerAddress(serverContext), request.headers.get('x-forwarded-for'), services.config.trustedProxies);
+        op.clientIp = clientIpFrom(peerAddress(request, serverContext), request.headers.get('x-forwarded-for'), services.config.trustedProxies);
         const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
         op.take = await take(bucket);
         if (op.take && !op.take.allowed) {

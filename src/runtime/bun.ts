@@ -2,6 +2,7 @@
 import { handleProtocols, makeHandler, type Extra } from 'graphql-ws/use/bun';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
@@ -19,7 +20,8 @@ const server = Bun.serve({
       }
       return server.upgrade(request) ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
     }
-    return app.yoga.fetch(request, { remoteAddress: server.requestIP(request)?.address });
+    rememberPeer(request, server.requestIP(request)?.address);
+    return app.yoga.fetch(request);
   },
   websocket: makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress)),
 });

@@ -3,6 +3,7 @@ import { handleProtocols } from 'graphql-ws';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeHandler, type Extra } from 'graphql-ws/use/deno';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
@@ -35,7 +36,8 @@ const server = Deno.serve(
       handleSocket(socket);
       return response;
     }
-    return app.yoga.fetch(request, { remoteAddress });
+    rememberPeer(request, remoteAddress);
+    return app.yoga.fetch(request);
   },
 );
 

@@ -5,19 +5,27 @@ import type { Principal } from '../services/principals.ts';
 import type { SeatRateLimit } from '../services/rateLimits.ts';
 
 /**
- * What a runtime adapter passes along with each request (HTTP or WebSocket): the socket peer's
- * address, or on Node the request itself (Yoga as the node:http listener puts it there; passing
- * an address beside it would make whatwg-node merge the two contexts property by property on
- * every request).
+ * What a runtime adapter passes along with each request. On Node, Yoga is the node:http listener
+ * and puts Node's request (`req`) here; graphql-ws operations carry `remoteAddress`. Bun and Deno
+ * hand Yoga the bare Request and leave its peer with `rememberPeer`: whatwg-node copies any
+ * context given to `yoga.fetch` property by property onto a new object whose prototype is that
+ * context, on every request, and every later read of the GraphQL context pays for it.
  */
 export interface ServerContext {
   remoteAddress?: string | undefined;
   req?: { socket: { remoteAddress?: string | undefined } };
 }
 
+const requestPeers = new WeakMap<Request, string>();
+
+/** Records the socket peer of a request that reaches Yoga with no server context (Bun, Deno). */
+export function rememberPeer(request: Request, address: string | undefined): void {
+  if (address) requestPeers.set(request, address);
+}
+
 /** The socket peer's address, however the runtime handed it over. */
-export function peerAddress(context: ServerContext): string | undefined {
-  return context.remoteAddress ?? context.req?.socket.remoteAddress;
+export function peerAddress(request: Request, context: ServerContext): string | undefined {
+  return context.remoteAddress ?? context.req?.socket.remoteAddress ?? requestPeers.get(request);
 }
 
 export interface GraphQLContext {
