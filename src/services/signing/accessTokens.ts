@@ -28,7 +28,6 @@ export async function createAccessTokens(options: { pem?: string | undefined; fi
     pem: options.pem,
     files: options.files,
     fileName: 'access-token-key.pem',
-    generate: 'EdDSA',
     accept: ['EdDSA'],
     name: 'ACCESS_TOKEN_KEY_PEM',
   });

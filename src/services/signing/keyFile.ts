@@ -1,7 +1,7 @@
 /**
- * A private key given as PEM, or kept in the data directory and created there on first start,
- * with its public JWK and RFC 7638 thumbprint as key id. The JWS algorithm follows the key:
- * Ed25519 signs EdDSA, P-256 signs ES256.
+ * A private key given as PEM, or kept in the data directory and created there (Ed25519) on first
+ * start, with its public JWK and RFC 7638 thumbprint as key id. The JWS algorithm follows the
+ * key: Ed25519 signs EdDSA, P-256 signs ES256.
  */
 import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
@@ -13,8 +13,6 @@ export async function loadOrCreateKey(options: {
   pem: string | undefined;
   files: FileStore;
   fileName: string;
-  /** The key made on first start when no PEM is given. */
-  generate: KeyAlgorithm;
   /** The algorithms this key may sign with; any other key is refused at start. */
   accept: KeyAlgorithm[];
   /** Names the key in errors: the environment variable that gives it. */
@@ -22,7 +20,7 @@ export async function loadOrCreateKey(options: {
 }): Promise<{ privateKey: CryptoKey; publicJwk: JWK; keyId: string; algorithm: KeyAlgorithm }> {
   let pem = options.pem ?? (await options.files.read(options.fileName));
   if (!pem) {
-    const { privateKey } = await generateKeyPair(options.generate === 'EdDSA' ? 'Ed25519' : 'ES256', { extractable: true });
+    const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });
     pem = await exportPKCS8(privateKey);
     await options.files.writeSecret(options.fileName, pem);
   }

@@ -19,7 +19,6 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
     pem: options.pem,
     files: options.files,
     fileName: 'signing-key.pem',
-    generate: 'EdDSA',
     accept: ['EdDSA', 'ES256'],
     name: 'SIGNING_KEY_PEM',
   });
