@@ -5,7 +5,7 @@
  * with the same hooks as the app's (a path switch in onRequest, a Content-Length check in
  * onRequestParse). The gap between this lane and the app's is what the app itself adds.
  *
- * A second mutation also signs a lease like the app's (same claims, ES256 with the app's local
+ * A second mutation also signs a lease like the app's (the same claims, through the app's local
  * signer), so that a lane can tell the signature every heartbeat owes its client from the rest.
  *
  * Runs on Node, Bun or Deno, served as the app is on each (node:http, Bun.serve, Deno.serve).

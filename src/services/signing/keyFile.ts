@@ -6,8 +6,10 @@
 import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
 import type { FileStore } from '../files.ts';
+import type { SigningAlgorithm } from './signer.ts';
 
-export type KeyAlgorithm = 'EdDSA' | 'ES256';
+/** The algorithms a key held here signs with (RS256 keys live in Cloud KMS only). */
+type KeyAlgorithm = Exclude<SigningAlgorithm, 'RS256'>;
 
 export async function loadOrCreateKey(options: {
   pem: string | undefined;

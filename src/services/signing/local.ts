@@ -24,12 +24,15 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
   });
   const jwk: JWK = { ...publicJwk, kid: keyId, alg: algorithm, use: 'sig' };
   const key = KeyObject.from(privateKey);
+  // Ed25519 hashes internally; ES256 wants r‖s (IEEE P1363), not node's default DER.
+  const ecdsaKey = { key, dsaEncoding: 'ieee-p1363' } as const;
+  const signBytes =
+    algorithm === 'EdDSA' ? (input: Uint8Array) => sign(null, input, key) : (input: Uint8Array) => sign('sha256', input, ecdsaKey);
   return {
     algorithm,
     keyId,
     async sign(signingInput) {
-      // Ed25519 hashes internally; ES256 wants r‖s (IEEE P1363), not node's default DER.
-      return algorithm === 'EdDSA' ? sign(null, signingInput, key) : sign('sha256', signingInput, { key, dsaEncoding: 'ieee-p1363' });
+      return signBytes(signingInput);
     },
     async publicJwks() {
       return [jwk];
