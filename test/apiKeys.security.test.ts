@@ -19,7 +19,7 @@ import type { Actor, ServiceContext } from '../src/services/context.ts';
 import { SCOPES } from '../src/services/principals.ts';
 import { freshOrganization, instanceServices, LIVE } from './support/apiKeys.ts';
 import { sleep, startApp } from './support/harness.ts';
-import { serve } from './support/server.ts';
+import { serve, viewerKind } from './support/server.ts';
 
 let app: App;
 let services: ServiceContext;
@@ -103,17 +103,8 @@ describe('API key authentication refuses', () => {
     const elsewhere = await created(actor, { environment, ipAllowlist: ['10.0.0.0/8'] });
     const server = await serve(app);
     try {
-      const viewer = async (secret: string) => {
-        const response = await fetch(`${server.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-          body: JSON.stringify({ query: '{ viewer { kind } }' }),
-        });
-        const body = (await response.json()) as { data?: { viewer: { kind: string } }; errors?: { extensions: { reason?: string } }[] };
-        return body.data?.viewer.kind ?? body.errors?.[0]?.extensions.reason;
-      };
-      expect(await viewer(loopback.secret)).toBe('apiKey');
-      expect(await viewer(elsewhere.secret)).toBe('IP_NOT_ALLOWED');
+      expect(await viewerKind(server.url, loopback.secret)).toBe('apiKey');
+      expect(await viewerKind(server.url, elsewhere.secret)).toBe('IP_NOT_ALLOWED');
     } finally {
       await server.close();
     }

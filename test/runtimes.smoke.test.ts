@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { START_TIMEOUT_MS, startServer, stopServer, type Server } from './support/process.ts';
-import { collect, wsClient } from './support/server.ts';
+import { collect, viewerKind, wsClient } from './support/server.ts';
 
 // As test/support/harness.ts has them; not imported from there, which would load the whole app
 // into this process when only the children need it.
@@ -111,17 +111,8 @@ describe.each(runtimes)('the server on %s', (runtime, command) => {
       const input = { name: `smoke-${ipAllowlist[0]}`, environment: 'LIVE', scopes: ['licenses:read'], ipAllowlist };
       return (await graphql(base, CREATE_API_KEY, { input }, ADMIN_TOKEN)).createApiKey.secret as string;
     };
-    const viewer = async (secret: string) => {
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-        body: JSON.stringify({ query: '{ viewer { kind } }' }),
-      });
-      const body = (await response.json()) as { data?: { viewer: { kind: string } }; errors?: { extensions: { reason?: string } }[] };
-      return body.data?.viewer.kind ?? body.errors?.[0]?.extensions.reason;
-    };
-    expect(await viewer(await createKey(['127.0.0.1/32']))).toBe('apiKey');
-    expect(await viewer(await createKey(['10.0.0.0/8']))).toBe('IP_NOT_ALLOWED');
+    expect(await viewerKind(base, await createKey(['127.0.0.1/32']))).toBe('apiKey');
+    expect(await viewerKind(base, await createKey(['10.0.0.0/8']))).toBe('IP_NOT_ALLOWED');
   });
 
   it('closes open subscriptions and exits with status 0 on SIGTERM', async () => {

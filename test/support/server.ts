@@ -75,3 +75,14 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
     },
   };
 }
+
+/** Asks `{ viewer { kind } }` over HTTP with an API key: the principal's kind, or the refusal's reason. */
+export async function viewerKind(base: string, secret: string): Promise<string | undefined> {
+  const response = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query: '{ viewer { kind } }' }),
+  });
+  const body = (await response.json()) as { data?: { viewer: { kind: string } }; errors?: { extensions: { reason?: string } }[] };
+  return body.data?.viewer.kind ?? body.errors?.[0]?.extensions.reason;
+}
