@@ -4,10 +4,9 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seatSessions } from '../src/db/schema.ts';
 import { DATABASE_URL, acquire, createLicense, heartbeat, startApp } from './support/harness.ts';
+import { startRedisServer } from './support/redisCluster.ts';
 import { tcpProxy } from './support/tcpProxy.ts';
 
-// A Redis database of its own, so flushing it touches no other suite.
-const REDIS_DB_URL = 'redis://127.0.0.1:6379/9';
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step();
@@ -15,14 +14,17 @@ afterAll(async () => {
 
 describe('recovery', () => {
   it('rebuilds seats from Postgres after Redis comes back empty', async () => {
-    const app = await startApp({ REDIS_URL: REDIS_DB_URL });
+    // A Redis server of its own, so flushing it touches no other suite.
+    const server = await startRedisServer();
+    cleanup.push(() => server.stop());
+    const app = await startApp({ REDIS_URL: server.url });
     cleanup.push(() => app.close());
     const license = await createLicense(app, { maxSeats: 3 });
     const a = await acquire(app, license.key, 'a');
     await acquire(app, license.key, 'b');
 
-    const redis = new Redis(REDIS_DB_URL);
-    await redis.flushdb();
+    const redis = new Redis(server.url);
+    await redis.flushall();
     redis.disconnect();
 
     expect(await app.services.seats.count(license.id)).toBeUndefined();

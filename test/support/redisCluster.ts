@@ -1,6 +1,7 @@
 /**
- * A throwaway 3-master Redis Cluster on loopback for one test file (see NOTES.md, "Redis
- * Cluster"): `redis-server` and `redis-cli` from PATH, free ports, a temporary directory.
+ * Throwaway Redis servers on loopback for one test file: a 3-master Redis Cluster (see NOTES.md,
+ * "Redis Cluster"), or one plain server for a suite that must flush or break its Redis without
+ * touching anyone else's. `redis-server` and `redis-cli` from PATH, free ports, a temporary directory.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +37,7 @@ function canBind(port: number): Promise<boolean> {
 async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   for (let attempt = 0; ports.length < count; attempt++) {
-    if (attempt > 1000) throw new Error('no free ports for a Redis Cluster');
+    if (attempt > 1000) throw new Error('no free ports for Redis');
     const port = MIN_PORT + Math.floor(Math.random() * (MAX_PORT - MIN_PORT + 1));
     if (ports.some((p) => p === port || p === port + BUS_OFFSET || p === port - BUS_OFFSET)) continue;
     if ((await canBind(port)) && (await canBind(port + BUS_OFFSET))) ports.push(port);
@@ -55,9 +56,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-export async function startRedisCluster(): Promise<RedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'leasehold-cluster-'));
-  const ports = await freePorts(MASTERS);
+/** Servers started in a temporary directory of their own; `stop` shuts them down and removes it. */
+async function startServers(ports: number[], extraArgs: (port: number) => string[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'leasehold-redis-'));
   const started: number[] = [];
 
   async function stop(): Promise<void> {
@@ -69,15 +70,38 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     for (const port of ports) {
       // prettier-ignore
       await run('redis-server', [
-        '--port', String(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-        '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--dir', dir,
+        '--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--dir', dir,
         // Not in NOTES.md: keep the daemon's pid and log files inside dir instead of /var/run and /dev/null.
         '--pidfile', join(dir, `redis-${port}.pid`), '--logfile', join(dir, `redis-${port}.log`),
+        ...extraArgs(port),
       ]);
       started.push(port);
     }
     for (const port of ports) await waitFor(`127.0.0.1:${port} to answer`, async () => (await cli(port, 'ping')).stdout.trim() === 'PONG');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return stop;
+}
 
+export interface RedisServer {
+  /** `redis://127.0.0.1:P`, nobody else's. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const [port] = await freePorts(1);
+  const stop = await startServers([port!], () => []);
+  return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const ports = await freePorts(MASTERS);
+  const stop = await startServers(ports, (port) => ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`]);
+
+  try {
     await cli(ports[0]!, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
     for (const port of ports) {
       await waitFor(`cluster_state:ok on 127.0.0.1:${port}`, async () =>
