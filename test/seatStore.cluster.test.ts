@@ -1,6 +1,6 @@
 /**
  * The Redis seat store on a real 3-master Redis Cluster (started for this file): the shared
- * contract, a race over licenses on every master, and the guard that `#!lua` buys.
+ * contracts, a race over licenses on every master, and the guard that `#!lua` buys.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
@@ -11,6 +11,7 @@ import type { AcquireOutcome, LicenseTerms } from '../src/redis/seatStore.ts';
 import { newId } from '../src/services/ids.ts';
 import { startRedisCluster } from './support/redisCluster.ts';
 import { describeSeatStoreContract } from './support/seatStoreContract.ts';
+import { describeLapsedLeaseContract } from './support/seatStoreLapsedContract.ts';
 
 const cluster = await startRedisCluster();
 const conn = await connectRedis(cluster.nodes, { cluster: true });
@@ -24,6 +25,7 @@ afterAll(async () => {
 });
 
 describeSeatStoreContract('redis cluster', store, pubsub);
+describeLapsedLeaseContract('redis cluster', store);
 
 const raw = conn as Cluster;
 const keySlot = async (key: string) => Number(await raw.cluster('KEYSLOT', key));

@@ -1,0 +1,21 @@
+/**
+ * Lapsed leases on both seat stores of one node: the Lua scripts on Redis and the in-process
+ * store of the embedded mode (seatStore.cluster.test.ts runs the same suite on Redis Cluster).
+ */
+import { afterAll } from 'vitest';
+import { connectRedis } from '../src/redis/client.ts';
+import { createMemorySeatStore } from '../src/redis/memorySeatStore.ts';
+import { createMemoryPubSub } from '../src/redis/pubsub.ts';
+import { createRedisSeatStore } from '../src/redis/redisSeatStore.ts';
+import { describeLapsedLeaseContract } from './support/seatStoreLapsedContract.ts';
+
+// Same default as support/harness.ts, which is not imported here because it builds the whole app.
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const redis = await connectRedis(REDIS_URL);
+afterAll(() => {
+  redis.disconnect();
+});
+
+describeLapsedLeaseContract('redis', createRedisSeatStore(redis));
+describeLapsedLeaseContract('memory', createMemorySeatStore(createMemoryPubSub()));
