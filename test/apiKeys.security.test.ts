@@ -14,7 +14,7 @@ import {
   rotateApiKey,
   updateApiKey,
   type CreateApiKeyInput,
-} from '../src/services/apiKeys.ts';
+} from '../src/services/apiKeys/management.ts';
 import type { Actor, ServiceContext } from '../src/services/context.ts';
 import { SCOPES } from '../src/services/principals.ts';
 import { freshOrganization, instanceServices, LIVE } from './support/apiKeys.ts';

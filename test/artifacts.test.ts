@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SCRIPTS, readScript, type ScriptName } from '../src/redis/client.ts';
-import { printSchemaSdl, schema } from '../src/schema/index.ts';
+import { SCRIPTS, readScript, type ScriptName } from '../src/stores/redisConnection.ts';
+import { printSchemaSdl, schema } from '../src/resolvers/index.ts';
 import { REDIS_URL } from './support/harness.ts';
 
 describe('artifacts', () => {

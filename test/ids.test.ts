@@ -1,7 +1,7 @@
 /** Public IDs: the documented shape, never repeated, and every character equally likely. */
 import { describe, expect, it } from 'vitest';
-import { BASE62 } from '../src/services/encoding.ts';
-import { isId, newId } from '../src/services/ids.ts';
+import { BASE62 } from '../src/lib/encoding.ts';
+import { isId, newId } from '../src/lib/ids.ts';
 
 describe('newId', () => {
   const ids = Array.from({ length: 20_000 }, () => newId('ses'));

@@ -1,6 +1,6 @@
 /** Addresses and CIDR blocks as allowlists and proxies write them, and the client behind trusted proxies. */
 import { describe, expect, it } from 'vitest';
-import { clientIpFrom, ipInCidrs, normalizeIp, parseIp, UNKNOWN_CLIENT_IP, validateCidr } from '../src/services/ipAddress.ts';
+import { clientIpFrom, ipInCidrs, normalizeIp, parseIp, UNKNOWN_CLIENT_IP, validateCidr } from '../src/lib/ipAddress.ts';
 
 describe('parsing addresses', () => {
   it.each([

@@ -6,10 +6,10 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
-import { createApiKey } from '../src/services/apiKeys.ts';
+import { createApiKey } from '../src/services/apiKeys/management.ts';
 import type { Actor } from '../src/services/context.ts';
 import { SCOPES, type Scope } from '../src/services/principals.ts';
-import { apiKeyUsage } from '../src/services/usage.ts';
+import { apiKeyUsage } from '../src/services/usage/recording.ts';
 import { freshOrganization } from './support/apiKeys.ts';
 import { createLicense, REDIS_URL, startApp } from './support/harness.ts';
 

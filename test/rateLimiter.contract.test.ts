@@ -3,9 +3,9 @@
  * embedded mode. The suite lives in support/rateLimiterContract.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRedis } from '../src/redis/client.ts';
-import { createMemoryRateLimiter } from '../src/redis/memoryRateLimiter.ts';
-import { createRedisRateLimiter, rateLimitKey } from '../src/redis/redisRateLimiter.ts';
+import { connectRedis } from '../src/stores/redisConnection.ts';
+import { createMemoryRateLimiter } from '../src/stores/rateLimits/memory.ts';
+import { createRedisRateLimiter, rateLimitKey } from '../src/stores/rateLimits/redis.ts';
 import { describeRateLimiterContract } from './support/rateLimiterContract.ts';
 
 // Same default as support/harness.ts, which is not imported here because it builds the whole app.

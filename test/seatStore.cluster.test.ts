@@ -4,11 +4,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
-import { connectRedis } from '../src/redis/client.ts';
-import { createRedisPubSub } from '../src/redis/pubsub.ts';
-import { createRedisSeatStore } from '../src/redis/redisSeatStore.ts';
-import type { AcquireOutcome, LicenseTerms } from '../src/redis/seatStore.ts';
-import { newId } from '../src/services/ids.ts';
+import { connectRedis } from '../src/stores/redisConnection.ts';
+import { createRedisPubSub } from '../src/stores/pubsub/contract.ts';
+import { createRedisSeatStore } from '../src/stores/seats/redis.ts';
+import type { AcquireOutcome, LicenseTerms } from '../src/stores/seats/contract.ts';
+import { newId } from '../src/lib/ids.ts';
 import { startRedisCluster } from './support/redisCluster.ts';
 import { describeSeatStoreContract } from './support/seatStoreContract.ts';
 import { describeLapsedLeaseContract } from './support/seatStoreLapsedContract.ts';

@@ -4,10 +4,10 @@
  * support/seatStoreContract.ts; seatStore.cluster.test.ts runs it against Redis Cluster too.
  */
 import { afterAll } from 'vitest';
-import { connectRedis } from '../src/redis/client.ts';
-import { createMemorySeatStore } from '../src/redis/memorySeatStore.ts';
-import { createMemoryPubSub, createRedisPubSub } from '../src/redis/pubsub.ts';
-import { createRedisSeatStore } from '../src/redis/redisSeatStore.ts';
+import { connectRedis } from '../src/stores/redisConnection.ts';
+import { createMemorySeatStore } from '../src/stores/seats/memory.ts';
+import { createMemoryPubSub, createRedisPubSub } from '../src/stores/pubsub/contract.ts';
+import { createRedisSeatStore } from '../src/stores/seats/redis.ts';
 import { describeSeatStoreContract } from './support/seatStoreContract.ts';
 
 // Same default as support/harness.ts, which is not imported here because it builds the whole app.

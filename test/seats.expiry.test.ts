@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { auditLogs, seatSessions } from '../src/db/schema.ts';
-import { sweepExpiredSessions } from '../src/services/sweeper.ts';
+import { sweepExpiredSessions } from '../src/services/seats/sweeper.ts';
 import { acquire, createLicense, heartbeat, release, sleep, startApp } from './support/harness.ts';
 
 let app: App;

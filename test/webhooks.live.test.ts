@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
-import { createApiKey } from '../src/services/apiKeys.ts';
-import { createLicense } from '../src/services/licenses.ts';
+import { createApiKey } from '../src/services/apiKeys/management.ts';
+import { createLicense } from '../src/services/licenses/licenses.ts';
 import { SCOPES } from '../src/services/principals.ts';
 import { startWebhookWorker } from '../src/services/webhooks/worker.ts';
 import { seedOrganization, startApp } from './support/harness.ts';

@@ -9,8 +9,8 @@ import type { App } from '../src/app.ts';
 import { auditLogs, licenses, webhookDeliveries, webhookEvents } from '../src/db/schema.ts';
 import { inTenant } from '../src/db/tenant.ts';
 import type { Actor } from '../src/services/context.ts';
-import { emitEvent } from '../src/services/events.ts';
-import { changeLicenseLifecycle, updateLicense } from '../src/services/licenses.ts';
+import { emitEvent } from '../src/services/webhooks/events.ts';
+import { changeLicenseLifecycle, updateLicense } from '../src/services/licenses/licenses.ts';
 import { acquire, gql, seedOrganization, startApp } from './support/harness.ts';
 import { createEndpoint, createLicenseAs } from './support/webhooks.ts';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { webhookAttempts, webhookDeliveries } from '../src/db/schema.ts';
 import { inTenant } from '../src/db/tenant.ts';
-import { emitEvents } from '../src/services/events.ts';
+import { emitEvents } from '../src/services/webhooks/events.ts';
 import { claimDueDeliveries, deliverClaimed, leaseMs, recordOutcome, startWebhookWorker } from '../src/services/webhooks/worker.ts';
 import { seedOrganization, sleep, startApp } from './support/harness.ts';
 import { createEndpoint, startReceiver, type Receiver } from './support/webhooks.ts';

@@ -8,8 +8,8 @@
  * Env: PORT, REDIS_URL.
  */
 import { createServer } from 'node:http';
-import { connectRedis } from '../../src/redis/client.ts';
-import { createRedisSeatStore } from '../../src/redis/redisSeatStore.ts';
+import { connectRedis } from '../../src/stores/redisConnection.ts';
+import { createRedisSeatStore } from '../../src/stores/seats/redis.ts';
 import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
 
 const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));

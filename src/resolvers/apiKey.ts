@@ -1,7 +1,7 @@
 /** API key queries and mutations, and API-key usage; each scoped to the caller's organization. */
-import { ApiKeyNotFound, createApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey } from '../services/apiKeys.ts';
+import { ApiKeyNotFound, createApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey } from '../services/apiKeys/management.ts';
 import { InvalidInput } from '../services/errors.ts';
-import { apiKeyUsage } from '../services/usage.ts';
+import { apiKeyUsage } from '../services/usage/recording.ts';
 import { builder } from '../schema/builder.ts';
 import {
   ApiKeyCreatedType,

@@ -1,5 +1,5 @@
 /** Reading the audit log and proving its hash chain intact. */
-import { listAuditLogs, verifyAuditChain } from '../services/audit.ts';
+import { listAuditLogs, verifyAuditChain } from '../services/audit/auditLog.ts';
 import { RequestError } from '../services/errors.ts';
 import { AuditChainVerdictType, AuditLogConnectionType, AuditLogFilterInput } from '../schema/audit.ts';
 import { builder } from '../schema/builder.ts';

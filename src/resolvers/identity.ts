@@ -1,6 +1,6 @@
 /** Sign-in, token refresh, sign-out, the caller's identity, and adding users. */
 import { InvalidCredentials, InvalidInput } from '../services/errors.ts';
-import { createUser, login, logout, refreshSession } from '../services/identity.ts';
+import { createUser, login, logout, refreshSession } from '../services/identity/signIn.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import { CreateUserInput, LoginInput, RefreshTokenInput, SignedInType, UserCreatedType, ViewerType } from '../schema/identity.ts';

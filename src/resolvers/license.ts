@@ -1,7 +1,7 @@
 /** License queries and the mutations that create and change licenses (operator credential). */
 import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
-import { changeLicenseLifecycle, createLicense, getLicense, listLicenses, updateLicense, type LicensePatch } from '../services/licenses.ts';
-import { validateLicense } from '../services/validation.ts';
+import { changeLicenseLifecycle, createLicense, getLicense, listLicenses, updateLicense, type LicensePatch } from '../services/licenses/licenses.ts';
+import { validateLicense } from '../services/licenses/validation.ts';
 import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';

@@ -1,9 +1,9 @@
 /** Seat operations of client apps (no credential but the license key) and the live seat count. */
-import { subscriptionStream } from '../redis/pubsub.ts';
-import { parseCountMessage, seatChannel } from '../redis/seatStore.ts';
+import { subscriptionStream } from '../stores/pubsub/contract.ts';
+import { parseCountMessage, seatChannel } from '../stores/seats/contract.ts';
 import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines } from '../services/errors.ts';
-import { getLicense } from '../services/licenses.ts';
-import { acquireSeat, heartbeatSeat, releaseSeat, seatCount } from '../services/seats.ts';
+import { getLicense } from '../services/licenses/licenses.ts';
+import { acquireSeat, heartbeatSeat, releaseSeat, seatCount } from '../services/seats/seats.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import { LICENSE_ERRORS } from '../schema/errors.ts';

@@ -1,7 +1,7 @@
 /** Sessions as operators see them, and force-releasing one. */
 import { SessionNotFound } from '../services/errors.ts';
-import { revokeSession } from '../services/seats.ts';
-import { getSession, listSessions, sessionFromRow } from '../services/sessions.ts';
+import { revokeSession } from '../services/seats/seats.ts';
+import { getSession, listSessions, sessionFromRow } from '../services/sessions/sessions.ts';
 import { builder } from '../schema/builder.ts';
 import { pageSize, toPage } from '../schema/connection.ts';
 import { requireActor } from '../schema/context.ts';

@@ -1,6 +1,6 @@
 /** Webhook endpoints, deliveries and metrics, and the live feed of delivery status; each scoped to the caller's organization. */
 import { InvalidInput, RequestError } from '../services/errors.ts';
-import { EVENT_TYPES } from '../services/events.ts';
+import { EVENT_TYPES } from '../services/webhooks/events.ts';
 import {
   deliveryUpdates,
   getWebhookDelivery,

@@ -1,7 +1,7 @@
 /** Serves the app on Bun: Bun.serve for GraphQL over HTTP/SSE, upgrading /graphql to graphql-ws. */
 import { handleProtocols, makeHandler, type Extra } from 'graphql-ws/use/bun';
 import { createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/config.ts';
 import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';

@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
-import { bootstrapOrganization } from '../services/bootstrap.ts';
+import { loadConfig } from '../config/config.ts';
+import { bootstrapOrganization } from '../services/identity/bootstrap.ts';
 import { createFileStore } from './files.ts';
 
 const { positionals, values } = parseArgs({

@@ -2,7 +2,7 @@
 import { handleProtocols } from 'graphql-ws';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeHandler, type Extra } from 'graphql-ws/use/deno';
 import { createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/config.ts';
 import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';

@@ -1,7 +1,7 @@
 /** `FileStore` over `node:fs`, which Node, Bun and Deno all provide. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { FileStore } from '../services/files.ts';
+import type { FileStore } from '../lib/files.ts';
 
 export function createFileStore(dataDir: string): FileStore {
   const dir = resolve(dataDir);

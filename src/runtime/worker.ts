@@ -3,7 +3,7 @@
  * beside the API instances (set WEBHOOK_WORKER=off there to leave delivery to these).
  */
 import { createApp } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/config.ts';
 import { startWebhookWorker } from '../services/webhooks/worker.ts';
 import { createFileStore } from './files.ts';
 

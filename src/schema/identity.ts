@@ -1,5 +1,5 @@
 /** Types of sign-in and of the caller's own identity. */
-import type { SignedIn } from '../services/identity.ts';
+import type { SignedIn } from '../services/identity/signIn.ts';
 import type { Principal } from '../services/principals.ts';
 import { builder } from './builder.ts';
 

@@ -1,7 +1,7 @@
 /** The License type, its connection, and the inputs that create and change licenses. */
 import type { License } from '../db/schema.ts';
-import { seatCount } from '../services/seats.ts';
-import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/validation.ts';
+import { seatCount } from '../services/seats/seats.ts';
+import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { SeatCountType, SignedLeaseType } from './seat.ts';

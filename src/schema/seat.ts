@@ -1,7 +1,7 @@
 /** Types of the seat path: counts, sessions, signed leases and the seat operation results. */
-import type { SeatCount } from '../redis/seatStore.ts';
-import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats.ts';
-import { findSession, type SessionView } from '../services/sessions.ts';
+import type { SeatCount } from '../stores/seats/contract.ts';
+import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
+import { findSession, type SessionView } from '../services/sessions/sessions.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 

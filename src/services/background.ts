@@ -4,8 +4,8 @@
  * WEBHOOK_WORKER=off) the webhook delivery worker. Failures are logged and retried on the next tick.
  */
 import type { ServiceContext } from './context.ts';
-import { announceExpiringLicenses } from './licenseExpiry.ts';
-import { sweepExpiredSessions } from './sweeper.ts';
+import { announceExpiringLicenses } from './licenses/licenseExpiry.ts';
+import { sweepExpiredSessions } from './seats/sweeper.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
 
 export interface BackgroundJobs {

@@ -2,18 +2,18 @@
  * The dependencies every service receives, built once by the composition root (app.ts).
  * Per-request facts (who is calling, request id) travel separately as an `Actor`.
  */
-import type { Config } from '../config.ts';
+import type { Config } from '../config/config.ts';
 import type { Database } from '../db/client.ts';
-import type { PubSub } from '../redis/pubsub.ts';
-import type { RateLimiter } from '../redis/rateLimiter.ts';
-import type { SeatStore } from '../redis/seatStore.ts';
-import type { ApiKeyLookups } from './apiKeys.ts';
-import type { HeartbeatBuffer } from './heartbeatBuffer.ts';
-import type { LicenseKeys } from './licenseKeys.ts';
-import type { Logger } from './logger.ts';
+import type { PubSub } from '../stores/pubsub/contract.ts';
+import type { RateLimiter } from '../stores/rateLimits/contract.ts';
+import type { SeatStore } from '../stores/seats/contract.ts';
+import type { ApiKeyLookups } from './apiKeys/management.ts';
+import type { HeartbeatBuffer } from './sessions/heartbeatBuffer.ts';
+import type { LicenseKeys } from './licenses/licenseKeys.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { AccessTokens } from './signing/accessTokens.ts';
 import type { Signer } from './signing/signer.ts';
-import type { UsageRecorder } from './usage.ts';
+import type { UsageRecorder } from './usage/recording.ts';
 import type { SecretBox } from './webhooks/secrets.ts';
 
 export interface ServiceContext {

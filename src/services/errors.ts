@@ -3,7 +3,7 @@
  * with a stable code. The schema maps each subclass to a GraphQL error type of the same name.
  * Failures of the transport (auth, bad input, a store down) are thrown as `RequestError`.
  */
-import type { SeatCount } from '../redis/seatStore.ts';
+import type { SeatCount } from '../stores/seats/contract.ts';
 
 export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',

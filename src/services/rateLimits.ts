@@ -11,7 +11,7 @@
  * `RATE_LIMITS`. Only keys this server issued reach a license bucket (the checksum needs the
  * server secret), so made-up keys cannot mint fresh buckets: they count against the address.
  */
-import { licenseBucket, type BucketSpec, type TakeResult } from '../redis/rateLimiter.ts';
+import { licenseBucket, type BucketSpec, type TakeResult } from '../stores/rateLimits/contract.ts';
 import { RequestError } from './errors.ts';
 import type { Principal } from './principals.ts';
 

@@ -4,13 +4,13 @@
  */
 import type { App } from '../../src/app.ts';
 import { organizations } from '../../src/db/schema.ts';
-import { createMemoryUsageStore } from '../../src/redis/memoryUsageStore.ts';
-import type { UsageStore } from '../../src/redis/usageStore.ts';
-import { createApiKeyLookups, type ApiKeyEnvironment } from '../../src/services/apiKeys.ts';
+import { createMemoryUsageStore } from '../../src/stores/usage/memory.ts';
+import type { UsageStore } from '../../src/stores/usage/contract.ts';
+import { createApiKeyLookups, type ApiKeyEnvironment } from '../../src/services/apiKeys/management.ts';
 import type { Actor, ServiceContext } from '../../src/services/context.ts';
-import { newId } from '../../src/services/ids.ts';
+import { newId } from '../../src/lib/ids.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/services/rateLimits.ts';
-import { createUsageRecorder } from '../../src/services/usage.ts';
+import { createUsageRecorder } from '../../src/services/usage/recording.ts';
 
 export function instanceServices(
   app: App,

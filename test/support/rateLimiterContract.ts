@@ -4,7 +4,7 @@
  * `describeRateLimiterContract` once per implementation and owns the connections.
  */
 import { describe, expect, it } from 'vitest';
-import type { RateLimiter } from '../../src/redis/rateLimiter.ts';
+import type { RateLimiter } from '../../src/stores/rateLimits/contract.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const bucketName = () => `test:${crypto.randomUUID()}`;

@@ -5,9 +5,9 @@
  * connections (it closes them in its own afterAll).
  */
 import { describe, expect, it } from 'vitest';
-import type { PubSub } from '../../src/redis/pubsub.ts';
-import { parseCountMessage, seatChannel, type LicenseTerms, type SeatStore } from '../../src/redis/seatStore.ts';
-import { newId } from '../../src/services/ids.ts';
+import type { PubSub } from '../../src/stores/pubsub/contract.ts';
+import { parseCountMessage, seatChannel, type LicenseTerms, type SeatStore } from '../../src/stores/seats/contract.ts';
+import { newId } from '../../src/lib/ids.ts';
 
 // Kept here rather than imported from harness.ts, which builds the whole app: the seat store
 // suites need nothing but the store.

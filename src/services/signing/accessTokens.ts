@@ -6,7 +6,7 @@
  */
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { loadOrCreateKey } from './keyFile.ts';
-import type { FileStore } from '../files.ts';
+import type { FileStore } from '../../lib/files.ts';
 
 export const ACCESS_TOKEN_AUDIENCE = 'leasehold-api';
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;

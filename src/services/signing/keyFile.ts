@@ -5,7 +5,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
-import type { FileStore } from '../files.ts';
+import type { FileStore } from '../../lib/files.ts';
 import type { SigningAlgorithm } from './signer.ts';
 
 /** The algorithms a key held here signs with (RS256 keys live in Cloud KMS only). */

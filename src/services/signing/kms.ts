@@ -12,7 +12,7 @@ import { KeyManagementServiceClient, protos } from '@google-cloud/kms';
 import crc32c from 'crc-32/crc32c';
 import { GoogleAuth, createBackoffSettings, createRetryOptions, googleAuthLibrary, grpc, type CallOptions } from 'google-gax';
 import { calculateJwkThumbprint, exportJWK, importSPKI, type JWK } from 'jose';
-import { fromBase64 } from '../encoding.ts';
+import { fromBase64 } from '../../lib/encoding.ts';
 import { SignerUnavailableError, type Signer, type SigningAlgorithm } from './signer.ts';
 
 export interface KmsSignerOptions {

@@ -12,7 +12,7 @@ import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { loadOrCreateKey } from './keyFile.ts';
 import type { Signer } from './signer.ts';
-import type { FileStore } from '../files.ts';
+import type { FileStore } from '../../lib/files.ts';
 
 export async function createLocalSigner(options: { pem?: string | undefined; files: FileStore }): Promise<Signer> {
   const { privateKey, publicJwk, keyId, algorithm } = await loadOrCreateKey({

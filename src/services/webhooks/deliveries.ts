@@ -16,12 +16,12 @@
 import { and, asc, desc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries, webhookEvents } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
-import { subscriptionStream } from '../../redis/pubsub.ts';
-import { appendAudit } from '../audit.ts';
+import { subscriptionStream } from '../../stores/pubsub/contract.ts';
+import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, type Result } from '../errors.ts';
-import { TEST_EVENT_TYPE } from '../events.ts';
-import { isId, newId } from '../ids.ts';
+import { TEST_EVENT_TYPE } from './events.ts';
+import { isId, newId } from '../../lib/ids.ts';
 import { getWebhookEndpoint, WebhookEndpointNotFound } from './endpoints.ts';
 
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -9,11 +9,11 @@
 import { count, desc, eq } from 'drizzle-orm';
 import { webhookEndpoints } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
-import { appendAudit } from '../audit.ts';
+import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, type Result } from '../errors.ts';
-import { isEventTypePattern } from '../events.ts';
-import { isId, newId } from '../ids.ts';
+import { isEventTypePattern } from './events.ts';
+import { isId, newId } from '../../lib/ids.ts';
 import { generateWebhookSecret } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
 

@@ -14,7 +14,7 @@
  * to its endpoint's id as additional data, so a ciphertext copied onto another row does not
  * decrypt.
  */
-import { base64, base64url, fromBase64, hex } from '../encoding.ts';
+import { base64, base64url, fromBase64, hex } from '../../lib/encoding.ts';
 
 const PREFIX = 'whsec_';
 const FORMAT = 'v1';

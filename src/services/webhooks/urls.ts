@@ -8,8 +8,8 @@
  * Only literal addresses and `localhost` names can be judged here: the services use Web APIs
  * alone, so a public name that resolves to a private address is not caught.
  */
-import type { Config } from '../../config.ts';
-import { ipInCidrs, parseIp } from '../ipAddress.ts';
+import type { Config } from '../../config/config.ts';
+import { ipInCidrs, parseIp } from '../../lib/ipAddress.ts';
 
 const MAX_LENGTH = 2048;
 

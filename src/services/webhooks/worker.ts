@@ -23,7 +23,7 @@ import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../../lib/ids.ts';
 import { publishDeliveries, type WebhookDeliveryRow, type WebhookDeliveryStatus, type WebhookEventRow } from './deliveries.ts';
 import { liveSecrets, type WebhookEndpointRow } from './endpoints.ts';
 import { signatureHeaders } from './secrets.ts';

@@ -1,0 +1,223 @@
+/**
+ * The one place that reads the environment. Everything else receives a `Config`.
+ * Unset variables fall back to the embedded mode (PGlite, in-process seats, local key in ./.data).
+ */
+import { parseRateLimitPolicy, type RateLimitPolicy } from '../services/rateLimits.ts';
+
+export type SignerKind = 'local' | 'kms';
+
+export interface Config {
+  port: number;
+  /** postgres:// URL; undefined = embedded PGlite in `${dataDir}/pg`. */
+  databaseUrl: string | undefined;
+  /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
+  redisUrl: string | undefined;
+  redisCluster: boolean;
+  dataDir: string;
+  /** The operator's root credential for admin operations; generated into dataDir when unset. */
+  adminToken: string | undefined;
+  /** Server secret for license-key lookup hashes and checksums; generated into dataDir when unset. */
+  licenseKeySecret: string | undefined;
+  signer: SignerKind;
+  /** PEM (PKCS#8) private key for the local signer; otherwise kept in dataDir. */
+  signingKeyPem: string | undefined;
+  /** KMS key versions, newest first: the first signs, all are published in the JWKS. */
+  kmsKeyVersions: string[];
+  /** Test and on-prem override of the KMS endpoint, `host:port`, plaintext gRPC. */
+  kmsEndpoint: string | undefined;
+  issuer: string;
+  defaultLeaseSeconds: number;
+  sweepIntervalMs: number;
+  heartbeatFlushMs: number;
+  maxRequestBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Which API keys this server accepts: `pk_live_…` on live, `pk_test_…` on test. */
+  environment: 'live' | 'test';
+  /** Peers whose X-Forwarded-For is believed (CIDRs); empty = use the socket address. */
+  trustedProxies: string[];
+  /** PEM (PKCS#8) Ed25519 key for dashboard access tokens; otherwise kept in dataDir. */
+  accessTokenKeyPem: string | undefined;
+  /** The owner created when the server first starts on an empty database. */
+  bootstrapOwnerEmail: string;
+  /** Requests per caller kind, API-key tier and license (RATE_LIMITS JSON; see services/rateLimits.ts). */
+  rateLimits: RateLimitPolicy;
+  /** How long a resolved API key is believed before Postgres is asked again: the bound on revocation. */
+  apiKeyCacheMs: number;
+  /** How often API-key usage and lastUsedAt are written out. */
+  usageFlushMs: number;
+  /** AES-256-GCM key (32 bytes, base64) that encrypts webhook signing secrets at rest; generated into dataDir when unset. */
+  webhookSecretKey: string | undefined;
+  /** Lets webhook endpoints point at loopback and private addresses (over http too) on a live server. */
+  webhookAllowPrivate: boolean;
+  /** `in-process`: every instance runs a delivery worker; `off`: only `npm run worker` processes deliver. */
+  webhookWorker: 'in-process' | 'off';
+  /** How long one delivery attempt may take, answer included. */
+  webhookTimeoutMs: number;
+  /** Waits after the 1st, 2nd, … failed attempt (the last one repeats), before jitter and Retry-After. */
+  webhookBackoffSeconds: number[];
+  /** Attempts per delivery before it is DEAD. */
+  webhookMaxAttempts: number;
+  /** An event older than this when its attempt comes due is not sent (REPLAY_EXPIRED). */
+  webhookMaxEventAgeSeconds: number;
+  /** How often an idle worker looks for due deliveries. */
+  webhookPollMs: number;
+  /** Deliveries a worker claims at once (and sends in parallel). */
+  webhookBatchSize: number;
+  /** A license expiring within this many days is announced once (`license.expiring-soon`). */
+  licenseExpiryWarningDays: number;
+  /** How often the background jobs look for licenses about to expire. */
+  licenseExpiryCheckMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `expected an integer in [${min}, ${max}], got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  for (const part of raw.split(',')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(part.trim());
+    } catch {
+      throw new ConfigError(name, 'not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
+    }
+  }
+  return raw;
+}
+
+function rateLimits(env: Env, name: string): RateLimitPolicy {
+  try {
+    return parseRateLimitPolicy(env[name]);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+}
+
+function flag(env: Env, name: string): boolean {
+  return oneOf(env, name, ['0', '1', 'false', 'true'] as const, '0') === '1' || env[name] === 'true';
+}
+
+/** Comma-separated seconds, fractions allowed (tests shrink the backoff to milliseconds). */
+function secondsList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86_400)) {
+    throw new ConfigError(name, `expected comma-separated seconds from 0 to ${7 * 86_400}, got "${raw}"`);
+  }
+  return values;
+}
+
+/** 32 bytes in base64 or base64url, as `openssl rand -base64 32` prints them. */
+function aesKey(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let length: number;
+  try {
+    length = atob(raw.trim().replace(/-/g, '+').replace(/_/g, '/')).length;
+  } catch {
+    throw new ConfigError(name, 'not valid base64');
+  }
+  if (length !== 32) throw new ConfigError(name, `expected 32 bytes in base64, got ${length}`);
+  return raw.trim();
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 24) throw new ConfigError(name, 'must be at least 24 characters');
+  return raw;
+}
+
+export function loadConfig(env: Env = readEnv()): Config {
+  const signer = oneOf(env, 'SIGNER', ['local', 'kms'] as const, 'local');
+  const kmsKeyVersions = (env.KMS_KEY_VERSION ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of kmsKeyVersions) {
+    if (!/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+\/cryptoKeyVersions\/\d+$/.test(name)) {
+      throw new ConfigError('KMS_KEY_VERSION', `"${name}" is not a key version name (projects/…/cryptoKeyVersions/N)`);
+    }
+  }
+  if (signer === 'kms' && kmsKeyVersions.length === 0) {
+    throw new ConfigError('KMS_KEY_VERSION', 'required when SIGNER=kms');
+  }
+  return {
+    port: int(env, 'PORT', 4000, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisCluster: flag(env, 'REDIS_CLUSTER'),
+    dataDir: env.DATA_DIR || './.data',
+    adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
+    licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
+    signer,
+    signingKeyPem: env.SIGNING_KEY_PEM || undefined,
+    kmsKeyVersions,
+    kmsEndpoint: env.KMS_ENDPOINT || undefined,
+    issuer: env.LEASEHOLD_ISSUER || 'leasehold',
+    defaultLeaseSeconds: int(env, 'DEFAULT_LEASE_SECONDS', 360, 1, 86_400),
+    sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
+    heartbeatFlushMs: int(env, 'HEARTBEAT_FLUSH_MS', 5000, 50, 3_600_000),
+    maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 1_048_576, 1024, 100_000_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    environment: oneOf(env, 'LEASEHOLD_ENVIRONMENT', ['live', 'test'] as const, 'live'),
+    trustedProxies: (env.TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    accessTokenKeyPem: env.ACCESS_TOKEN_KEY_PEM || undefined,
+    bootstrapOwnerEmail: env.BOOTSTRAP_OWNER_EMAIL || 'owner@leasehold.local',
+    rateLimits: rateLimits(env, 'RATE_LIMITS'),
+    apiKeyCacheMs: int(env, 'API_KEY_CACHE_MS', 5000, 0, 60_000),
+    usageFlushMs: int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
+    webhookSecretKey: aesKey(env, 'WEBHOOK_SECRET_KEY'),
+    webhookAllowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+    webhookWorker: oneOf(env, 'WEBHOOK_WORKER', ['in-process', 'off'] as const, 'in-process'),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
+    webhookBackoffSeconds: secondsList(env, 'WEBHOOK_BACKOFF_SECONDS', [60, 300, 900]),
+    webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 3, 1, 100),
+    webhookMaxEventAgeSeconds: int(env, 'WEBHOOK_MAX_EVENT_AGE_SECONDS', 3 * 86_400, 1, 365 * 86_400),
+    webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 10, 3_600_000),
+    webhookBatchSize: int(env, 'WEBHOOK_BATCH_SIZE', 20, 1, 1000),
+    licenseExpiryWarningDays: int(env, 'LICENSE_EXPIRY_WARNING_DAYS', 7, 1, 365),
+    licenseExpiryCheckMs: int(env, 'LICENSE_EXPIRY_CHECK_MS', 60_000, 50, 86_400_000),
+  };
+}
+
+/** Node and Bun expose `process.env`; Deno exposes it too through its Node compatibility layer. */
+function readEnv(): Env {
+  return (globalThis as { process?: { env: Env } }).process?.env ?? {};
+}

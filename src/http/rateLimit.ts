@@ -1,0 +1,250 @@
+/**
+ * Rate limits and API-key usage, in the one place that sees every operation and its outcome.
+ *
+ * Each operation takes a token from its caller's bucket (services/rateLimits.ts) before it
+ * executes: the principal's, or for an anonymous seat operation its license's, or else the
+ * client address's. Acquire, heartbeat and release without a credential take their license's
+ * token inside their own seat store call instead (one round trip per seat operation, one token
+ * per such field); one that never reaches the store (an unknown key, a malformed session id)
+ * is counted against its client address when it is done. Every GraphQL HTTP response carries
+ * `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds, when the bucket is full again);
+ * a refused one is a `RATE_LIMITED` GraphQL error with `extensions.retryAfter` (seconds),
+ * HTTP 429 and `Retry-After`.
+ *
+ * A request that never reaches execution (a syntax or validation error, a credential that was
+ * refused) has no known principal; it is counted against its client address's anonymous
+ * bucket when its response is ready, so failed credentials are limited too.
+ * GraphQL over WebSocket takes a token per operation and has no headers to carry.
+ *
+ * If the rate limiter's store is down the request goes through unlimited (and a warning is
+ * logged): the limits protect the service, and the parts that need Redis fail on their own.
+ */
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { TakeResult } from '../stores/rateLimits/contract.ts';
+import { peerAddress, type GraphQLContext, type ServerContext } from '../schema/context.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { clientIpFrom } from '../lib/ipAddress.ts';
+import { resolveLicenseKey } from '../services/licenses/licenses.ts';
+import type { Principal } from '../services/principals.ts';
+import {
+  bucketSpec,
+  rateLimitBucket,
+  rateLimitedError,
+  retryAfterSeconds,
+  type RateLimitBucket,
+  type RateLimitedCaller,
+  type SeatRateLimit,
+} from '../services/rateLimits.ts';
+
+/** The operations of the licensed app, limited per license when called without a credential. */
+const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'validateLicense']);
+/** Seat fields whose seat store call takes the license's token itself. */
+const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat']);
+
+interface Operation {
+  startedAt: number;
+  /** Came in over HTTP (onResponse finishes it); otherwise over WebSocket. */
+  http: boolean;
+  admitted: boolean;
+  /** Its tokens are taken by the seat store calls of its fields. */
+  limitedInStore: boolean;
+  take: TakeResult | undefined;
+  principal: Principal | null;
+  clientIp: string;
+  errors: boolean;
+}
+
+type Variables = Record<string, unknown> | null | undefined;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function licenseKeyArgument(node: ValueNode, variables: Variables): unknown {
+  if (node.kind === Kind.VARIABLE) {
+    const input = variables?.[node.name.value];
+    return isObject(input) ? input.licenseKey : undefined;
+  }
+  if (node.kind !== Kind.OBJECT) return undefined;
+  const field = node.fields.find((f) => f.name.value === 'licenseKey');
+  if (!field) return undefined;
+  if (field.value.kind === Kind.STRING) return field.value.value;
+  if (field.value.kind === Kind.VARIABLE) return variables?.[field.value.name.value];
+  return undefined;
+}
+
+/**
+ * The license key of an operation made only of seat fields, all with the same key, and whether
+ * all its fields take their tokens in the seat store; undefined for anything else (which then
+ * counts against the client address).
+ */
+function seatOperation(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Variables,
+): { licenseKey: string; limitedInStore: boolean } | undefined {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return undefined;
+  let key: string | undefined;
+  let limitedInStore = true;
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return undefined;
+    if (selection.name.value === '__typename') continue;
+    if (!SEAT_FIELDS.has(selection.name.value)) return undefined;
+    if (!STORE_LIMITED_FIELDS.has(selection.name.value)) limitedInStore = false;
+    const input = selection.arguments?.find((a) => a.name.value === 'input');
+    const value = input && licenseKeyArgument(input.value, variables);
+    if (typeof value !== 'string' || (key !== undefined && key !== value)) return undefined;
+    key = value;
+  }
+  return key === undefined ? undefined : { licenseKey: key, limitedInStore };
+}
+
+const newOperation = (http: boolean): Operation => ({
+  startedAt: performance.now(),
+  http,
+  admitted: false,
+  limitedInStore: false,
+  take: undefined,
+  principal: null,
+  clientIp: '',
+  errors: false,
+});
+
+/** A refusal in place of the whole result: no data, HTTP 429. */
+function refusal(take: TakeResult): ExecutionResult {
+  const error = rateLimitedError(take);
+  return { errors: [createGraphQLError(error.message, { extensions: { code: error.code, ...error.extensions } })] };
+}
+
+export function rateLimitPlugin(services: ServiceContext): Plugin<object, ServerContext> {
+  const operations = new WeakMap<Request, Operation>();
+  const policy = services.config.rateLimits;
+  const licenseSpec = bucketSpec(policy.license);
+
+  const take = async (bucket: RateLimitBucket): Promise<TakeResult | undefined> => {
+    try {
+      return await services.rateLimiter.take(bucket.name, bucket.spec);
+    } catch (error) {
+      services.log.warn('rate limiter unavailable; request not limited', { error: String(error) });
+      return undefined;
+    }
+  };
+
+  const anonymous = (clientIp: string): RateLimitedCaller => ({ kind: 'anonymous', clientIp });
+
+  /** Who the operation counts against; undefined when its seat store calls take its tokens. */
+  const callerOf = async (
+    context: GraphQLContext,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Variables,
+  ): Promise<RateLimitedCaller | undefined> => {
+    if (context.principal) return { kind: 'principal', principal: context.principal };
+    const seat = seatOperation(document, operationName, variables);
+    if (!seat) return anonymous(context.clientIp);
+    if (seat.limitedInStore) return undefined;
+    // A key this server did not issue (wrong checksum) resolves to nothing without a lookup.
+    const license = await resolveLicenseKey(services, seat.licenseKey).catch(() => undefined);
+    return license ? { kind: 'license', licenseId: license.licenseId } : anonymous(context.clientIp);
+  };
+
+  const recordUsage = (op: Operation, status: number) => {
+    const p = op.principal;
+    if (p?.kind !== 'apiKey') return;
+    services.usage.record({
+      orgId: p.orgId,
+      apiKeyId: p.keyId,
+      tier: p.tier,
+      clientIp: op.clientIp,
+      latencyMs: performance.now() - op.startedAt,
+      error: op.errors || status >= 400,
+      rateLimited: status === 429,
+    });
+  };
+
+  /**
+   * Takes the operation's token, or leaves it to the seat store calls of its fields (then
+   * `seatRateLimit` is what the resolvers hand them); answers the refusal, if any, to put in
+   * place of its result.
+   */
+  const admit = async (
+    context: GraphQLContext & { request: Request },
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Variables,
+  ) => {
+    let op = operations.get(context.request);
+    if (!op) operations.set(context.request, (op = newOperation(false)));
+    op.admitted = true;
+    op.principal = context.principal ?? null;
+    op.clientIp = context.clientIp;
+    const caller = await callerOf(context, document, operationName, variables);
+    if (!caller) {
+      op.limitedInStore = true;
+      const seatRateLimit: SeatRateLimit = { spec: licenseSpec, taken: (result) => (op.take = result) };
+      return { op, seatRateLimit, refusal: undefined };
+    }
+    op.take = await take(rateLimitBucket(policy, caller));
+    if (!op.take || op.take.allowed) return { op, refusal: undefined };
+    if (!op.http) recordUsage(op, 429);
+    return { op, refusal: refusal(op.take) };
+  };
+
+  return {
+    onRequestParse({ request }) {
+      operations.set(request, newOperation(true));
+    },
+
+    async onExecute({ args, setResultAndStopExecution, extendContext }) {
+      const {
+        op,
+        seatRateLimit,
+        refusal: refused,
+      } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refused) return setResultAndStopExecution(refused);
+      if (seatRateLimit) extendContext({ seatRateLimit } satisfies Partial<GraphQLContext> as never);
+      return {
+        async onExecuteDone({ result, setResult }) {
+          if (op.limitedInStore) {
+            // No seat store call took a token (an unknown key, a malformed session id): the address pays.
+            op.take ??= await take(rateLimitBucket(policy, anonymous(op.clientIp)));
+            if (op.take && !op.take.allowed) setResult(refusal(op.take));
+          }
+          if ('errors' in result && result.errors?.length) op.errors = true;
+          if (!op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 200);
+        },
+      };
+    },
+
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const { op, refusal: refused } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      if (refused) return setResultAndStopExecution(refused);
+      if (!op.http) recordUsage(op, 200);
+    },
+
+    async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
+      const op = operations.get(request);
+      if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
+      if (!op.admitted) {
+        op.clientIp = clientIpFrom(peerAddress(request, serverContext), request.headers.get('x-forwarded-for'), services.config.trustedProxies);
+        const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
+        op.take = await take(bucket);
+        if (op.take && !op.take.allowed) {
+          const error = rateLimitedError(op.take);
+          response = fetchAPI.Response.json(
+            { errors: [{ message: error.message, extensions: { code: error.code, retryAfter: retryAfterSeconds(op.take) } }] },
+            { status: 429 },
+          );
+          setResponse(response);
+        }
+      }
+      if (op.take) {
+        response.headers.set('X-RateLimit-Limit', String(op.take.limit));
+        response.headers.set('X-RateLimit-Remaining', String(op.take.remaining));
+        response.headers.set('X-RateLimit-Reset', String(Math.ceil(op.take.resetAtMs / 1000)));
+        if (!op.take.allowed) response.headers.set('Retry-After', String(retryAfterSeconds(op.take)));
+      }
+      recordUsage(op, response.status);
+    },
+  };
+}

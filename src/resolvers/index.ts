@@ -1,0 +1,22 @@
+/** Imports every type and resolver module for its side effects and builds the schema once. */
+import { printSchema } from 'graphql';
+import { builder } from '../schema/builder.ts';
+import '../schema/errors.ts';
+import '../schema/seat.ts';
+import '../schema/license.ts';
+import '../schema/audit.ts';
+import '../schema/identity.ts';
+import '../schema/apiKey.ts';
+import '../schema/webhook.ts';
+import './seat.ts';
+import './license.ts';
+import './session.ts';
+import './audit.ts';
+import './identity.ts';
+import './apiKey.ts';
+import './webhook.ts';
+
+export const schema = builder.toSchema({ sortSchema: true });
+
+/** The SDL of the schema, printed by the same graphql module that built it. */
+export const printSchemaSdl = () => printSchema(schema) + '\n';

@@ -1,0 +1,183 @@
+/**
+ * Dashboard users: sign-in with a password, short access tokens, and single-use refresh tokens
+ * that rotate on every refresh. Reusing a spent refresh token means it was stolen (or the
+ * client is broken): the whole family is revoked. Sign-in runs across organizations (the email
+ * is unique server-wide), on the connecting user; everything after it is tenant work.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { organizations, refreshTokens, users } from '../../db/schema.ts';
+import { inTenant, type Transaction } from '../../db/tenant.ts';
+import { appendAudit } from '../audit/auditLog.ts';
+import type { Actor, ServiceContext } from '../context.ts';
+import { err, guarded, InvalidCredentials, InvalidInput, ok, RequestError, type Result } from '../errors.ts';
+import { newId } from '../../lib/ids.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords.ts';
+import type { Role } from '../principals.ts';
+import { base64url, sha256Hex } from '../../lib/encoding.ts';
+
+export const REFRESH_TOKEN_TTL_SECONDS = 7 * 86_400;
+/** Sign-in attempts allowed per account and per address, per minute. */
+const LOGIN_ATTEMPTS_PER_MINUTE = 5;
+
+export interface SignedIn {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: { id: string; orgId: string; email: string; role: Role };
+}
+
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+async function limitLogin(ctx: ServiceContext, bucket: string) {
+  const result = await guarded('The rate limiter', () =>
+    ctx.rateLimiter.take(`login:${bucket}`, { capacity: LOGIN_ATTEMPTS_PER_MINUTE, refillPerSecond: LOGIN_ATTEMPTS_PER_MINUTE / 60 }),
+  );
+  if (!result.allowed) {
+    const retryAfter = Math.ceil(result.retryAfterMs / 1000);
+    throw new RequestError('RATE_LIMITED', `Too many sign-in attempts; try again in ${retryAfter} s.`, { retryAfter });
+  }
+}
+
+async function issueTokens(ctx: ServiceContext, user: SignedIn['user'], familyId: string, tx: Transaction): Promise<SignedIn> {
+  const access = await ctx.accessTokens.issue({ sub: user.id, org: user.orgId, roles: [user.role] });
+  const refreshToken = `rt_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const refreshTokenExpiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000);
+  await tx.insert(refreshTokens).values({
+    id: newId('rtk'),
+    orgId: user.orgId,
+    userId: user.id,
+    familyId,
+    tokenHash: await sha256Hex(refreshToken),
+    expiresAt: refreshTokenExpiresAt,
+  });
+  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
+}
+
+export async function login(
+  ctx: ServiceContext,
+  input: { email: string; password: string },
+  clientIp: string,
+  requestId: string,
+): Promise<Result<SignedIn, InvalidCredentials>> {
+  const email = normaliseEmail(input.email);
+  await limitLogin(ctx, `ip:${clientIp}`);
+  await limitLogin(ctx, `account:${email}`);
+  const [user] = await guarded('The database', () => ctx.db.select().from(users).where(eq(users.email, email)));
+  const valid = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !valid) {
+    if (user) {
+      const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
+      await guarded('The database', () =>
+        inTenant(ctx.db, user.orgId, (tx) =>
+          appendAudit(tx, actor, [{ action: 'user.login_failed', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]),
+        ),
+      );
+    } else {
+      ctx.log.info('sign-in for an unknown account', { ip: clientIp });
+    }
+    return err(new InvalidCredentials());
+  }
+  const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
+  const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
+  return ok(
+    await guarded('The database', () =>
+      inTenant(ctx.db, user.orgId, async (tx) => {
+        await appendAudit(tx, actor, [{ action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]);
+        return issueTokens(ctx, view, newId('rtf'), tx);
+      }),
+    ),
+  );
+}
+
+export async function refreshSession(
+  ctx: ServiceContext,
+  refreshToken: string,
+  requestId: string,
+): Promise<Result<SignedIn, InvalidCredentials>> {
+  const tokenHash = await sha256Hex(refreshToken);
+  const [row] = await guarded('The database', () => ctx.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)));
+  if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return err(new InvalidCredentials('The refresh token is not valid.'));
+  const actor: Actor = { type: 'user', id: row.userId, orgId: row.orgId, requestId };
+  const outcome = await guarded('The database', () =>
+    inTenant(ctx.db, row.orgId, async (tx) => {
+      // Spending is one conditional update, so of two concurrent refreshes exactly one wins.
+      const [spent] = await tx
+        .update(refreshTokens)
+        .set({ usedAt: new Date() })
+        .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
+        .returning();
+      if (!spent) {
+        await tx
+          .update(refreshTokens)
+          .set({ revokedAt: new Date() })
+          .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+        await appendAudit(tx, actor, [
+          { action: 'user.refresh_token_reused', resourceType: 'user', resourceId: row.userId, data: { familyId: row.familyId } },
+        ]);
+        return undefined;
+      }
+      const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
+      if (!user) return undefined;
+      return issueTokens(ctx, { id: user.id, orgId: user.orgId, email: user.email, role: user.role }, row.familyId, tx);
+    }),
+  );
+  return outcome ? ok(outcome) : err(new InvalidCredentials('The refresh token was already used; its whole family is now revoked.'));
+}
+
+/** Ends the refresh-token family of this token; access tokens run out within their hour. */
+export async function logout(ctx: ServiceContext, refreshToken: string, requestId: string): Promise<boolean> {
+  const [row] = await guarded('The database', async () =>
+    ctx.db
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, await sha256Hex(refreshToken))),
+  );
+  if (!row) return false;
+  const actor: Actor = { type: 'user', id: row.userId, orgId: row.orgId, requestId };
+  await guarded('The database', () =>
+    inTenant(ctx.db, row.orgId, async (tx) => {
+      await tx
+        .update(refreshTokens)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+      await appendAudit(tx, actor, [{ action: 'user.logged_out', resourceType: 'user', resourceId: row.userId }]);
+    }),
+  );
+  return true;
+}
+
+const PASSWORD_MIN = 12;
+
+export async function createUser(
+  ctx: ServiceContext,
+  actor: Actor,
+  input: { email: string; password: string; role: Role },
+): Promise<Result<SignedIn['user'], InvalidInput>> {
+  const email = normaliseEmail(input.email);
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) return err(new InvalidInput('email is not an email address', 'email'));
+  if (input.password.length < PASSWORD_MIN)
+    return err(new InvalidInput(`password must be at least ${PASSWORD_MIN} characters`, 'password'));
+  const passwordHash = await hashPassword(input.password);
+  const created = await guarded('The database', () =>
+    inTenant(ctx.db, actor.orgId, async (tx) => {
+      const [row] = await tx
+        .insert(users)
+        .values({ id: newId('usr'), orgId: actor.orgId, email, passwordHash, role: input.role })
+        .onConflictDoNothing()
+        .returning();
+      if (row)
+        await appendAudit(tx, actor, [{ action: 'user.created', resourceType: 'user', resourceId: row.id, data: { role: row.role } }]);
+      return row;
+    }),
+  );
+  if (!created) return err(new InvalidInput('a user with this email exists', 'email'));
+  return ok({ id: created.id, orgId: created.orgId, email: created.email, role: created.role });
+}
+
+/** A new organization: made across organizations by nature (bootstrap, CLI). */
+export async function createOrganization(ctx: Pick<ServiceContext, 'db'>, name: string): Promise<string> {
+  const id = newId('org');
+  await ctx.db.insert(organizations).values({ id, name });
+  return id;
+}

@@ -1,0 +1,304 @@
+/**
+ * Licenses: creation (the key is shown once), changes that reach the seat path at once, reads,
+ * and resolving a key to its license for the seat operations.
+ */
+import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { licenses, machines, seatSessions, type License } from '../../db/schema.ts';
+import type { LicenseTerms } from '../../stores/seats/contract.ts';
+import { inTenant } from '../../db/tenant.ts';
+import { appendAudit } from '../audit/auditLog.ts';
+import { emitEvent, licenseData } from '../webhooks/events.ts';
+import { endOpenSessions } from '../sessions/sessions.ts';
+import type { Actor, ServiceContext } from '../context.ts';
+import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from '../errors.ts';
+import { isId, newId } from '../../lib/ids.ts';
+import type { ResolvedKey } from './licenseKeys.ts';
+
+export interface LicenseInput {
+  tier: string;
+  features: string[];
+  maxSeats: number;
+  maxMachines: number | null;
+  leaseSeconds: number | null;
+  reviveSeconds: number | null;
+  expiresAt: Date | null;
+  metadata: Record<string, unknown> | null;
+}
+
+/** Absent fields stay as they are; `maxMachines: null` means unlimited, `expiresAt: null` never. */
+export interface LicensePatch {
+  tier?: string;
+  features?: string[];
+  maxSeats?: number;
+  maxMachines?: number | null;
+  leaseSeconds?: number;
+  reviveSeconds?: number;
+  expiresAt?: Date | null;
+  metadata?: Record<string, unknown>;
+}
+
+const LIMITS = {
+  tier: 64,
+  feature: 64,
+  features: 200,
+  maxSeats: 1_000_000,
+  leaseSeconds: 86_400,
+  reviveSeconds: 86_400,
+  metadataBytes: 16_384,
+};
+
+function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined {
+  if (input.tier !== undefined && (input.tier.trim() === '' || input.tier.length > LIMITS.tier)) {
+    return new InvalidInput(`tier must be 1 to ${LIMITS.tier} characters`, 'tier');
+  }
+  if (input.features !== undefined) {
+    if (input.features.length > LIMITS.features) return new InvalidInput(`at most ${LIMITS.features} features`, 'features');
+    if (input.features.some((f) => f.trim() === '' || f.length > LIMITS.feature)) {
+      return new InvalidInput(`each feature must be 1 to ${LIMITS.feature} characters`, 'features');
+    }
+  }
+  if (input.maxSeats !== undefined && (input.maxSeats < 1 || input.maxSeats > LIMITS.maxSeats)) {
+    return new InvalidInput(`maxSeats must be between 1 and ${LIMITS.maxSeats}`, 'maxSeats');
+  }
+  if (input.maxMachines != null && input.maxMachines < 1)
+    return new InvalidInput('maxMachines must be at least 1 (or null for unlimited)', 'maxMachines');
+  if (input.leaseSeconds != null && (input.leaseSeconds < 1 || input.leaseSeconds > LIMITS.leaseSeconds)) {
+    return new InvalidInput(`leaseSeconds must be between 1 and ${LIMITS.leaseSeconds}`, 'leaseSeconds');
+  }
+  if (input.reviveSeconds != null && (input.reviveSeconds < 0 || input.reviveSeconds > LIMITS.reviveSeconds)) {
+    return new InvalidInput(`reviveSeconds must be between 0 and ${LIMITS.reviveSeconds}`, 'reviveSeconds');
+  }
+  if (input.metadata != null && JSON.stringify(input.metadata).length > LIMITS.metadataBytes) {
+    return new InvalidInput(`metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`, 'metadata');
+  }
+  return undefined;
+}
+
+export function licenseTerms(license: License): LicenseTerms {
+  return {
+    status: license.status,
+    maxSeats: license.maxSeats,
+    maxMachines: license.maxMachines,
+    leaseMs: license.leaseSeconds * 1000,
+    reviveMs: license.reviveSeconds * 1000,
+    expiresAtMs: license.expiresAt?.getTime() ?? null,
+    tier: license.tier,
+    features: license.features,
+  };
+}
+
+export async function createLicense(
+  ctx: ServiceContext,
+  actor: Actor,
+  input: LicenseInput,
+): Promise<Result<{ license: License; key: string }, InvalidInput>> {
+  const invalid = validate(input);
+  if (invalid) return err(invalid);
+  const { key, hash, hint } = await ctx.licenseKeys.generate();
+  const license = await guarded('The database', () =>
+    inTenant(ctx.db, actor.orgId, async (tx) => {
+      const [row] = await tx
+        .insert(licenses)
+        .values({
+          id: newId('lic'),
+          orgId: actor.orgId,
+          keyHash: hash,
+          keyHint: hint,
+          tier: input.tier.trim(),
+          features: input.features,
+          maxSeats: input.maxSeats,
+          maxMachines: input.maxMachines,
+          leaseSeconds: input.leaseSeconds ?? ctx.config.defaultLeaseSeconds,
+          reviveSeconds: input.reviveSeconds ?? 0,
+          expiresAt: input.expiresAt,
+          metadata: input.metadata ?? {},
+        })
+        .returning();
+      await appendAudit(tx, actor, [
+        { action: 'license.created', resourceType: 'license', resourceId: row!.id, data: { tier: row!.tier, maxSeats: row!.maxSeats } },
+      ]);
+      await emitEvent(tx, actor.orgId, 'license.created', { license: licenseData(row!) });
+      return row!;
+    }),
+  );
+  return ok({ license, key });
+}
+
+export async function updateLicense(
+  ctx: ServiceContext,
+  actor: Actor,
+  id: string,
+  patch: LicensePatch,
+): Promise<Result<License, InvalidInput | LicenseNotFound>> {
+  const invalid = validate(patch);
+  if (invalid) return err(invalid);
+  const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
+  if (changes.tier !== undefined) changes.tier = changes.tier.trim();
+  const license = await guarded('The database', () =>
+    inTenant(ctx.db, actor.orgId, async (tx) => {
+      const [row] = await tx
+        .update(licenses)
+        .set({ ...changes, updatedAt: new Date() })
+        .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
+        .returning();
+      if (!row) return undefined;
+      await appendAudit(tx, actor, [
+        { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: Object.keys(changes) } },
+      ]);
+      await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: Object.keys(changes) });
+      return row;
+    }),
+  );
+  if (!license) return err(new LicenseNotFound());
+  await guarded('The seat store', () => ctx.seats.configure(license.id, licenseTerms(license)));
+  return ok(license);
+}
+
+export type LifecycleAction = 'suspended' | 'reinstated' | 'revoked' | 'renewed';
+
+const TARGET_STATUS: Record<LifecycleAction, License['status'] | undefined> = {
+  suspended: 'SUSPENDED',
+  reinstated: 'ACTIVE',
+  revoked: 'REVOKED',
+  renewed: undefined,
+};
+
+/** Which statuses each action may start from; revocation is final. */
+const ALLOWED_FROM: Record<LifecycleAction, License['status'][]> = {
+  suspended: ['ACTIVE'],
+  reinstated: ['SUSPENDED'],
+  revoked: ['ACTIVE', 'SUSPENDED'],
+  renewed: ['ACTIVE', 'SUSPENDED'],
+};
+
+/**
+ * Suspend, reinstate, revoke or renew. Postgres records the change (and ends the open sessions
+ * of a suspended or revoked license) first; the seat store then applies it in one step. A
+ * lease granted between the two is ended by the store and recorded by the second pass.
+ */
+export async function changeLicenseLifecycle(
+  ctx: ServiceContext,
+  actor: Actor,
+  id: string,
+  action: LifecycleAction,
+  options: { expiresAt?: Date; reason?: string | null } = {},
+): Promise<Result<License, LicenseNotFound | InvalidInput>> {
+  if (action === 'renewed' && (!options.expiresAt || options.expiresAt.getTime() <= Date.now())) {
+    return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
+  }
+  const current = await getLicense(ctx, actor.orgId, id);
+  if (!current) return err(new LicenseNotFound());
+  if (!ALLOWED_FROM[action].includes(current.status)) {
+    return err(new InvalidInput(`a ${current.status.toLowerCase()} license cannot be ${action}`, 'id'));
+  }
+  const status = TARGET_STATUS[action] ?? current.status;
+  const endsSessions = status !== 'ACTIVE';
+  const now = new Date();
+  const license = await guarded('The database', () =>
+    inTenant(ctx.db, actor.orgId, async (tx) => {
+      const [row] = await tx
+        .update(licenses)
+        .set({ status, updatedAt: now, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) })
+        .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId), eq(licenses.status, current.status)))
+        .returning();
+      if (!row) return undefined;
+      await appendAudit(tx, actor, [
+        {
+          action: `license.${action}`,
+          resourceType: 'license',
+          resourceId: id,
+          data: { from: current.status, to: status, reason: options.reason ?? null },
+        },
+      ]);
+      await emitEvent(tx, actor.orgId, `license.${action}`, {
+        license: licenseData(row),
+        from: current.status,
+        to: status,
+        reason: options.reason ?? null,
+      });
+      if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
+      return row;
+    }),
+  );
+  // Someone else changed the status between our read and our write: report the fresh state.
+  if (!license) return changeLicenseLifecycle(ctx, actor, id, action, options);
+  const applied = await guarded('The seat store', () => ctx.seats.configure(id, licenseTerms(license)));
+  if (endsSessions && applied && applied.endedSessionIds.length > 0) {
+    await guarded('The database', () =>
+      inTenant(ctx.db, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now)),
+    );
+  }
+  return ok(license);
+}
+
+export async function getLicense(ctx: ServiceContext, orgId: string, id: string): Promise<License | undefined> {
+  if (!isId('lic', id)) return undefined;
+  const [row] = await guarded('The database', () => inTenant(ctx.db, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id))));
+  return row;
+}
+
+export interface LicenseFilter {
+  status?: License['status'] | null;
+  tier?: string | null;
+}
+
+/** Keyset pagination by id (ids are random, so the order is stable, not chronological). */
+export async function listLicenses(
+  ctx: ServiceContext,
+  orgId: string,
+  options: { first: number; after?: string | null; filter?: LicenseFilter | null },
+) {
+  const conditions: SQL[] = [];
+  if (options.after) conditions.push(gt(licenses.id, options.after));
+  if (options.filter?.status) conditions.push(eq(licenses.status, options.filter.status));
+  if (options.filter?.tier) conditions.push(eq(licenses.tier, options.filter.tier));
+  const rows = await guarded('The database', () =>
+    inTenant(ctx.db, orgId, (tx) =>
+      tx
+        .select()
+        .from(licenses)
+        .where(and(...conditions))
+        .orderBy(asc(licenses.id))
+        .limit(options.first + 1),
+    ),
+  );
+  return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
+}
+
+/**
+ * The license a key belongs to, or undefined for any key this server did not issue. Runs across
+ * organizations (the key is the only credential here), on the connecting user.
+ */
+export async function resolveLicenseKey(ctx: ServiceContext, key: string): Promise<ResolvedKey | undefined> {
+  const cached = ctx.licenseKeys.cached(key);
+  if (cached) return cached;
+  if (!(await ctx.licenseKeys.isWellFormed(key))) return undefined;
+  const hash = await ctx.licenseKeys.hash(key);
+  const [row] = await guarded('The database', () =>
+    ctx.db.select({ licenseId: licenses.id, orgId: licenses.orgId }).from(licenses).where(eq(licenses.keyHash, hash)),
+  );
+  if (row) ctx.licenseKeys.remember(key, row);
+  return row;
+}
+
+/** Puts a license and its open sessions into the seat store (first use, or after Redis lost them). */
+export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): Promise<void> {
+  const { license, sessions, activated } = await guarded('The database', async () => {
+    const [license] = await ctx.db.select().from(licenses).where(eq(licenses.id, licenseId));
+    const sessions = await ctx.db
+      .select({ sessionId: seatSessions.id, fingerprint: seatSessions.fingerprint, expiresAt: seatSessions.expiresAt })
+      .from(seatSessions)
+      .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
+    const activated = await ctx.db.select({ fingerprint: machines.fingerprint }).from(machines).where(eq(machines.licenseId, licenseId));
+    return { license, sessions, activated };
+  });
+  if (!license) throw new Error(`license ${licenseId} vanished while loading`);
+  await guarded('The seat store', () =>
+    ctx.seats.load(
+      licenseId,
+      licenseTerms(license),
+      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime() })),
+      activated.map((m) => m.fingerprint),
+    ),
+  );
+}

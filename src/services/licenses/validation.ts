@@ -1,0 +1,120 @@
+/**
+ * Offline trust: license certificates and signed validation answers. Both are compact JWS
+ * that apps verify against /.well-known/jwks.json without calling the server again.
+ */
+import { and, count, eq } from 'drizzle-orm';
+import { licenses, machines, type License } from '../../db/schema.ts';
+import type { ServiceContext } from '../context.ts';
+import { guarded } from '../errors.ts';
+import { resolveLicenseKey } from './licenses.ts';
+import { signDocument, type SignedDocument } from '../signing/documents.ts';
+
+/** How long an app may run offline on one certificate before it must fetch a new one. */
+export const CERTIFICATE_TTL_SECONDS = 7 * 86_400;
+/** A validation answer is evidence of one moment, so it lives briefly. */
+const VALIDATION_TTL_SECONDS = 300;
+
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+export function licenseCertificate(ctx: ServiceContext, license: License): Promise<SignedDocument> {
+  const iat = Math.floor(Date.now() / 1000);
+  const ttlEnd = iat + CERTIFICATE_TTL_SECONDS;
+  const exp = license.expiresAt ? Math.min(ttlEnd, seconds(license.expiresAt)) : ttlEnd;
+  return signDocument(
+    ctx,
+    {
+      typ: 'license-certificate',
+      sub: license.id,
+      status: license.status,
+      tier: license.tier,
+      features: license.features,
+      maxSeats: license.maxSeats,
+      maxMachines: license.maxMachines,
+      leaseSeconds: license.leaseSeconds,
+      ...(license.expiresAt ? { lexp: seconds(license.expiresAt) } : {}),
+      iat,
+    },
+    exp,
+  );
+}
+
+export const ValidationCode = {
+  VALID: 'VALID',
+  NOT_FOUND: 'NOT_FOUND',
+  REVOKED: 'REVOKED',
+  SUSPENDED: 'SUSPENDED',
+  EXPIRED: 'EXPIRED',
+  TOO_MANY_MACHINES: 'TOO_MANY_MACHINES',
+  FINGERPRINT_NOT_ACTIVATED: 'FINGERPRINT_NOT_ACTIVATED',
+  ENTITLEMENTS_MISSING: 'ENTITLEMENTS_MISSING',
+} as const;
+export type ValidationCode = (typeof ValidationCode)[keyof typeof ValidationCode];
+
+export interface ValidationInput {
+  licenseKey: string;
+  fingerprint?: string | null;
+  /** Features the caller needs; any one missing answers ENTITLEMENTS_MISSING. */
+  entitlements?: string[] | null;
+  nonce?: string | null;
+}
+
+export interface LicenseValidation {
+  valid: boolean;
+  code: ValidationCode;
+  license: License | null;
+  missingEntitlements: string[];
+  signed: SignedDocument;
+}
+
+/** Checks in a fixed order: not found → revoked → suspended → expired → machine → entitlements. */
+async function decide(
+  ctx: ServiceContext,
+  input: ValidationInput,
+  license: License | undefined,
+): Promise<{ code: ValidationCode; missing: string[] }> {
+  if (!license) return { code: 'NOT_FOUND', missing: [] };
+  if (license.status === 'REVOKED') return { code: 'REVOKED', missing: [] };
+  if (license.status === 'SUSPENDED') return { code: 'SUSPENDED', missing: [] };
+  if (license.expiresAt && license.expiresAt.getTime() <= Date.now()) return { code: 'EXPIRED', missing: [] };
+  if (input.fingerprint) {
+    const [activated] = await guarded('The database', () =>
+      ctx.db
+        .select({ n: count() })
+        .from(machines)
+        .where(and(eq(machines.licenseId, license.id), eq(machines.fingerprint, input.fingerprint!))),
+    );
+    if (!activated?.n) {
+      const [all] = await guarded('The database', () =>
+        ctx.db.select({ n: count() }).from(machines).where(eq(machines.licenseId, license.id)),
+      );
+      const full = license.maxMachines !== null && (all?.n ?? 0) >= license.maxMachines;
+      return { code: full ? 'TOO_MANY_MACHINES' : 'FINGERPRINT_NOT_ACTIVATED', missing: [] };
+    }
+  }
+  const missing = (input.entitlements ?? []).filter((e) => !license.features.includes(e));
+  return { code: missing.length > 0 ? 'ENTITLEMENTS_MISSING' : 'VALID', missing };
+}
+
+export async function validateLicense(ctx: ServiceContext, input: ValidationInput): Promise<LicenseValidation> {
+  const resolved = await resolveLicenseKey(ctx, input.licenseKey);
+  const license = resolved
+    ? (await guarded('The database', () => ctx.db.select().from(licenses).where(eq(licenses.id, resolved.licenseId))))[0]
+    : undefined;
+  const { code, missing } = await decide(ctx, input, license);
+  const iat = Math.floor(Date.now() / 1000);
+  const signed = await signDocument(
+    ctx,
+    {
+      typ: 'license-validation',
+      sub: license?.id ?? null,
+      code,
+      valid: code === 'VALID',
+      ...(input.fingerprint ? { fp: input.fingerprint } : {}),
+      ...(input.nonce ? { nonce: input.nonce } : {}),
+      ...(license?.expiresAt ? { lexp: seconds(license.expiresAt) } : {}),
+      iat,
+    },
+    iat + VALIDATION_TTL_SECONDS,
+  );
+  return { valid: code === 'VALID', code, license: license ?? null, missingEntitlements: missing, signed };
+}

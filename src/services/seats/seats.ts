@@ -1,0 +1,279 @@
+/**
+ * The seat operations of client apps: acquire, heartbeat, release. The seat store decides
+ * (atomically, in one round trip); Postgres records sessions and the audit trail. Heartbeats
+ * never wait for Postgres.
+ */
+import type { BucketSpec, TakeResult } from '../../stores/rateLimits/contract.ts';
+import type { LeaseTerms, LicenseRefusal, RateLimited, SeatCount } from '../../stores/seats/contract.ts';
+import { inTenant, inTenantStatement } from '../../db/tenant.ts';
+import { announceSeatLimitReached } from '../webhooks/events.ts';
+import type { Actor, ServiceContext } from '../context.ts';
+import {
+  err,
+  LicenseExpired,
+  LicenseNotFound,
+  LicenseRevoked,
+  LicenseSuspended,
+  NoSeatsAvailable,
+  ok,
+  RequestError,
+  guarded,
+  serviceUnavailable,
+  SessionExpired,
+  SessionNotFound,
+  TooManyMachines,
+  type LicenseError,
+  type Result,
+} from '../errors.ts';
+import { isId, newId } from '../../lib/ids.ts';
+import { loadLicenseSeats, resolveLicenseKey } from '../licenses/licenses.ts';
+import { rateLimitedError, type SeatRateLimit } from '../rateLimits.ts';
+import {
+  endSessions,
+  endSessionsInTenant,
+  findSession,
+  getSession,
+  sessionFromRow,
+  sessionStarted,
+  type EndReason,
+  type SessionView,
+} from '../sessions/sessions.ts';
+import { signDocument, type SignedDocument } from '../signing/documents.ts';
+
+export type SignedLease = SignedDocument;
+
+export const FINGERPRINT_MAX = 256;
+const CLIENT_INFO_MAX_BYTES = 4096;
+
+function badInput(field: string, message: string): RequestError {
+  return new RequestError('BAD_USER_INPUT', message, { field });
+}
+
+function checkFingerprint(fingerprint: string) {
+  if (fingerprint.length === 0 || fingerprint.length > FINGERPRINT_MAX) {
+    throw badInput('fingerprint', `fingerprint must be 1 to ${FINGERPRINT_MAX} characters`);
+  }
+}
+
+function checkSessionId(sessionId: string) {
+  if (!isId('ses', sessionId)) throw badInput('sessionId', 'sessionId is not a session id');
+}
+
+function licenseError(reason: LicenseRefusal): LicenseError {
+  return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
+}
+
+/**
+ * Runs a seat store operation, loading the license into the store first when it is not there.
+ * With a rate limit the operation takes its token in the same store call; without a token left
+ * it is refused with RATE_LIMITED and nothing changed.
+ */
+async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
+  ctx: ServiceContext,
+  licenseId: string,
+  rateLimit: SeatRateLimit | undefined,
+  operation: (rate: BucketSpec | undefined) => Promise<T>,
+): Promise<Exclude<T, { kind: 'unloaded' } | RateLimited>> {
+  const run = () => guarded('The seat store', () => operation(rateLimit?.spec));
+  let outcome = await run();
+  if (outcome.kind === 'unloaded') {
+    await loadLicenseSeats(ctx, licenseId);
+    outcome = await run();
+    if (outcome.kind === 'unloaded') throw serviceUnavailable('The seat store', new Error('license did not stay loaded'));
+  }
+  if (outcome.rate) rateLimit?.taken(outcome.rate);
+  if (outcome.kind === 'rate-limited') throw rateLimitedError(outcome.rate!);
+  return outcome as Exclude<T, { kind: 'unloaded' } | RateLimited>;
+}
+
+function signLease(
+  ctx: ServiceContext,
+  session: { id: string; licenseId: string; fingerprint: string },
+  nowMs: number,
+  expiresAtMs: number,
+  terms: LeaseTerms,
+): Promise<SignedLease> {
+  return signDocument(
+    ctx,
+    {
+      sub: session.id,
+      lic: session.licenseId,
+      fp: session.fingerprint,
+      tier: terms.tier,
+      features: terms.features,
+      iat: Math.floor(nowMs / 1000),
+      ...(terms.licenseExpiresAtMs !== null ? { lexp: Math.floor(terms.licenseExpiresAtMs / 1000) } : {}),
+    },
+    Math.floor(expiresAtMs / 1000),
+  );
+}
+
+export interface AcquireInput {
+  licenseKey: string;
+  fingerprint: string;
+  clientInfo?: unknown;
+}
+
+export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount };
+
+export async function acquireSeat(
+  ctx: ServiceContext,
+  input: AcquireInput,
+  requestId: string | null,
+  rateLimit?: SeatRateLimit,
+): Promise<Result<SeatGranted, LicenseError | NoSeatsAvailable | TooManyMachines>> {
+  checkFingerprint(input.fingerprint);
+  if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
+    throw badInput('clientInfo', `clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`);
+  }
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const sessionId = newId('ses');
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) =>
+    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate),
+  );
+  if (outcome.kind === 'refused') {
+    if (outcome.reason === 'NO_SEATS') {
+      await announceSeatLimitReached(ctx, { orgId: license.orgId, licenseId, fingerprint: input.fingerprint, seats: outcome.seats });
+      return err(new NoSeatsAvailable(outcome.seats));
+    }
+    if (outcome.reason === 'TOO_MANY_MACHINES') return err(new TooManyMachines(outcome.seats.max));
+    return err(licenseError(outcome.reason));
+  }
+
+  const now = new Date(outcome.nowMs);
+  const expiresAt = new Date(outcome.expiresAtMs);
+  const session: SessionView = {
+    id: outcome.sessionId,
+    licenseId,
+    fingerprint: input.fingerprint,
+    lastHeartbeatAt: now,
+    expiresAt,
+    endedAt: null,
+    endReason: null,
+  };
+
+  if (outcome.renewed) {
+    ctx.heartbeats.record(session.id, now, expiresAt);
+    const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+    return ok({ session, lease, seats: outcome.seats });
+  }
+
+  // A new seat is held in the store from here on: any failure below must give it back.
+  try {
+    const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+    const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+    await inTenantStatement(
+      ctx.db,
+      license.orgId,
+      sessionStarted(
+        actor,
+        { ...session, startedAt: now },
+        { clientInfo: input.clientInfo, newMachine: outcome.newMachine, seats: outcome.seats },
+      ),
+    );
+    return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
+  } catch (error) {
+    await ctx.seats.release(licenseId, session.id, outcome.newMachine).catch((releaseError: unknown) => {
+      ctx.log.error('could not give back a seat after a failed acquire', { licenseId, sessionId: session.id, error: String(releaseError) });
+    });
+    if (error instanceof RequestError) throw error;
+    throw serviceUnavailable('The database', error);
+  }
+}
+
+export type SeatRenewed = { session: SessionView; lease: SignedLease };
+
+export async function heartbeatSeat(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+  rateLimit?: SeatRateLimit,
+): Promise<Result<SeatRenewed, LicenseError | SessionExpired | SessionNotFound>> {
+  checkSessionId(input.sessionId);
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.heartbeat(licenseId, input.sessionId, rate));
+  if (outcome.kind === 'refused') return err(licenseError(outcome.reason));
+  if (outcome.kind === 'lapsed') {
+    // The failure path may ask Postgres: it tells an ended session from one that never existed.
+    const row = await findSession(ctx, licenseId, input.sessionId);
+    if (!row) return err(new SessionNotFound());
+    return err(new SessionExpired(row.endReason === 'REVOKED' ? 'The session was revoked; acquire a seat again.' : undefined));
+  }
+  const now = new Date(outcome.nowMs);
+  const expiresAt = new Date(outcome.expiresAtMs);
+  ctx.heartbeats.record(input.sessionId, now, expiresAt);
+  const session: SessionView = {
+    id: input.sessionId,
+    licenseId,
+    fingerprint: outcome.fingerprint,
+    lastHeartbeatAt: now,
+    expiresAt,
+    endedAt: null,
+    endReason: null,
+  };
+  const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+  return ok({ session, lease });
+}
+
+export type SeatReleased = { session: SessionView; seats: SeatCount };
+
+export async function releaseSeat(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+  requestId: string | null,
+  rateLimit?: SeatRateLimit,
+): Promise<Result<SeatReleased, LicenseNotFound | SessionNotFound>> {
+  checkSessionId(input.sessionId);
+  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  if (!license) return err(new LicenseNotFound());
+  const { licenseId } = license;
+
+  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.release(licenseId, input.sessionId, false, rate));
+  const { seats } = outcome;
+  let end: { endedAt: Date; reason: EndReason };
+  if (outcome.state === 'released') end = { endedAt: seats.changedAt, reason: 'RELEASED' };
+  else if (outcome.state === 'already-expired') end = { endedAt: new Date(outcome.leaseExpiresAtMs!), reason: 'EXPIRED' };
+  else {
+    // The store held no such lease of this license: only Postgres knows whether the session
+    // existed. A lease held there was this license's, so the common case skips this read.
+    const row = await findSession(ctx, licenseId, input.sessionId);
+    if (!row) return err(new SessionNotFound());
+    if (row.endedAt) return ok({ session: sessionFromRow(row), seats });
+    end =
+      row.expiresAt <= seats.changedAt ? { endedAt: row.expiresAt, reason: 'EXPIRED' } : { endedAt: seats.changedAt, reason: 'RELEASED' };
+  }
+  const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+  const [ended] = await guarded('The database', () =>
+    endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason),
+  );
+  // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
+  const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));
+  if (!session) return err(new SessionNotFound());
+  return ok({ session: sessionFromRow(session), seats });
+}
+
+export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCount> {
+  const read = async () => {
+    const count = await ctx.seats.count(licenseId);
+    return count ? { kind: 'counted' as const, count } : { kind: 'unloaded' as const };
+  };
+  const outcome = await withLoadedLicense(ctx, licenseId, undefined, read);
+  return outcome.count;
+}
+
+/** Force-releases a session (operator action): its seat is free at once and it cannot heartbeat again. */
+export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId: string): Promise<Result<SessionView, SessionNotFound>> {
+  const row = await getSession(ctx, actor.orgId, sessionId);
+  if (!row) return err(new SessionNotFound());
+  if (row.endedAt) return ok(sessionFromRow(row));
+  await withLoadedLicense(ctx, row.licenseId, undefined, () => ctx.seats.release(row.licenseId, row.id, false));
+  const [ended] = await guarded('The database', () =>
+    inTenant(ctx.db, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
+  );
+  return ok(sessionFromRow(ended ?? (await getSession(ctx, actor.orgId, sessionId)) ?? row));
+}
