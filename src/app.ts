@@ -8,7 +8,9 @@ import type { Config } from './config/config.ts';
 import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
 import { connectRedis } from './stores/redisConnection.ts';
 import { createMemorySeatStore } from './stores/seats/memory.ts';
-import { createMemoryPubSub, createRedisPubSub, type PubSub } from './stores/pubsub/contract.ts';
+import type { PubSub } from './stores/pubsub/contract.ts';
+import { createMemoryPubSub } from './stores/pubsub/memory.ts';
+import { createRedisPubSub } from './stores/pubsub/redis.ts';
 import { createRedisSeatStore } from './stores/seats/redis.ts';
 import type { SeatStore } from './stores/seats/contract.ts';
 import type { RateLimiter } from './stores/rateLimits/contract.ts';
@@ -37,7 +39,7 @@ import { ensureFirstOrganization, type Bootstrapped } from './services/identity/
 import { createLogger } from './lib/logger.ts';
 import { createLocalSigner } from './services/signing/local.ts';
 import { createSecretBox } from './services/webhooks/secrets.ts';
-import type { Signer } from './services/signing/signer.ts';
+import type { Signer } from './lib/jws.ts';
 
 export interface AppOptions {
   files: FileStore;

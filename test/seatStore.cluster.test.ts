@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
 import { connectRedis } from '../src/stores/redisConnection.ts';
-import { createRedisPubSub } from '../src/stores/pubsub/contract.ts';
+import { createRedisPubSub } from '../src/stores/pubsub/redis.ts';
 import { createRedisSeatStore } from '../src/stores/seats/redis.ts';
 import type { AcquireOutcome, LicenseTerms } from '../src/stores/seats/contract.ts';
 import { newId } from '../src/lib/ids.ts';

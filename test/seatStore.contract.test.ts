@@ -6,7 +6,8 @@
 import { afterAll } from 'vitest';
 import { connectRedis } from '../src/stores/redisConnection.ts';
 import { createMemorySeatStore } from '../src/stores/seats/memory.ts';
-import { createMemoryPubSub, createRedisPubSub } from '../src/stores/pubsub/contract.ts';
+import { createMemoryPubSub } from '../src/stores/pubsub/memory.ts';
+import { createRedisPubSub } from '../src/stores/pubsub/redis.ts';
 import { createRedisSeatStore } from '../src/stores/seats/redis.ts';
 import { describeSeatStoreContract } from './support/seatStoreContract.ts';
 

@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { createKmsSigner } from '../src/services/signing/kms.ts';
-import type { Signer } from '../src/services/signing/signer.ts';
+import type { Signer } from '../src/lib/jws.ts';
 import { startFakeKms, type FakeKms } from './support/fakeKms.ts';
 import { acquire, admin, createLicense, heartbeat, startApp } from './support/harness.ts';
 import { opensslVerifies } from './support/openssl.ts';

@@ -12,7 +12,7 @@ import { GoogleAuth, googleAuthLibrary, grpc } from 'google-gax';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsSigner, derToRawEcdsa } from '../src/services/signing/kms.ts';
-import { SignerUnavailableError, signToken, type Signer } from '../src/services/signing/signer.ts';
+import { SignerUnavailableError, signToken, type Signer } from '../src/lib/jws.ts';
 import { startFakeKms, type FakeKms } from './support/fakeKms.ts';
 import { opensslVerifies } from './support/openssl.ts';
 

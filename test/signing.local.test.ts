@@ -12,7 +12,7 @@ import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileStore } from '../src/runtime/files.ts';
 import { createLocalSigner } from '../src/services/signing/local.ts';
-import { signToken, type Signer } from '../src/services/signing/signer.ts';
+import { signToken, type Signer } from '../src/lib/jws.ts';
 import { opensslVerifies } from './support/openssl.ts';
 
 const claims = () => ({ iss: 'leasehold', sub: 'ses_local', fp: 'laptop-é', exp: Math.floor(Date.now() / 1000) + 300 });

@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql as drizzleSql } from 'drizzle-orm';
 import type { App } from '../src/app.ts';
-import { rowsOf } from '../src/db/rows.ts';
+import { rowsOf } from '../src/db/client.ts';
 import { inTenant, inTenantStatement } from '../src/db/tenant.ts';
 import { licenses } from '../src/db/schema.ts';
 import { DATABASE_URL, acquire, gql, seedOrganization, startApp } from './support/harness.ts';

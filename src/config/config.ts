@@ -2,7 +2,7 @@
  * The one place that reads the environment. Everything else receives a `Config`.
  * Unset variables fall back to the embedded mode (PGlite, in-process seats, local key in ./.data).
  */
-import { parseRateLimitPolicy, type RateLimitPolicy } from '../services/rateLimits.ts';
+import { parseRateLimitPolicy, type RateLimitPolicy } from './rateLimitPolicy.ts';
 
 export type SignerKind = 'local' | 'kms';
 

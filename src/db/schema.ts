@@ -119,10 +119,6 @@ export const auditLogs = pgTable(
   ],
 );
 
-export type License = typeof licenses.$inferSelect;
-export type SeatSessionRow = typeof seatSessions.$inferSelect;
-export type AuditLogRow = typeof auditLogs.$inferSelect;
-
 // ── Identity (users, refresh tokens, API keys, usage) ───────────────────────────────────────
 
 export const userRole = pgEnum('user_role', ['owner', 'admin', 'member', 'viewer']);

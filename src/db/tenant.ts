@@ -8,7 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Sql } from 'postgres';
 import type { Database } from './client.ts';
-import { rowsOf } from './rows.ts';
+import { rowsOf } from './client.ts';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 

@@ -1,5 +1,5 @@
 /** Seat operations of client apps (no credential but the license key) and the live seat count. */
-import { subscriptionStream } from '../stores/pubsub/contract.ts';
+import { subscriptionStream } from '../lib/asyncIterators.ts';
 import { parseCountMessage, seatChannel } from '../stores/seats/contract.ts';
 import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines } from '../services/errors.ts';
 import { getLicense } from '../services/licenses/licenses.ts';

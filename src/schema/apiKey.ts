@@ -1,5 +1,6 @@
 /** API keys as the API shows them (never a hash; the secret only in ApiKeyCreated / ApiKeyRotated), their inputs and usage. */
-import { ApiKeyNotFound, apiKeyStatus, type ApiKeyRow, type ApiKeyWithSecret } from '../services/apiKeys/management.ts';
+import type { ApiKeyRow } from '../db/rows.ts';
+import { ApiKeyNotFound, apiKeyStatus, type ApiKeyWithSecret } from '../services/apiKeys/management.ts';
 import type { DayUsage, KeyUsage, TierUsage, UsageReport } from '../services/usage/recording.ts';
 import { builder } from './builder.ts';
 import { ErrorInterface } from './errors.ts';

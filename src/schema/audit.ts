@@ -1,5 +1,5 @@
 /** The audit log as the API shows it, and the verdict of a chain verification. */
-import type { AuditLogRow } from '../db/schema.ts';
+import type { AuditLogRow } from '../db/rows.ts';
 import type { AuditChainVerdict } from '../services/audit/auditLog.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';

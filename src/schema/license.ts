@@ -1,5 +1,5 @@
 /** The License type, its connection, and the inputs that create and change licenses. */
-import type { License } from '../db/schema.ts';
+import type { LicenseRow } from '../db/rows.ts';
 import { seatCount } from '../services/seats/seats.ts';
 import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
 import { builder } from './builder.ts';
@@ -8,7 +8,7 @@ import { SeatCountType, SignedLeaseType } from './seat.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
-export const LicenseType = builder.objectRef<License>('License').implement({
+export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     keyHint: t.exposeString('keyHint', { description: 'The last 4 characters of the key; the key itself is shown only at creation.' }),
@@ -71,14 +71,14 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
   }),
 });
 
-export const LicenseCreatedType = builder.objectRef<{ license: License; key: string }>('LicenseCreated').implement({
+export const LicenseCreatedType = builder.objectRef<{ license: LicenseRow; key: string }>('LicenseCreated').implement({
   fields: (t) => ({
     license: t.field({ type: LicenseType, resolve: (r) => r.license }),
     key: t.exposeString('key', { description: 'The license key. Shown once: it is stored only as a hash.' }),
   }),
 });
 
-export const LicenseUpdatedType = builder.objectRef<{ license: License }>('LicenseUpdated').implement({
+export const LicenseUpdatedType = builder.objectRef<{ license: LicenseRow }>('LicenseUpdated').implement({
   fields: (t) => ({ license: t.field({ type: LicenseType, resolve: (r) => r.license }) }),
 });
 

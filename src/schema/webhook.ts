@@ -1,17 +1,15 @@
 /** Webhook endpoints, deliveries, attempts and metrics as the API shows them (never a secret but once), and their inputs. */
+import type { WebhookAttemptRow, WebhookEndpointRow, WebhookEventRow } from '../db/rows.ts';
 import {
   getWebhookEndpoint,
   WebhookEndpointNotFound,
-  type WebhookEndpointRow,
   type WebhookEndpointWithSecret,
 } from '../services/webhooks/endpoints.ts';
 import {
   getWebhookEvent,
   listWebhookAttempts,
   WebhookDeliveryNotFound,
-  type WebhookAttemptRow,
   type WebhookDelivery,
-  type WebhookEventRow,
 } from '../services/webhooks/deliveries.ts';
 import type { WebhookMetrics } from '../services/webhooks/metrics.ts';
 import { builder } from './builder.ts';

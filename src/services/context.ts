@@ -12,7 +12,7 @@ import type { HeartbeatBuffer } from './sessions/heartbeatBuffer.ts';
 import type { LicenseKeys } from './licenses/licenseKeys.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { AccessTokens } from './signing/accessTokens.ts';
-import type { Signer } from './signing/signer.ts';
+import type { Signer } from '../lib/jws.ts';
 import type { UsageRecorder } from './usage/recording.ts';
 import type { SecretBox } from './webhooks/secrets.ts';
 

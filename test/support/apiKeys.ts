@@ -9,7 +9,7 @@ import type { UsageStore } from '../../src/stores/usage/contract.ts';
 import { createApiKeyLookups, type ApiKeyEnvironment } from '../../src/services/apiKeys/management.ts';
 import type { Actor, ServiceContext } from '../../src/services/context.ts';
 import { newId } from '../../src/lib/ids.ts';
-import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/services/rateLimits.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/config/rateLimitPolicy.ts';
 import { createUsageRecorder } from '../../src/services/usage/recording.ts';
 
 export function instanceServices(

@@ -11,6 +11,7 @@
  */
 import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import type { ApiKeyRow } from '../../db/rows.ts';
 import { apiKeys } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
@@ -22,10 +23,9 @@ import { isId, newId } from '../../lib/ids.ts';
 import { ipInCidrs, validateCidr } from '../../lib/ipAddress.ts';
 import { timingSafeEqual } from '../licenses/licenseKeys.ts';
 import { isScope, type Principal, type Scope } from '../principals.ts';
-import { DEFAULT_TIER, isKnownTier } from '../rateLimits.ts';
+import { DEFAULT_TIER, isKnownTier } from '../../config/rateLimitPolicy.ts';
 import { base64url, sha256Hex } from '../../lib/encoding.ts';
 
-export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type ApiKeyEnvironment = ApiKeyRow['environment'];
 export type ApiKeyStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
 

@@ -4,7 +4,7 @@
  */
 import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
-import { rowsOf } from '../../db/rows.ts';
+import { rowsOf } from '../../db/client.ts';
 import { inTenant, type Transaction } from '../../db/tenant.ts';
 import { auditLogs } from '../../db/schema.ts';
 import type { Actor, ServiceContext } from '../context.ts';

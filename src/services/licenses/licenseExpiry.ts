@@ -6,7 +6,8 @@
  * renewal changes the expiry, and the new one is announced again when it comes near.
  */
 import { and, gt, inArray, isNotNull, lte, sql } from 'drizzle-orm';
-import { licenses, type License } from '../../db/schema.ts';
+import { licenses } from '../../db/schema.ts';
+import type { LicenseRow } from '../../db/rows.ts';
 import type { ServiceContext } from '../context.ts';
 import { emitEvents, licenseData } from '../webhooks/events.ts';
 
@@ -38,7 +39,7 @@ export async function announceExpiringLicenses(ctx: ServiceContext): Promise<num
       .set({ expiryWarningSentFor: sql`${licenses.expiresAt}` })
       .where(inArray(licenses.id, due))
       .returning();
-    const byOrganization = new Map<string, License[]>();
+    const byOrganization = new Map<string, LicenseRow[]>();
     for (const license of announced) byOrganization.set(license.orgId, [...(byOrganization.get(license.orgId) ?? []), license]);
     for (const [orgId, list] of byOrganization) {
       await emitEvents(

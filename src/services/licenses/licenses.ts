@@ -3,7 +3,8 @@
  * and resolving a key to its license for the seat operations.
  */
 import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
-import { licenses, machines, seatSessions, type License } from '../../db/schema.ts';
+import { licenses, machines, seatSessions } from '../../db/schema.ts';
+import type { LicenseRow } from '../../db/rows.ts';
 import type { LicenseTerms } from '../../stores/seats/contract.ts';
 import { inTenant } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
@@ -74,7 +75,7 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
   return undefined;
 }
 
-export function licenseTerms(license: License): LicenseTerms {
+export function licenseTerms(license: LicenseRow): LicenseTerms {
   return {
     status: license.status,
     maxSeats: license.maxSeats,
@@ -91,7 +92,7 @@ export async function createLicense(
   ctx: ServiceContext,
   actor: Actor,
   input: LicenseInput,
-): Promise<Result<{ license: License; key: string }, InvalidInput>> {
+): Promise<Result<{ license: LicenseRow; key: string }, InvalidInput>> {
   const invalid = validate(input);
   if (invalid) return err(invalid);
   const { key, hash, hint } = await ctx.licenseKeys.generate();
@@ -129,7 +130,7 @@ export async function updateLicense(
   actor: Actor,
   id: string,
   patch: LicensePatch,
-): Promise<Result<License, InvalidInput | LicenseNotFound>> {
+): Promise<Result<LicenseRow, InvalidInput | LicenseNotFound>> {
   const invalid = validate(patch);
   if (invalid) return err(invalid);
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
@@ -156,7 +157,7 @@ export async function updateLicense(
 
 export type LifecycleAction = 'suspended' | 'reinstated' | 'revoked' | 'renewed';
 
-const TARGET_STATUS: Record<LifecycleAction, License['status'] | undefined> = {
+const TARGET_STATUS: Record<LifecycleAction, LicenseRow['status'] | undefined> = {
   suspended: 'SUSPENDED',
   reinstated: 'ACTIVE',
   revoked: 'REVOKED',
@@ -164,7 +165,7 @@ const TARGET_STATUS: Record<LifecycleAction, License['status'] | undefined> = {
 };
 
 /** Which statuses each action may start from; revocation is final. */
-const ALLOWED_FROM: Record<LifecycleAction, License['status'][]> = {
+const ALLOWED_FROM: Record<LifecycleAction, LicenseRow['status'][]> = {
   suspended: ['ACTIVE'],
   reinstated: ['SUSPENDED'],
   revoked: ['ACTIVE', 'SUSPENDED'],
@@ -182,7 +183,7 @@ export async function changeLicenseLifecycle(
   id: string,
   action: LifecycleAction,
   options: { expiresAt?: Date; reason?: string | null } = {},
-): Promise<Result<License, LicenseNotFound | InvalidInput>> {
+): Promise<Result<LicenseRow, LicenseNotFound | InvalidInput>> {
   if (action === 'renewed' && (!options.expiresAt || options.expiresAt.getTime() <= Date.now())) {
     return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
   }
@@ -231,14 +232,14 @@ export async function changeLicenseLifecycle(
   return ok(license);
 }
 
-export async function getLicense(ctx: ServiceContext, orgId: string, id: string): Promise<License | undefined> {
+export async function getLicense(ctx: ServiceContext, orgId: string, id: string): Promise<LicenseRow | undefined> {
   if (!isId('lic', id)) return undefined;
   const [row] = await guarded('The database', () => inTenant(ctx.db, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id))));
   return row;
 }
 
 export interface LicenseFilter {
-  status?: License['status'] | null;
+  status?: LicenseRow['status'] | null;
   tier?: string | null;
 }
 

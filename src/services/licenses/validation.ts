@@ -3,7 +3,8 @@
  * that apps verify against /.well-known/jwks.json without calling the server again.
  */
 import { and, count, eq } from 'drizzle-orm';
-import { licenses, machines, type License } from '../../db/schema.ts';
+import { licenses, machines } from '../../db/schema.ts';
+import type { LicenseRow } from '../../db/rows.ts';
 import type { ServiceContext } from '../context.ts';
 import { guarded } from '../errors.ts';
 import { resolveLicenseKey } from './licenses.ts';
@@ -16,7 +17,7 @@ const VALIDATION_TTL_SECONDS = 300;
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
-export function licenseCertificate(ctx: ServiceContext, license: License): Promise<SignedDocument> {
+export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Promise<SignedDocument> {
   const iat = Math.floor(Date.now() / 1000);
   const ttlEnd = iat + CERTIFICATE_TTL_SECONDS;
   const exp = license.expiresAt ? Math.min(ttlEnd, seconds(license.expiresAt)) : ttlEnd;
@@ -61,7 +62,7 @@ export interface ValidationInput {
 export interface LicenseValidation {
   valid: boolean;
   code: ValidationCode;
-  license: License | null;
+  license: LicenseRow | null;
   missingEntitlements: string[];
   signed: SignedDocument;
 }
@@ -70,7 +71,7 @@ export interface LicenseValidation {
 async function decide(
   ctx: ServiceContext,
   input: ValidationInput,
-  license: License | undefined,
+  license: LicenseRow | undefined,
 ): Promise<{ code: ValidationCode; missing: string[] }> {
   if (!license) return { code: 'NOT_FOUND', missing: [] };
   if (license.status === 'REVOKED') return { code: 'REVOKED', missing: [] };

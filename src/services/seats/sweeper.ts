@@ -4,7 +4,7 @@
  * claimed with FOR UPDATE SKIP LOCKED and each row is ended at most once.
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/rows.ts';
+import { rowsOf } from '../../db/client.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { loadLicenseSeats } from '../licenses/licenses.ts';
 import { endSessions } from '../sessions/sessions.ts';

@@ -6,8 +6,9 @@
  */
 import { and, desc, eq, inArray, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
-import { rowsOf } from '../../db/rows.ts';
-import { seatSessions, type SeatSessionRow } from '../../db/schema.ts';
+import { rowsOf } from '../../db/client.ts';
+import { seatSessions } from '../../db/schema.ts';
+import type { SeatSessionRow } from '../../db/rows.ts';
 import { inTenant, inTenantStatement, type Transaction } from '../../db/tenant.ts';
 import type { SeatCount } from '../../stores/seats/contract.ts';
 import { auditWrites } from '../audit/auditLog.ts';

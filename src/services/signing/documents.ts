@@ -4,7 +4,7 @@
  */
 import type { ServiceContext } from '../context.ts';
 import { serviceUnavailable } from '../errors.ts';
-import { SignerUnavailableError, signToken, type SignedToken } from './signer.ts';
+import { SignerUnavailableError, signToken, type SignedToken } from '../../lib/jws.ts';
 
 export type SignedDocument = SignedToken & { expiresAt: Date };
 

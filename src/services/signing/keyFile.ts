@@ -6,7 +6,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
 import type { FileStore } from '../../lib/files.ts';
-import type { SigningAlgorithm } from './signer.ts';
+import type { SigningAlgorithm } from '../../lib/jws.ts';
 
 /** The algorithms a key held here signs with (RS256 keys live in Cloud KMS only). */
 type KeyAlgorithm = Exclude<SigningAlgorithm, 'RS256'>;

@@ -13,7 +13,7 @@ import crc32c from 'crc-32/crc32c';
 import { GoogleAuth, createBackoffSettings, createRetryOptions, googleAuthLibrary, grpc, type CallOptions } from 'google-gax';
 import { calculateJwkThumbprint, exportJWK, importSPKI, type JWK } from 'jose';
 import { fromBase64 } from '../../lib/encoding.ts';
-import { SignerUnavailableError, type Signer, type SigningAlgorithm } from './signer.ts';
+import { SignerUnavailableError, type Signer, type SigningAlgorithm } from '../../lib/jws.ts';
 
 export interface KmsSignerOptions {
   /** Key version names, newest first: the first signs, all are published. */

@@ -11,7 +11,7 @@
 import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { loadOrCreateKey } from './keyFile.ts';
-import type { Signer } from './signer.ts';
+import type { Signer } from '../../lib/jws.ts';
 import type { FileStore } from '../../lib/files.ts';
 
 export async function createLocalSigner(options: { pem?: string | undefined; files: FileStore }): Promise<Signer> {

@@ -15,7 +15,7 @@ import type { Database } from '../../db/client.ts';
 import { apiKeys, apiKeyUsage as apiKeyUsageTable } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
 import type { UsageDelta, UsageStore, UsageTotals } from '../../stores/usage/contract.ts';
-import type { ApiKeyRow } from '../apiKeys/management.ts';
+import type { ApiKeyRow } from '../../db/rows.ts';
 import { createBatchBuffer } from '../../lib/batchBuffer.ts';
 import type { ServiceContext } from '../context.ts';
 import { guarded, RequestError } from '../errors.ts';

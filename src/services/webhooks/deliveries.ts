@@ -14,9 +14,10 @@
  * rolls back), and each status it records after that.
  */
 import { and, asc, desc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
+import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEventRow } from '../../db/rows.ts';
 import { webhookAttempts, webhookDeliveries, webhookEvents } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
-import { subscriptionStream } from '../../stores/pubsub/contract.ts';
+import { subscriptionStream } from '../../lib/asyncIterators.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, type Result } from '../errors.ts';
@@ -24,12 +25,9 @@ import { TEST_EVENT_TYPE } from './events.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import { getWebhookEndpoint, WebhookEndpointNotFound } from './endpoints.ts';
 
-export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 /** A delivery as the API shows it: its claim is the worker's business. */
 export type WebhookDelivery = Omit<WebhookDeliveryRow, 'claimToken'>;
 export type WebhookDeliveryStatus = WebhookDeliveryRow['status'];
-export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
-export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 
 export class WebhookDeliveryNotFound extends DomainError {
   readonly code = ErrorCode.NOT_FOUND;

@@ -7,6 +7,7 @@
  * REPLAY_EXPIRED instead). The worker disables an endpoint that answers 410 Gone.
  */
 import { count, desc, eq } from 'drizzle-orm';
+import type { WebhookEndpointRow } from '../../db/rows.ts';
 import { webhookEndpoints } from '../../db/schema.ts';
 import { inTenant } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
@@ -17,7 +18,6 @@ import { isId, newId } from '../../lib/ids.ts';
 import { generateWebhookSecret } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
 
-export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 
 export class WebhookEndpointNotFound extends DomainError {
   readonly code = ErrorCode.NOT_FOUND;

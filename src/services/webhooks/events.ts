@@ -8,11 +8,10 @@
  * `license.*`, `seat.*`, `apikey.*` and `*`.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { rowsOf } from '../../db/rows.ts';
-import type { License } from '../../db/schema.ts';
+import { rowsOf } from '../../db/client.ts';
+import type { ApiKeyRow, LicenseRow } from '../../db/rows.ts';
 import { inTenant, type Transaction } from '../../db/tenant.ts';
 import type { SeatCount } from '../../stores/seats/contract.ts';
-import type { ApiKeyRow } from '../apiKeys/management.ts';
 import type { ServiceContext } from '../context.ts';
 import { BASE62 } from '../../lib/encoding.ts';
 import { newId } from '../../lib/ids.ts';
@@ -102,7 +101,7 @@ export function eventWrites(orgId: string, source: SQL): SQL {
 
 // ── What events carry: never a secret or a hash ────────────────────────────────────────────
 
-export const licenseData = (license: License) => ({
+export const licenseData = (license: LicenseRow) => ({
   id: license.id,
   keyHint: license.keyHint,
   tier: license.tier,

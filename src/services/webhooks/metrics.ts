@@ -4,7 +4,7 @@
  * (from the event, or from the redelivery by hand, to the 2xx answer).
  */
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/rows.ts';
+import { rowsOf } from '../../db/client.ts';
 import { inTenant } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
 import { guarded, RequestError } from '../errors.ts';

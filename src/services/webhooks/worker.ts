@@ -24,8 +24,9 @@ import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } f
 import { inTenant } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
-import { publishDeliveries, type WebhookDeliveryRow, type WebhookDeliveryStatus, type WebhookEventRow } from './deliveries.ts';
-import { liveSecrets, type WebhookEndpointRow } from './endpoints.ts';
+import type { WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow } from '../../db/rows.ts';
+import { publishDeliveries, type WebhookDeliveryStatus } from './deliveries.ts';
+import { liveSecrets } from './endpoints.ts';
 import { signatureHeaders } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
 

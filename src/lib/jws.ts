@@ -4,7 +4,7 @@
  * token is shared, so the local key and Cloud KMS produce byte-for-byte the same token shape.
  */
 import type { JWK } from 'jose';
-import { base64url } from '../../lib/encoding.ts';
+import { base64url } from './encoding.ts';
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 

@@ -1,0 +1,75 @@
+/** Async iterators for subscriptions: values pushed by a source, and a stream that starts with a snapshot. */
+/**
+ * An async iterator over pushed values, resolved once attached: buffers what arrives between
+ * pulls (nothing lost, order kept) and detaches when the consumer stops or the signal aborts.
+ */
+export async function pushIterator<T>(
+  signal: AbortSignal | undefined,
+  attach: (push: (value: T) => void) => Promise<() => Promise<void>>,
+): Promise<AsyncIterableIterator<T>> {
+  const buffer: T[] = [];
+  let wake: ((result: IteratorResult<T>) => void) | undefined;
+  let done = false;
+  const push = (value: T) => {
+    if (done) return;
+    if (wake) {
+      const resolve = wake;
+      wake = undefined;
+      resolve({ value, done: false });
+    } else buffer.push(value);
+  };
+  const detach = await attach(push);
+  const finish = async (): Promise<IteratorResult<T>> => {
+    if (!done) {
+      done = true;
+      wake?.({ value: undefined, done: true });
+      await detach();
+    }
+    return { value: undefined, done: true };
+  };
+  signal?.addEventListener('abort', () => void finish(), { once: true });
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
+      if (buffer.length > 0) return { value: buffer.shift()!, done: false };
+      if (done) return { value: undefined, done: true };
+      return new Promise<IteratorResult<T>>((resolve) => (wake = resolve));
+    },
+    return: finish,
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+/**
+ * A subscription's event stream: `first` (the state at attach time; undefined when there is
+ * none to send), then each message that `map` turns into a value (undefined skips it).
+ * Hand-rolled rather than an async generator so that `return()` from an unsubscribing client
+ * reaches the channel even while no message comes.
+ */
+export function subscriptionStream<T>(
+  first: T | undefined,
+  messages: AsyncIterableIterator<string>,
+  map: (message: string) => T | undefined,
+): AsyncIterableIterator<T> {
+  let sentFirst = first === undefined;
+  const stream: AsyncIterableIterator<T> = {
+    async next() {
+      if (!sentFirst) {
+        sentFirst = true;
+        return { value: first as T, done: false };
+      }
+      for (;;) {
+        const next = await messages.next();
+        if (next.done) return { value: undefined, done: true };
+        const value = map(next.value);
+        if (value !== undefined) return { value, done: false };
+      }
+    },
+    async return() {
+      await messages.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => stream,
+  };
+  return stream;
+}
