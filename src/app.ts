@@ -1,50 +1,58 @@
 /**
- * The composition root: builds the stores, signer and services once, and the Yoga app that
- * serves them. Runtime-agnostic: src/runtime/* serve `app.yoga` over HTTP and WebSocket.
+ * The composition root: builds config → stores → services → HTTP plugins → Yoga, once.
+ * Runtime-agnostic: src/runtime/* serve `app.yoga` over HTTP and WebSocket and hand in the
+ * ports that differ per runtime (files, the client's address).
  */
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createGraphQLError, createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config/config.ts';
 import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
-import { connectRedis } from './stores/redisConnection.ts';
-import { createMemorySeatStore } from './stores/seats/memory.ts';
+import { bodyLimit } from './http/bodyLimit.ts';
+import { inProcessConnInfo, type ConnInfo, type ServerContext } from './http/clientAddress.ts';
+import { maskError } from './http/errorMasking.ts';
+import { graphqlContext } from './http/graphqlContext.ts';
+import { rateLimitPlugin } from './http/rateLimit.ts';
+import { routes } from './http/routes.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { base64url } from './lib/encoding.ts';
+import type { FileStore } from './lib/files.ts';
+import type { Signer } from './lib/jws.ts';
+import { createLogger } from './lib/logger.ts';
+import { schema } from './resolvers/index.ts';
+import type { GraphQLContext } from './schema/context.ts';
+import { createApiKeyLookups } from './services/apiKeys/lookups.ts';
+import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
+import type { ServiceContext } from './services/context.ts';
+import { createAuthenticator } from './services/identity/authenticate.ts';
+import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
+import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
+import { createHeartbeatBuffer } from './services/sessions/heartbeatBuffer.ts';
+import { createAccessTokens } from './services/signing/accessTokens.ts';
+import { createLocalSigner } from './services/signing/local.ts';
+import { createUsageRecorder } from './services/usage/recording.ts';
+import { createSecretBox } from './services/webhooks/secrets.ts';
 import type { PubSub } from './stores/pubsub/contract.ts';
 import { createMemoryPubSub } from './stores/pubsub/memory.ts';
 import { createRedisPubSub } from './stores/pubsub/redis.ts';
-import { createRedisSeatStore } from './stores/seats/redis.ts';
-import type { SeatStore } from './stores/seats/contract.ts';
 import type { RateLimiter } from './stores/rateLimits/contract.ts';
-import { createRedisRateLimiter } from './stores/rateLimits/redis.ts';
 import { createMemoryRateLimiter, createTokenBuckets } from './stores/rateLimits/memory.ts';
+import { createRedisRateLimiter } from './stores/rateLimits/redis.ts';
+import { connectRedis } from './stores/redisConnection.ts';
+import type { SeatStore } from './stores/seats/contract.ts';
+import { createMemorySeatStore } from './stores/seats/memory.ts';
+import { createRedisSeatStore } from './stores/seats/redis.ts';
+import type { UsageStore } from './stores/usage/contract.ts';
 import { createMemoryUsageStore } from './stores/usage/memory.ts';
 import { createRedisUsageStore } from './stores/usage/redis.ts';
-import type { UsageStore } from './stores/usage/contract.ts';
-import { rateLimitPlugin } from './http/rateLimit.ts';
-import { createApiKeyLookups } from './services/apiKeys/management.ts';
-import { createUsageRecorder } from './services/usage/recording.ts';
-import { schema } from './resolvers/index.ts';
-import { peerAddress, type GraphQLContext, type ServerContext } from './schema/context.ts';
-import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
-import type { Actor, ServiceContext } from './services/context.ts';
-import { RequestError } from './services/errors.ts';
-import type { FileStore } from './lib/files.ts';
-import { createHeartbeatBuffer } from './services/sessions/heartbeatBuffer.ts';
-import { base64url } from './lib/encoding.ts';
-import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
-import { createAuthenticator } from './services/identity/authenticate.ts';
-import { clientIpFrom } from './lib/ipAddress.ts';
-import { principalId } from './services/principals.ts';
-import { createAccessTokens } from './services/signing/accessTokens.ts';
-import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
-import { createLogger } from './lib/logger.ts';
-import { createLocalSigner } from './services/signing/local.ts';
-import { createSecretBox } from './services/webhooks/secrets.ts';
-import type { Signer } from './lib/jws.ts';
 
 export interface AppOptions {
   files: FileStore;
+  /** How this runtime tells a request's peer (default: only what the server context carries). */
+  connInfo?: ConnInfo;
   /** Replaces the configured signer (tests inject a KMS signer on a fake server). */
   signer?: Signer;
+  /** The services' clock (tests pin or move time through it). */
+  clock?: Clock;
   /** Run the sweeper and heartbeat flush on timers (default true). */
   background?: boolean;
 }
@@ -83,27 +91,40 @@ async function createSigner(config: Config, files: FileStore): Promise<Signer> {
   return createLocalSigner({ pem: config.signingKeyPem, files });
 }
 
-export async function createApp(config: Config, options: AppOptions): Promise<App> {
-  const log = createLogger(config.logLevel);
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
-  let seats: SeatStore;
-  let pubsub: PubSub;
-  let rateLimiter: RateLimiter;
-  let usageStore: UsageStore;
+interface Stores {
+  seats: SeatStore;
+  pubsub: PubSub;
+  rateLimiter: RateLimiter;
+  usage: UsageStore;
+}
+
+async function createStores(config: Config, clock: Clock): Promise<Stores> {
   if (config.redisUrl) {
     const redis = await connectRedis(config.redisUrl, { cluster: config.redisCluster });
-    seats = createRedisSeatStore(redis);
-    pubsub = createRedisPubSub(redis);
-    rateLimiter = createRedisRateLimiter(redis);
-    usageStore = createRedisUsageStore(redis);
-  } else {
-    pubsub = createMemoryPubSub();
-    // One set of buckets: the seat store takes license tokens from the ones the rate limiter fills.
-    const buckets = createTokenBuckets();
-    seats = createMemorySeatStore(pubsub, buckets);
-    rateLimiter = createMemoryRateLimiter(buckets);
-    usageStore = createMemoryUsageStore();
+    return {
+      seats: createRedisSeatStore(redis),
+      pubsub: createRedisPubSub(redis),
+      rateLimiter: createRedisRateLimiter(redis),
+      usage: createRedisUsageStore(redis),
+    };
   }
+  const pubsub = createMemoryPubSub();
+  // One set of buckets: the seat store takes license tokens from the ones the rate limiter fills.
+  const now = () => clock.now();
+  const buckets = createTokenBuckets(now);
+  return {
+    seats: createMemorySeatStore(pubsub, buckets, now),
+    pubsub,
+    rateLimiter: createMemoryRateLimiter(buckets),
+    usage: createMemoryUsageStore(now),
+  };
+}
+
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const clock = options.clock ?? systemClock;
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
+  const stores = await createStores(config, clock);
   const signer = options.signer ?? (await createSigner(config, options.files));
   const licenseKeySecret = await persistentSecret(options.files, 'license-key-secret', config.licenseKeySecret);
   const adminToken = await persistentSecret(options.files, 'admin-token', config.adminToken);
@@ -111,16 +132,17 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   const services: ServiceContext = {
     config,
+    clock,
     db: database.db,
-    seats,
-    pubsub,
+    seats: stores.seats,
+    pubsub: stores.pubsub,
     signer,
-    accessTokens: await createAccessTokens({ pem: config.accessTokenKeyPem, files: options.files, issuer: config.issuer }),
-    rateLimiter,
+    accessTokens: await createAccessTokens({ pem: config.accessTokenKeyPem, files: options.files, issuer: config.issuer, clock }),
+    rateLimiter: stores.rateLimiter,
     licenseKeys: await createLicenseKeys(licenseKeySecret.value),
     heartbeats: createHeartbeatBuffer(database.db),
     apiKeys: createApiKeyLookups(database.db, { ttlMs: config.apiKeyCacheMs }),
-    usage: createUsageRecorder(usageStore, database.db),
+    usage: createUsageRecorder(stores.usage, database.db, clock),
     webhookSecrets: await createSecretBox(webhookSecretKey.value),
     log,
   };
@@ -132,6 +154,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });
 
   const authenticator = createAuthenticator(services, { adminToken: adminToken.value, operatorOrgId, environment: config.environment });
+  const connInfo = options.connInfo ?? inProcessConnInfo;
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -147,123 +170,28 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       subscriptionsProtocol: 'WS',
       ...(graphiqlKey ? { headers: JSON.stringify({ Authorization: `Bearer ${graphiqlKey}` }) } : {}),
     },
-    plugins: [bodyLimit(config.maxRequestBytes), routes(services, database), rateLimitPlugin(services)],
-    context: async (serverContext: ServerContext & { request: Request; connectionParams?: Record<string, unknown> }) => {
-      const { request, connectionParams } = serverContext;
-      const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
-      const clientIp = clientIpFrom(peerAddress(request, serverContext) ?? '', request.headers.get('x-forwarded-for'), config.trustedProxies);
-      const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
-      const principal = await authenticator.authenticate(authorization, clientIp);
-      const actor: Actor | null = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };
-      return { services, requestId, clientIp, principal, actor };
-    },
-    maskedErrors: {
-      maskError(error, message) {
-        // Walk by property, not instanceof: graphql may be loaded twice (ESM and CJS copies).
-        let original: unknown = error;
-        while (original instanceof Object && 'originalError' in original && original.originalError) original = original.originalError;
-        if (original instanceof RequestError) {
-          return createGraphQLError(original.message, {
-            extensions: {
-              code: original.code,
-              ...original.extensions,
-              ...(original.code === 'UNAUTHENTICATED' ? { http: { status: 401 } } : {}),
-            },
-          });
-        }
-        if (original instanceof Error && original.name === 'GraphQLError') {
-          // Errors graphql-js raises about the request itself (bad variables, unknown fields) carry no code.
-          const graphqlError = original as Error & { extensions?: Record<string, unknown> };
-          if (graphqlError.extensions?.code) return graphqlError;
-          return createGraphQLError(graphqlError.message, {
-            ...graphqlError,
-            extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' },
-          });
-        }
-        log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
-        return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });
-      },
-    },
+    plugins: [
+      bodyLimit(config.maxRequestBytes),
+      routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
+      rateLimitPlugin(services, connInfo),
+    ],
+    context: graphqlContext(services, authenticator, connInfo),
+    maskedErrors: { maskError: maskError(log) },
     logging: false,
   });
 
   return {
     yoga,
     services,
-    mode: { database: database.kind, seats: seats.kind, signer: `${signer.algorithm} ${config.signer}` },
+    mode: { database: database.kind, seats: stores.seats.kind, signer: `${signer.algorithm} ${config.signer}` },
     generatedAdminToken: adminToken.generated ? adminToken.value : undefined,
     bootstrapped,
     async close() {
       await background?.stop();
       if (!options.signer) await signer.close();
-      await pubsub.close();
-      await seats.close();
+      await stores.pubsub.close();
+      await stores.seats.close();
       await database.close();
-    },
-  };
-}
-
-/** /health, /ready and /.well-known/jwks.json, answered before GraphQL sees the request. */
-function routes(services: ServiceContext, database: DatabaseHandle): Plugin {
-  return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      const json = (body: unknown, init?: ResponseInit) => fetchAPI.Response.json(body, init);
-      switch (url.pathname) {
-        case '/health':
-          return endResponse(json({ status: 'ok' }));
-        case '/ready': {
-          const checks = await Promise.allSettled([ping(database.db), services.seats.ping()]);
-          const [db, seats] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
-          const ready = db === 'ok' && seats === 'ok';
-          return endResponse(json({ status: ready ? 'ready' : 'unavailable', database: db, seats }, { status: ready ? 200 : 503 }));
-        }
-        case '/.well-known/jwks.json':
-          return endResponse(json({ keys: await services.signer.publicJwks() }, { headers: { 'cache-control': 'public, max-age=300' } }));
-      }
-    },
-  };
-}
-
-/** Refuses bodies over the limit: by Content-Length when given, else by counting while reading. */
-function bodyLimit(maxBytes: number): Plugin {
-  const tooLarge = () =>
-    createGraphQLError(`The request body exceeds ${maxBytes} bytes.`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 413 } } });
-  return {
-    onRequestParse({ request, setRequestParser }) {
-      if (request.method !== 'POST') return;
-      const length = request.headers.get('content-length');
-      if (length !== null) {
-        if (Number(length) > maxBytes) throw tooLarge();
-        return;
-      }
-      setRequestParser(async (req) => {
-        const reader = req.body?.getReader();
-        const chunks: Uint8Array[] = [];
-        let total = 0;
-        for (;;) {
-          const chunk = await reader?.read();
-          if (!chunk || chunk.done) break;
-          total += chunk.value.byteLength;
-          if (total > maxBytes) {
-            await reader?.cancel();
-            throw tooLarge();
-          }
-          chunks.push(chunk.value);
-        }
-        const body = new Uint8Array(total);
-        let offset = 0;
-        for (const c of chunks) {
-          body.set(c, offset);
-          offset += c.byteLength;
-        }
-        try {
-          return JSON.parse(new TextDecoder().decode(body));
-        } catch {
-          throw createGraphQLError('The request body is not valid JSON.', {
-            extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-          });
-        }
-      });
     },
   };
 }

@@ -3,10 +3,10 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { apiKeys, auditLogs } from '../src/db/schema.ts';
+import { authenticateApiKey } from '../src/services/apiKeys/authentication.ts';
+import { hashApiKeySecret } from '../src/services/apiKeys/secrets.ts';
 import {
-  authenticateApiKey,
   createApiKey,
-  hashApiKeySecret,
   listApiKeys,
   revokeApiKey,
   rotateApiKey,

@@ -7,14 +7,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { apiKeys, auditLogs } from '../src/db/schema.ts';
-import {
-  authenticateApiKey,
-  createApiKey,
-  revokeApiKey,
-  rotateApiKey,
-  updateApiKey,
-  type CreateApiKeyInput,
-} from '../src/services/apiKeys/management.ts';
+import { authenticateApiKey } from '../src/services/apiKeys/authentication.ts';
+import { createApiKey, revokeApiKey, rotateApiKey, updateApiKey, type CreateApiKeyInput } from '../src/services/apiKeys/management.ts';
 import type { Actor, ServiceContext } from '../src/services/context.ts';
 import { SCOPES } from '../src/services/principals.ts';
 import { freshOrganization, instanceServices, LIVE } from './support/apiKeys.ts';

@@ -9,7 +9,8 @@ import type { App } from '../src/app.ts';
 import { createApiKey } from '../src/services/apiKeys/management.ts';
 import type { Actor } from '../src/services/context.ts';
 import { SCOPES, type Scope } from '../src/services/principals.ts';
-import { apiKeyUsage } from '../src/services/usage/recording.ts';
+import { unwrap } from '../src/services/errors.ts';
+import { apiKeyUsage } from '../src/services/usage/reporting.ts';
 import { freshOrganization } from './support/apiKeys.ts';
 import { createLicense, REDIS_URL, startApp } from './support/harness.ts';
 
@@ -228,7 +229,7 @@ describe('API-key usage', () => {
     await post(LIST_KEYS, { token: secret }); // refused
     await app.services.usage.flush();
     const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-    const report = await apiKeyUsage(app.services, actor.orgId, today, new Date(today.getTime() + 86_400_000));
+    const report = unwrap(await apiKeyUsage(app.services, actor.orgId, today, new Date(today.getTime() + 86_400_000)));
     expect(report.keys.find((k) => k.apiKey.id === key.id)).toMatchObject({ requests: 4, errors: 2, rateLimited: 1, uniqueConsumers: 4 });
   });
 });

@@ -106,11 +106,15 @@ describe('the local signing key', () => {
     const { token } = await signToken(signer, claims());
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(await signer.publicJwks()).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
-    expect((await jwtVerify(token, createLocalJWKSet({ keys: await signer.publicJwks() }), { algorithms: ['ES256'] })).payload).toEqual(claims());
+    expect((await jwtVerify(token, createLocalJWKSet({ keys: await signer.publicJwks() }), { algorithms: ['ES256'] })).payload).toEqual(
+      claims(),
+    );
     expect(await opensslVerifies(token, publicPem, 'ES256')).toBe(true);
     const signature = await signer.sign(new TextEncoder().encode('header.payload'));
     expect(signature).toHaveLength(64);
-    expect(nodeVerify('sha256', new TextEncoder().encode('header.payload'), { key: publicPem, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+    expect(nodeVerify('sha256', new TextEncoder().encode('header.payload'), { key: publicPem, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
+      true,
+    );
   });
 
   it('refuses any other key at start, naming where it came from', async () => {

@@ -13,7 +13,11 @@ import type { UsageStore } from '../src/stores/usage/contract.ts';
 import { createApiKey } from '../src/services/apiKeys/management.ts';
 import type { Actor, ServiceContext } from '../src/services/context.ts';
 import { SCOPES } from '../src/services/principals.ts';
-import { apiKeyUsage, createUsageRecorder, latencyBucket, latencyQuantile, type UsageEvent } from '../src/services/usage/recording.ts';
+import type { UsageEvent } from '../src/services/context.ts';
+import { unwrap } from '../src/services/errors.ts';
+import { latencyBucket, latencyQuantile } from '../src/services/usage/latency.ts';
+import { createUsageRecorder } from '../src/services/usage/recording.ts';
+import { apiKeyUsage } from '../src/services/usage/reporting.ts';
 import { freshOrganization, instanceServices } from './support/apiKeys.ts';
 import { REDIS_URL, startApp } from './support/harness.ts';
 
@@ -78,7 +82,7 @@ describe('API-key usage', () => {
     services.usage.record(event(otherPro, { clientIp: '192.0.2.1' }));
     await services.usage.flush();
 
-    const report = await apiKeyUsage(services, actor.orgId, today(), tomorrow());
+    const report = unwrap(await apiKeyUsage(services, actor.orgId, today(), tomorrow()));
     expect(report.firstDay).toBe(report.lastDay);
     const byId = new Map(report.keys.map((k) => [k.apiKey.id, k]));
     expect(byId.get(pro.id)).toMatchObject({ requests: 100, errors: 4, rateLimited: 2, uniqueConsumers: 10 });
@@ -98,8 +102,8 @@ describe('API-key usage', () => {
     const actor = await freshOrganization(app);
     const key = await keyOf(actor, 'standard');
     const store = createRedisUsageStore(redis);
-    const a = createUsageRecorder(store, app.services.db);
-    const b = createUsageRecorder(store, app.services.db);
+    const a = createUsageRecorder(store, app.services.db, app.services.clock);
+    const b = createUsageRecorder(store, app.services.db, app.services.clock);
     for (let i = 0; i < 7; i++) a.record(event(key, { clientIp: '192.0.2.1' }));
     for (let i = 0; i < 5; i++) b.record(event(key, { clientIp: '192.0.2.2' }));
     await a.flush();
@@ -121,13 +125,13 @@ describe('API-key usage', () => {
     for (let i = 0; i < 3; i++) services.usage.record(event(key, { at: day2, clientIp: `192.0.2.${i}` }));
     await services.usage.flush();
 
-    const both = await apiKeyUsage(services, actor.orgId, new Date('2030-03-01T12:00:00Z'), new Date('2030-03-02T12:00:00Z'));
+    const both = unwrap(await apiKeyUsage(services, actor.orgId, new Date('2030-03-01T12:00:00Z'), new Date('2030-03-02T12:00:00Z')));
     expect(both.keys[0]).toMatchObject({ requests: 5, uniqueConsumers: 3 });
     expect(both.keys[0]!.days.map((d) => [d.day, d.requests])).toEqual([
       ['2030-03-01', 2],
       ['2030-03-02', 3],
     ]);
-    const first = await apiKeyUsage(services, actor.orgId, new Date('2030-03-01T00:00:00Z'), new Date('2030-03-02T00:00:00Z'));
+    const first = unwrap(await apiKeyUsage(services, actor.orgId, new Date('2030-03-01T00:00:00Z'), new Date('2030-03-02T00:00:00Z')));
     expect(first).toMatchObject({ firstDay: '2030-03-01', lastDay: '2030-03-01', keys: [expect.objectContaining({ requests: 2 })] });
   });
 
@@ -137,17 +141,19 @@ describe('API-key usage', () => {
     const key = await keyOf(owner, 'standard');
     services.usage.record(event(key));
     await services.usage.flush();
-    expect((await apiKeyUsage(services, other.orgId, today(), tomorrow())).keys).toEqual([]);
-    expect((await apiKeyUsage(services, owner.orgId, today(), tomorrow())).keys).toHaveLength(1);
+    expect(unwrap(await apiKeyUsage(services, other.orgId, today(), tomorrow())).keys).toEqual([]);
+    expect(unwrap(await apiKeyUsage(services, owner.orgId, today(), tomorrow())).keys).toHaveLength(1);
   });
 
   it('refuses an empty or reversed range and one longer than 366 days', async () => {
     const actor = await freshOrganization(app);
-    await expect(apiKeyUsage(services, actor.orgId, tomorrow(), today())).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(
-      apiKeyUsage(services, actor.orgId, new Date('2020-01-01T00:00:00Z'), new Date('2021-01-03T00:00:00Z')),
-    ).rejects.toMatchObject({
-      code: 'BAD_USER_INPUT',
+    expect(await apiKeyUsage(services, actor.orgId, tomorrow(), today())).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_INPUT', field: 'from' },
+    });
+    expect(await apiKeyUsage(services, actor.orgId, new Date('2020-01-01T00:00:00Z'), new Date('2021-01-03T00:00:00Z'))).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_INPUT', field: 'to' },
     });
   });
 });

@@ -145,7 +145,10 @@ describe('webhook URL validation', () => {
 
   it('on a live server takes https to public hosts only', () => {
     expect(validateWebhookUrl('https://hooks.leasehold.invalid/x', live).ok).toBe(true);
-    expect(validateWebhookUrl('http://hooks.leasehold.invalid/x', live)).toMatchObject({ ok: false, message: expect.stringContaining('https') });
+    expect(validateWebhookUrl('http://hooks.leasehold.invalid/x', live)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('https'),
+    });
   });
 
   it('on a live server refuses loopback, private, link-local and unspecified addresses, however they are written', () => {

@@ -21,12 +21,12 @@
  */
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import type { TakeResult } from '../stores/rateLimits/contract.ts';
-import { peerAddress, type GraphQLContext, type ServerContext } from '../schema/context.ts';
+import type { GraphQLContext } from '../schema/context.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { clientIpFrom } from '../lib/ipAddress.ts';
 import { resolveLicenseKey } from '../services/licenses/licenses.ts';
 import type { Principal } from '../services/principals.ts';
+import type { TakeResult } from '../stores/rateLimits/contract.ts';
+import { clientAddress, type ConnInfo, type ServerContext } from './clientAddress.ts';
 import {
   bucketSpec,
   rateLimitBucket,
@@ -116,7 +116,7 @@ function refusal(take: TakeResult): ExecutionResult {
   return { errors: [createGraphQLError(error.message, { extensions: { code: error.code, ...error.extensions } })] };
 }
 
-export function rateLimitPlugin(services: ServiceContext): Plugin<object, ServerContext> {
+export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): Plugin<object, ServerContext> {
   const operations = new WeakMap<Request, Operation>();
   const policy = services.config.rateLimits;
   const licenseSpec = bucketSpec(policy.license);
@@ -226,7 +226,7 @@ export function rateLimitPlugin(services: ServiceContext): Plugin<object, Server
       const op = operations.get(request);
       if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
       if (!op.admitted) {
-        op.clientIp = clientIpFrom(peerAddress(request, serverContext), request.headers.get('x-forwarded-for'), services.config.trustedProxies);
+        op.clientIp = clientAddress(connInfo, services.config.trustedProxies, request, serverContext);
         const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
         op.take = await take(bucket);
         if (op.take && !op.take.allowed) {

@@ -12,7 +12,7 @@ let used = pool.length;
 
 export function newId(prefix: IdPrefix): string {
   let id = `${prefix}_`;
-  for (let chars = 0; chars < ID_CHARS; ) {
+  for (let chars = 0; chars < ID_CHARS;) {
     if (used === pool.length) {
       crypto.getRandomValues(pool);
       used = 0;

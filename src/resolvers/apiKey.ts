@@ -1,37 +1,21 @@
 /** API key queries and mutations, and API-key usage; each scoped to the caller's organization. */
-import { ApiKeyNotFound, createApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey } from '../services/apiKeys/management.ts';
-import { InvalidInput } from '../services/errors.ts';
-import { apiKeyUsage } from '../services/usage/recording.ts';
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey } from '../services/apiKeys/management.ts';
+import { apiKeyUsage } from '../services/usage/reporting.ts';
 import { builder } from '../schema/builder.ts';
 import {
-  ApiKeyCreatedType,
-  ApiKeyRotatedType,
   ApiKeyType,
-  ApiKeyUpdatedType,
   ApiKeyUsageReportType,
   CreateApiKeyInput,
+  CreateApiKeyResult,
+  RevokeApiKeyResult,
+  RotateApiKeyResult,
+  UpdateApiKeyResult,
   RevokeApiKeyInput,
   RotateApiKeyInput,
   UpdateApiKeyInput,
 } from '../schema/apiKey.ts';
 import { requireActor, type GraphQLContext } from '../schema/context.ts';
-
-const CreateApiKeyResult = builder.errorUnion('CreateApiKeyResult', {
-  types: [ApiKeyCreatedType, InvalidInput],
-  resolveType: () => 'ApiKeyCreated',
-});
-const RotateApiKeyResult = builder.errorUnion('RotateApiKeyResult', {
-  types: [ApiKeyRotatedType, InvalidInput, ApiKeyNotFound],
-  resolveType: () => 'ApiKeyRotated',
-});
-const UpdateApiKeyResult = builder.errorUnion('UpdateApiKeyResult', {
-  types: [ApiKeyUpdatedType, InvalidInput, ApiKeyNotFound],
-  resolveType: () => 'ApiKeyUpdated',
-});
-const RevokeApiKeyResult = builder.errorUnion('RevokeApiKeyResult', {
-  types: [ApiKeyUpdatedType, InvalidInput, ApiKeyNotFound],
-  resolveType: () => 'ApiKeyUpdated',
-});
+import { unwrap } from '../services/errors.ts';
 
 /** The scopes the caller may pass on to a key: its own. */
 const grantable = (ctx: GraphQLContext) => ctx.principal?.scopes ?? [];
@@ -50,7 +34,7 @@ builder.queryFields((t) => ({
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true, description: 'Exclusive; at most 366 days after from.' }),
     },
-    resolve: (_root, { from, to }, ctx) => apiKeyUsage(ctx.services, requireActor(ctx).orgId, from, to),
+    resolve: async (_root, { from, to }, ctx) => unwrap(await apiKeyUsage(ctx.services, requireActor(ctx).orgId, from, to)),
   }),
 }));
 
@@ -60,20 +44,14 @@ builder.mutationFields((t) => ({
     authScopes: { scope: 'apikeys:write' },
     description: 'Makes a key; its secret is in the answer and nowhere else, ever.',
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await createApiKey(ctx.services, requireActor(ctx), input, grantable(ctx));
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await createApiKey(ctx.services, requireActor(ctx), input, grantable(ctx))),
   }),
   rotateApiKey: t.field({
     type: RotateApiKeyResult,
     authScopes: { scope: 'apikeys:write' },
     description: 'Issues a new secret; the old one keeps working for gracePeriodSeconds (default 0).',
     args: { input: t.arg({ type: RotateApiKeyInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await rotateApiKey(ctx.services, requireActor(ctx), String(input.id), input);
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await rotateApiKey(ctx.services, requireActor(ctx), String(input.id), input)),
   }),
   updateApiKey: t.field({
     type: UpdateApiKeyResult,
@@ -81,8 +59,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const { id, ...patch } = input;
-      const result = await updateApiKey(ctx.services, requireActor(ctx), String(id), patch, grantable(ctx));
-      return result.ok ? { apiKey: result.value } : result.error;
+      return { apiKey: unwrap(await updateApiKey(ctx.services, requireActor(ctx), String(id), patch, grantable(ctx))) };
     },
   }),
   revokeApiKey: t.field({
@@ -91,8 +68,7 @@ builder.mutationFields((t) => ({
     description: 'Revokes a key at once, for good.',
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const result = await revokeApiKey(ctx.services, requireActor(ctx), String(input.id), input.reason);
-      return result.ok ? { apiKey: result.value } : result.error;
+      return { apiKey: unwrap(await revokeApiKey(ctx.services, requireActor(ctx), String(input.id), input.reason)) };
     },
   }),
 }));

@@ -1,10 +1,10 @@
 /** Reading the audit log and proving its hash chain intact. */
-import { listAuditLogs, verifyAuditChain } from '../services/audit/auditLog.ts';
-import { RequestError } from '../services/errors.ts';
 import { AuditChainVerdictType, AuditLogConnectionType, AuditLogFilterInput } from '../schema/audit.ts';
 import { builder } from '../schema/builder.ts';
 import { pageSize, toPage } from '../schema/connection.ts';
 import { requireActor } from '../schema/context.ts';
+import { listAuditLogs, verifyAuditChain } from '../services/audit/auditLog.ts';
+import { unwrap } from '../services/errors.ts';
 
 builder.queryFields((t) => ({
   auditLogs: t.field({
@@ -17,11 +17,12 @@ builder.queryFields((t) => ({
       after: t.arg.string({ required: false }),
     },
     resolve: async (_root, args, ctx) => {
-      const after = args.after == null ? null : Number(args.after);
-      if (after !== null && !Number.isSafeInteger(after))
-        throw new RequestError('BAD_USER_INPUT', 'after is not a cursor of this list', { field: 'after' });
-      const page = await listAuditLogs(ctx.services, requireActor(ctx).orgId, { filter: args.filter, first: pageSize(args.first), after });
-      return toPage(page, (row) => String(row.seq));
+      const page = await listAuditLogs(ctx.services, requireActor(ctx).orgId, {
+        filter: args.filter,
+        first: pageSize(args.first),
+        after: args.after,
+      });
+      return toPage(unwrap(page), (row) => String(row.seq));
     },
   }),
   verifyAuditChain: t.field({

@@ -1,19 +1,17 @@
 /** Sign-in, token refresh, sign-out, the caller's identity, and adding users. */
-import { InvalidCredentials, InvalidInput } from '../services/errors.ts';
 import { createUser, login, logout, refreshSession } from '../services/identity/signIn.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
-import { CreateUserInput, LoginInput, RefreshTokenInput, SignedInType, UserCreatedType, ViewerType } from '../schema/identity.ts';
-
-const LoginResult = builder.errorUnion('LoginResult', { types: [SignedInType, InvalidCredentials], resolveType: () => 'SignedIn' });
-const RefreshTokenResult = builder.errorUnion('RefreshTokenResult', {
-  types: [SignedInType, InvalidCredentials],
-  resolveType: () => 'SignedIn',
-});
-const CreateUserResult = builder.errorUnion('CreateUserResult', {
-  types: [UserCreatedType, InvalidInput],
-  resolveType: () => 'UserCreated',
-});
+import {
+  CreateUserInput,
+  CreateUserResult,
+  LoginInput,
+  LoginResult,
+  RefreshTokenInput,
+  RefreshTokenResult,
+  ViewerType,
+} from '../schema/identity.ts';
+import { unwrap } from '../services/errors.ts';
 
 builder.queryFields((t) => ({
   viewer: t.field({
@@ -27,19 +25,13 @@ builder.mutationFields((t) => ({
     type: LoginResult,
     skipTypeScopes: true,
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await login(ctx.services, input, ctx.clientIp, ctx.requestId);
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await login(ctx.services, input, ctx.clientIp, ctx.requestId)),
   }),
   refreshToken: t.field({
     type: RefreshTokenResult,
     skipTypeScopes: true,
     args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await refreshSession(ctx.services, input.refreshToken, ctx.requestId);
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await refreshSession(ctx.services, input.refreshToken, ctx.requestId)),
   }),
   logout: t.boolean({
     skipTypeScopes: true,
@@ -51,9 +43,6 @@ builder.mutationFields((t) => ({
     type: CreateUserResult,
     authScopes: { scope: 'users:write' },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await createUser(ctx.services, requireActor(ctx), input);
-      return result.ok ? { user: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({ user: unwrap(await createUser(ctx.services, requireActor(ctx), input)) }),
   }),
 }));

@@ -1,32 +1,31 @@
 /** License queries and the mutations that create and change licenses (operator credential). */
-import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
-import { changeLicenseLifecycle, createLicense, getLicense, listLicenses, updateLicense, type LicensePatch } from '../services/licenses/licenses.ts';
+import { InvalidInput, unwrap } from '../services/errors.ts';
+import {
+  changeLicenseLifecycle,
+  createLicense,
+  getLicense,
+  listLicenses,
+  updateLicense,
+  type LicensePatch,
+} from '../services/licenses/licenses.ts';
 import { validateLicense } from '../services/licenses/validation.ts';
 import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import {
   CreateLicenseInput,
+  CreateLicenseResult,
   LicenseConnectionType,
-  LicenseCreatedType,
   LicenseFilterInput,
+  lifecycleResult,
   LicenseType,
   LicenseStatusChangeInput,
-  LicenseUpdatedType,
   LicenseValidationType,
   RenewLicenseInput,
   UpdateLicenseInput,
+  UpdateLicenseResult,
   ValidateLicenseInput,
 } from '../schema/license.ts';
-
-const CreateLicenseResult = builder.errorUnion('CreateLicenseResult', {
-  types: [LicenseCreatedType, InvalidInput],
-  resolveType: () => 'LicenseCreated',
-});
-const UpdateLicenseResult = builder.errorUnion('UpdateLicenseResult', {
-  types: [LicenseUpdatedType, InvalidInput, LicenseNotFound],
-  resolveType: () => 'LicenseUpdated',
-});
 
 builder.queryFields((t) => ({
   license: t.field({
@@ -70,19 +69,19 @@ builder.mutationFields((t) => ({
     authScopes: { scope: 'licenses:write' },
     type: CreateLicenseResult,
     args: { input: t.arg({ type: CreateLicenseInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await createLicense(ctx.services, requireActor(ctx), {
-        tier: input.tier,
-        features: input.features,
-        maxSeats: input.maxSeats,
-        maxMachines: input.maxMachines ?? null,
-        leaseSeconds: input.leaseSeconds ?? null,
-        reviveSeconds: input.reviveSeconds ?? null,
-        expiresAt: input.expiresAt ?? null,
-        metadata: (input.metadata as Record<string, unknown> | null | undefined) ?? null,
-      });
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(
+        await createLicense(ctx.services, requireActor(ctx), {
+          tier: input.tier,
+          features: input.features,
+          maxSeats: input.maxSeats,
+          maxMachines: input.maxMachines ?? null,
+          leaseSeconds: input.leaseSeconds ?? null,
+          reviveSeconds: input.reviveSeconds ?? null,
+          expiresAt: input.expiresAt ?? null,
+          metadata: (input.metadata as Record<string, unknown> | null | undefined) ?? null,
+        }),
+      ),
   }),
   updateLicense: t.field({
     authScopes: { scope: 'licenses:write' },
@@ -91,15 +90,11 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const actor = requireActor(ctx);
       const patch = toPatch(input);
-      if (patch instanceof InvalidInput) return patch;
-      const result = await updateLicense(ctx.services, actor, String(input.id), patch);
-      return result.ok ? { license: result.value } : result.error;
+      if (patch instanceof InvalidInput) throw patch;
+      return { license: unwrap(await updateLicense(ctx.services, actor, String(input.id), patch)) };
     },
   }),
 }));
-
-const lifecycleResult = (name: string) =>
-  builder.errorUnion(name, { types: [LicenseUpdatedType, InvalidInput, LicenseNotFound], resolveType: () => 'LicenseUpdated' });
 
 const lifecycle = [
   [
@@ -121,10 +116,11 @@ builder.mutationFields((t) =>
         authScopes: { scope: 'licenses:write' },
         description,
         args: { input: t.arg({ type: LicenseStatusChangeInput, required: true }) },
-        resolve: async (_root, { input }, ctx) => {
-          const result = await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), action, { reason: input.reason });
-          return result.ok ? { license: result.value } : result.error;
-        },
+        resolve: async (_root, { input }, ctx) => ({
+          license: unwrap(
+            await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), action, { reason: input.reason }),
+          ),
+        }),
       }),
     ]),
   ),
@@ -136,12 +132,11 @@ builder.mutationFields((t) => ({
     type: lifecycleResult('RenewLicenseResult'),
     description: 'Extends the expiry of a license.',
     args: { input: t.arg({ type: RenewLicenseInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), 'renewed', {
-        expiresAt: input.expiresAt,
-      });
-      return result.ok ? { license: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      license: unwrap(
+        await changeLicenseLifecycle(ctx.services, requireActor(ctx), String(input.id), 'renewed', { expiresAt: input.expiresAt }),
+      ),
+    }),
   }),
   validateLicense: t.field({
     skipTypeScopes: true,

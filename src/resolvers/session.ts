@@ -1,11 +1,11 @@
 /** Sessions as operators see them, and force-releasing one. */
-import { SessionNotFound } from '../services/errors.ts';
 import { revokeSession } from '../services/seats/seats.ts';
 import { getSession, listSessions, sessionFromRow } from '../services/sessions/sessions.ts';
 import { builder } from '../schema/builder.ts';
 import { pageSize, toPage } from '../schema/connection.ts';
 import { requireActor } from '../schema/context.ts';
-import { RevokeSessionInput, SeatSessionConnectionType, SeatSessionType, SessionRevokedType } from '../schema/seat.ts';
+import { RevokeSessionInput, RevokeSessionResult, SeatSessionConnectionType, SeatSessionType } from '../schema/seat.ts';
+import { unwrap } from '../services/errors.ts';
 
 builder.queryFields((t) => ({
   session: t.field({
@@ -40,20 +40,12 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const RevokeSessionResult = builder.errorUnion('RevokeSessionResult', {
-  types: [SessionRevokedType, SessionNotFound],
-  resolveType: () => 'SessionRevoked',
-});
-
 builder.mutationFields((t) => ({
   revokeSession: t.field({
     authScopes: { scope: 'seats:admin' },
     type: RevokeSessionResult,
     description: 'Force-releases a session: its seat is free at once and its next heartbeat answers SESSION_EXPIRED.',
     args: { input: t.arg({ type: RevokeSessionInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await revokeSession(ctx.services, requireActor(ctx), String(input.id));
-      return result.ok ? { session: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({ session: unwrap(await revokeSession(ctx.services, requireActor(ctx), String(input.id))) }),
   }),
 }));

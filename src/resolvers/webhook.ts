@@ -1,5 +1,4 @@
 /** Webhook endpoints, deliveries and metrics, and the live feed of delivery status; each scoped to the caller's organization. */
-import { InvalidInput, RequestError } from '../services/errors.ts';
 import { EVENT_TYPES } from '../services/webhooks/events.ts';
 import {
   deliveryUpdates,
@@ -7,7 +6,6 @@ import {
   listWebhookDeliveries,
   redeliverWebhook,
   sendTestWebhook,
-  WebhookDeliveryNotFound,
 } from '../services/webhooks/deliveries.ts';
 import {
   createWebhookEndpoint,
@@ -16,7 +14,6 @@ import {
   listWebhookEndpoints,
   rotateWebhookSecret,
   updateWebhookEndpoint,
-  WebhookEndpointNotFound,
 } from '../services/webhooks/endpoints.ts';
 import { webhookMetrics } from '../services/webhooks/metrics.ts';
 import { builder } from '../schema/builder.ts';
@@ -24,6 +21,12 @@ import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
 import { requireActor } from '../schema/context.ts';
 import {
   CreateWebhookEndpointInput,
+  CreateWebhookEndpointResult,
+  DeleteWebhookEndpointResult,
+  RedeliverWebhookResult,
+  RotateWebhookSecretResult,
+  SendTestWebhookResult,
+  UpdateWebhookEndpointResult,
   DeleteWebhookEndpointInput,
   RedeliverWebhookInput,
   RotateWebhookSecretInput,
@@ -31,40 +34,11 @@ import {
   UpdateWebhookEndpointInput,
   WebhookDeliveryConnectionType,
   WebhookDeliveryFilterInput,
-  WebhookDeliveryQueuedType,
   WebhookDeliveryType,
-  WebhookEndpointCreatedType,
-  WebhookEndpointDeletedType,
   WebhookEndpointType,
-  WebhookEndpointUpdatedType,
   WebhookMetricsType,
-  WebhookSecretRotatedType,
 } from '../schema/webhook.ts';
-
-const CreateWebhookEndpointResult = builder.errorUnion('CreateWebhookEndpointResult', {
-  types: [WebhookEndpointCreatedType, InvalidInput],
-  resolveType: () => 'WebhookEndpointCreated',
-});
-const UpdateWebhookEndpointResult = builder.errorUnion('UpdateWebhookEndpointResult', {
-  types: [WebhookEndpointUpdatedType, InvalidInput, WebhookEndpointNotFound],
-  resolveType: () => 'WebhookEndpointUpdated',
-});
-const DeleteWebhookEndpointResult = builder.errorUnion('DeleteWebhookEndpointResult', {
-  types: [WebhookEndpointDeletedType, WebhookEndpointNotFound],
-  resolveType: () => 'WebhookEndpointDeleted',
-});
-const RotateWebhookSecretResult = builder.errorUnion('RotateWebhookSecretResult', {
-  types: [WebhookSecretRotatedType, InvalidInput, WebhookEndpointNotFound],
-  resolveType: () => 'WebhookSecretRotated',
-});
-const RedeliverWebhookResult = builder.errorUnion('RedeliverWebhookResult', {
-  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookDeliveryNotFound],
-  resolveType: () => 'WebhookDeliveryQueued',
-});
-const SendTestWebhookResult = builder.errorUnion('SendTestWebhookResult', {
-  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookEndpointNotFound],
-  resolveType: () => 'WebhookDeliveryQueued',
-});
+import { unwrap } from '../services/errors.ts';
 
 builder.queryFields((t) => ({
   webhookEndpoints: t.field({
@@ -119,7 +93,7 @@ builder.queryFields((t) => ({
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true, description: 'Exclusive; at most 366 days after from.' }),
     },
-    resolve: (_root, { from, to }, ctx) => webhookMetrics(ctx.services, requireActor(ctx).orgId, from, to),
+    resolve: async (_root, { from, to }, ctx) => unwrap(await webhookMetrics(ctx.services, requireActor(ctx).orgId, from, to)),
   }),
 }));
 
@@ -129,10 +103,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: 'webhooks:write' },
     description: 'Adds an endpoint; its signing secret is in the answer and nowhere else, ever.',
     args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await createWebhookEndpoint(ctx.services, requireActor(ctx), input);
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await createWebhookEndpoint(ctx.services, requireActor(ctx), input)),
   }),
   updateWebhookEndpoint: t.field({
     type: UpdateWebhookEndpointResult,
@@ -140,8 +111,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateWebhookEndpointInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const { id, ...patch } = input;
-      const result = await updateWebhookEndpoint(ctx.services, requireActor(ctx), String(id), patch);
-      return result.ok ? { endpoint: result.value } : result.error;
+      return { endpoint: unwrap(await updateWebhookEndpoint(ctx.services, requireActor(ctx), String(id), patch)) };
     },
   }),
   deleteWebhookEndpoint: t.field({
@@ -149,40 +119,34 @@ builder.mutationFields((t) => ({
     authScopes: { scope: 'webhooks:write' },
     description: 'Removes the endpoint with its deliveries.',
     args: { input: t.arg({ type: DeleteWebhookEndpointInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await deleteWebhookEndpoint(ctx.services, requireActor(ctx), String(input.id));
-      return result.ok ? { endpoint: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      endpoint: unwrap(await deleteWebhookEndpoint(ctx.services, requireActor(ctx), String(input.id))),
+    }),
   }),
   rotateWebhookSecret: t.field({
     type: RotateWebhookSecretResult,
     authScopes: { scope: 'webhooks:write' },
     description: 'Issues a new signing secret; the old one keeps signing beside it for overlapSeconds (default a day).',
     args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await rotateWebhookSecret(ctx.services, requireActor(ctx), String(input.id), input);
-      return result.ok ? result.value : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => unwrap(await rotateWebhookSecret(ctx.services, requireActor(ctx), String(input.id), input)),
   }),
   redeliverWebhook: t.field({
     type: RedeliverWebhookResult,
     authScopes: { scope: 'webhooks:write' },
     description: 'Sends a DELIVERED, DEAD, REPLAY_EXPIRED or DISABLED delivery again, as a new series of attempts.',
     args: { input: t.arg({ type: RedeliverWebhookInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await redeliverWebhook(ctx.services, requireActor(ctx), String(input.deliveryId));
-      return result.ok ? { delivery: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      delivery: unwrap(await redeliverWebhook(ctx.services, requireActor(ctx), String(input.deliveryId))),
+    }),
   }),
   sendTestWebhook: t.field({
     type: SendTestWebhookResult,
     authScopes: { scope: 'webhooks:write' },
     description: 'Sends a webhook.test event to one endpoint, whatever event types it subscribes to.',
     args: { input: t.arg({ type: SendTestWebhookInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const result = await sendTestWebhook(ctx.services, requireActor(ctx), String(input.endpointId));
-      return result.ok ? { delivery: result.value } : result.error;
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      delivery: unwrap(await sendTestWebhook(ctx.services, requireActor(ctx), String(input.endpointId))),
+    }),
   }),
 }));
 
@@ -192,14 +156,8 @@ builder.subscriptionFields((t) => ({
     authScopes: { scope: 'webhooks:read' },
     description: "Every status change of the organization's deliveries (of one endpoint, when given), whichever instance made it.",
     args: { endpointId: t.arg.id({ required: false }) },
-    subscribe: async (_root, { endpointId }, ctx) => {
-      const actor = requireActor(ctx);
-      const id = endpointId == null ? null : String(endpointId);
-      if (id !== null && !(await getWebhookEndpoint(ctx.services, actor.orgId, id))) {
-        throw new RequestError('BAD_USER_INPUT', 'No webhook endpoint with this id.', { field: 'endpointId' });
-      }
-      return deliveryUpdates(ctx.services, actor.orgId, id);
-    },
+    subscribe: async (_root, { endpointId }, ctx) =>
+      unwrap(await deliveryUpdates(ctx.services, requireActor(ctx).orgId, endpointId == null ? null : String(endpointId))),
     resolve: (delivery) => delivery,
   }),
 }));

@@ -1,16 +1,18 @@
 /** Serves the app on Bun: Bun.serve for GraphQL over HTTP/SSE, upgrading /graphql to graphql-ws. */
 import { handleProtocols, makeHandler, type Extra } from 'graphql-ws/use/bun';
 import { createApp } from '../app.ts';
+import type { ConnInfo } from '../http/clientAddress.ts';
 import { loadConfig } from '../config/config.ts';
-import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 
 const config = loadConfig();
-const app = await createApp(config, { files: createFileStore(config.dataDir) });
+// Bun's server knows each request's peer; Yoga gets the bare Request (see http/clientAddress.ts).
+const connInfo: ConnInfo = { remoteAddress: (request) => server.requestIP(request)?.address };
+const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
 
-const server = Bun.serve({
+const server: Bun.Server<undefined> = Bun.serve({
   port: config.port,
   fetch(request, server) {
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket' && new URL(request.url).pathname === '/graphql') {
@@ -20,7 +22,6 @@ const server = Bun.serve({
       }
       return server.upgrade(request) ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
     }
-    rememberPeer(request, server.requestIP(request)?.address);
     return app.yoga.fetch(request);
   },
   websocket: makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress)),

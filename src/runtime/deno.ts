@@ -2,14 +2,17 @@
 import { handleProtocols } from 'graphql-ws';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeHandler, type Extra } from 'graphql-ws/use/deno';
 import { createApp } from '../app.ts';
+import type { ConnInfo } from '../http/clientAddress.ts';
 import { loadConfig } from '../config/config.ts';
-import { rememberPeer } from '../schema/context.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 
 const config = loadConfig();
-const app = await createApp(config, { files: createFileStore(config.dataDir) });
+// Deno hands each request's peer to the handler only; Yoga gets the bare Request (see http/clientAddress.ts).
+const peers = new WeakMap<Request, string>();
+const connInfo: ConnInfo = { remoteAddress: (request) => peers.get(request) };
+const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
 // A Deno WebSocket does not know its peer; the upgrade request's connection info does.
 const remoteAddresses = new WeakMap<WebSocket, string>();
 const handleSocket = makeHandler(graphqlWsOptions<Extra>(app, (extra) => remoteAddresses.get(extra.socket)));
@@ -36,7 +39,7 @@ const server = Deno.serve(
       handleSocket(socket);
       return response;
     }
-    rememberPeer(request, remoteAddress);
+    if (remoteAddress) peers.set(request, remoteAddress);
     return app.yoga.fetch(request);
   },
 );

@@ -1,7 +1,8 @@
 /** API keys as the API shows them (never a hash; the secret only in ApiKeyCreated / ApiKeyRotated), their inputs and usage. */
 import type { ApiKeyRow } from '../db/rows.ts';
-import { ApiKeyNotFound, apiKeyStatus, type ApiKeyWithSecret } from '../services/apiKeys/management.ts';
-import type { DayUsage, KeyUsage, TierUsage, UsageReport } from '../services/usage/recording.ts';
+import { apiKeyStatus, type ApiKeyWithSecret } from '../services/apiKeys/management.ts';
+import { ApiKeyNotFound, InvalidInput } from '../services/errors.ts';
+import type { DayUsage, KeyUsage, TierUsage, UsageReport } from '../services/usage/reporting.ts';
 import { builder } from './builder.ts';
 import { ErrorInterface } from './errors.ts';
 
@@ -21,7 +22,7 @@ export const ApiKeyType = builder.objectRef<ApiKeyRow>('ApiKey').implement({
     scopes: t.exposeStringList('scopes'),
     ipAllowlist: t.exposeStringList('ipAllowlist', { description: 'CIDR blocks the key may be used from; empty = any address.' }),
     tier: t.exposeString('tier', { description: 'Its rate-limit tier.' }),
-    status: t.field({ type: ApiKeyStatusEnum, resolve: (key) => apiKeyStatus(key) }),
+    status: t.field({ type: ApiKeyStatusEnum, resolve: (key, _args, ctx) => apiKeyStatus(key, ctx.services.clock.now()) }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', {
       type: 'DateTime',
@@ -164,4 +165,21 @@ export const ApiKeyUsageReportType = builder.objectRef<UsageReport>('ApiKeyUsage
     keys: t.field({ type: [ApiKeyUsageType], resolve: (r) => r.keys }),
     tiers: t.field({ type: [TierUsageType], resolve: (r) => r.tiers }),
   }),
+});
+
+export const CreateApiKeyResult = builder.errorUnion('CreateApiKeyResult', {
+  types: [ApiKeyCreatedType, InvalidInput],
+  resolveType: () => 'ApiKeyCreated',
+});
+export const RotateApiKeyResult = builder.errorUnion('RotateApiKeyResult', {
+  types: [ApiKeyRotatedType, InvalidInput, ApiKeyNotFound],
+  resolveType: () => 'ApiKeyRotated',
+});
+export const UpdateApiKeyResult = builder.errorUnion('UpdateApiKeyResult', {
+  types: [ApiKeyUpdatedType, InvalidInput, ApiKeyNotFound],
+  resolveType: () => 'ApiKeyUpdated',
+});
+export const RevokeApiKeyResult = builder.errorUnion('RevokeApiKeyResult', {
+  types: [ApiKeyUpdatedType, InvalidInput, ApiKeyNotFound],
+  resolveType: () => 'ApiKeyUpdated',
 });

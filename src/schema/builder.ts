@@ -2,7 +2,7 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { RequestError } from '../services/errors.ts';
+import { RefusalReason, RequestError } from '../services/errors.ts';
 import type { Scope } from '../services/principals.ts';
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import type { GraphQLContext } from './context.ts';
@@ -34,7 +34,7 @@ export const builder = new SchemaBuilder<LeaseholdTypes>({
     }),
     unauthorizedError: (_parent, ctx) =>
       ctx.principal
-        ? new RequestError('FORBIDDEN', 'Your credential lacks the scope this field needs.', { reason: 'INSUFFICIENT_SCOPE' })
+        ? new RequestError('FORBIDDEN', 'Your credential lacks the scope this field needs.', { reason: RefusalReason.INSUFFICIENT_SCOPE })
         : new RequestError('UNAUTHENTICATED', 'This operation needs an Authorization: Bearer credential.'),
   },
 });

@@ -11,13 +11,10 @@ import {
   LicenseNotFound,
   LicenseRevoked,
   LicenseSuspended,
-  NoSeatsAvailable,
   SessionExpired,
   SessionNotFound,
-  TooManyMachines,
 } from '../services/errors.ts';
 import { builder } from './builder.ts';
-import { SeatCountType } from './seat.ts';
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: Object.values(ErrorCode) });
 
@@ -40,18 +37,6 @@ const simple = [
 for (const ErrorClass of simple) {
   builder.objectType(ErrorClass, { name: ErrorClass.name, interfaces: [ErrorInterface] });
 }
-
-builder.objectType(NoSeatsAvailable, {
-  name: 'NoSeatsAvailable',
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ seats: t.field({ type: SeatCountType, resolve: (e) => e.seats }) }),
-});
-
-builder.objectType(TooManyMachines, {
-  name: 'TooManyMachines',
-  interfaces: [ErrorInterface],
-  fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
-});
 
 builder.objectType(InvalidInput, {
   name: 'InvalidInput',

@@ -1,6 +1,7 @@
 /** Types of sign-in and of the caller's own identity. */
 import type { SignedIn } from '../services/identity/signIn.ts';
 import type { Principal } from '../services/principals.ts';
+import { InvalidCredentials, InvalidInput } from '../services/errors.ts';
 import { builder } from './builder.ts';
 
 export const UserRoleEnum = builder.enumType('UserRole', { values: ['owner', 'admin', 'member', 'viewer'] as const });
@@ -58,4 +59,14 @@ export const CreateUserInput = builder.inputType('CreateUserInput', {
 
 export const UserCreatedType = builder.objectRef<{ user: SignedIn['user'] }>('UserCreated').implement({
   fields: (t) => ({ user: t.field({ type: UserType, resolve: (r) => r.user }) }),
+});
+
+export const LoginResult = builder.errorUnion('LoginResult', { types: [SignedInType, InvalidCredentials], resolveType: () => 'SignedIn' });
+export const RefreshTokenResult = builder.errorUnion('RefreshTokenResult', {
+  types: [SignedInType, InvalidCredentials],
+  resolveType: () => 'SignedIn',
+});
+export const CreateUserResult = builder.errorUnion('CreateUserResult', {
+  types: [UserCreatedType, InvalidInput],
+  resolveType: () => 'UserCreated',
 });

@@ -2,6 +2,7 @@
 import type { LicenseRow } from '../db/rows.ts';
 import { seatCount } from '../services/seats/seats.ts';
 import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
+import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { SeatCountType, SignedLeaseType } from './seat.ts';
@@ -116,3 +117,15 @@ export const LicenseValidationType = builder.objectRef<LicenseValidation>('Licen
     signed: t.field({ type: SignedLeaseType, resolve: (v) => v.signed }),
   }),
 });
+
+export const CreateLicenseResult = builder.errorUnion('CreateLicenseResult', {
+  types: [LicenseCreatedType, InvalidInput],
+  resolveType: () => 'LicenseCreated',
+});
+export const UpdateLicenseResult = builder.errorUnion('UpdateLicenseResult', {
+  types: [LicenseUpdatedType, InvalidInput, LicenseNotFound],
+  resolveType: () => 'LicenseUpdated',
+});
+/** The result of suspending, reinstating, revoking or renewing: one union per mutation, of the same members. */
+export const lifecycleResult = (name: string) =>
+  builder.errorUnion(name, { types: [LicenseUpdatedType, InvalidInput, LicenseNotFound], resolveType: () => 'LicenseUpdated' });

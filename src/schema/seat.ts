@@ -1,9 +1,11 @@
-/** Types of the seat path: counts, sessions, signed leases and the seat operation results. */
+/** Types of the seat path: counts, sessions, signed leases, the seat operations' inputs and results. */
 import type { SeatCount } from '../stores/seats/contract.ts';
 import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
 import { findSession, type SessionView } from '../services/sessions/sessions.ts';
+import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines } from '../services/errors.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
+import { ErrorInterface, LICENSE_ERRORS } from './errors.ts';
 
 export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement({
   description: 'Used and maximum concurrent seats of a license at one instant.',
@@ -103,4 +105,33 @@ export const SessionRevokedType = builder.objectRef<{ session: SessionView }>('S
 
 export const RevokeSessionInput = builder.inputType('RevokeSessionInput', {
   fields: (t) => ({ id: t.id({ required: true }) }),
+});
+
+builder.objectType(NoSeatsAvailable, {
+  name: 'NoSeatsAvailable',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ seats: t.field({ type: SeatCountType, resolve: (e) => e.seats }) }),
+});
+
+builder.objectType(TooManyMachines, {
+  name: 'TooManyMachines',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
+});
+
+export const AcquireSeatResult = builder.errorUnion('AcquireSeatResult', {
+  types: [SeatGrantedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines],
+  resolveType: () => 'SeatGranted',
+});
+export const HeartbeatSeatResult = builder.errorUnion('HeartbeatSeatResult', {
+  types: [SeatRenewedType, ...LICENSE_ERRORS, SessionExpired, SessionNotFound],
+  resolveType: () => 'SeatRenewed',
+});
+export const ReleaseSeatResult = builder.errorUnion('ReleaseSeatResult', {
+  types: [SeatReleasedType, ...LICENSE_ERRORS, SessionNotFound],
+  resolveType: () => 'SeatReleased',
+});
+export const RevokeSessionResult = builder.errorUnion('RevokeSessionResult', {
+  types: [SessionRevokedType, SessionNotFound],
+  resolveType: () => 'SessionRevoked',
 });

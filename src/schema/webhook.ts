@@ -1,16 +1,8 @@
 /** Webhook endpoints, deliveries, attempts and metrics as the API shows them (never a secret but once), and their inputs. */
 import type { WebhookAttemptRow, WebhookEndpointRow, WebhookEventRow } from '../db/rows.ts';
-import {
-  getWebhookEndpoint,
-  WebhookEndpointNotFound,
-  type WebhookEndpointWithSecret,
-} from '../services/webhooks/endpoints.ts';
-import {
-  getWebhookEvent,
-  listWebhookAttempts,
-  WebhookDeliveryNotFound,
-  type WebhookDelivery,
-} from '../services/webhooks/deliveries.ts';
+import { getWebhookEndpoint, type WebhookEndpointWithSecret } from '../services/webhooks/endpoints.ts';
+import { getWebhookEvent, listWebhookAttempts, type WebhookDelivery } from '../services/webhooks/deliveries.ts';
+import { InvalidInput, WebhookDeliveryNotFound, WebhookEndpointNotFound } from '../services/errors.ts';
 import type { WebhookMetrics } from '../services/webhooks/metrics.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
@@ -221,4 +213,29 @@ export const WebhookDeliveryFilterInput = builder.inputType('WebhookDeliveryFilt
     eventType: t.string({ required: false, description: 'An event type, or a pattern such as seat.*.' }),
     endpointId: t.id({ required: false }),
   }),
+});
+
+export const CreateWebhookEndpointResult = builder.errorUnion('CreateWebhookEndpointResult', {
+  types: [WebhookEndpointCreatedType, InvalidInput],
+  resolveType: () => 'WebhookEndpointCreated',
+});
+export const UpdateWebhookEndpointResult = builder.errorUnion('UpdateWebhookEndpointResult', {
+  types: [WebhookEndpointUpdatedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookEndpointUpdated',
+});
+export const DeleteWebhookEndpointResult = builder.errorUnion('DeleteWebhookEndpointResult', {
+  types: [WebhookEndpointDeletedType, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookEndpointDeleted',
+});
+export const RotateWebhookSecretResult = builder.errorUnion('RotateWebhookSecretResult', {
+  types: [WebhookSecretRotatedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookSecretRotated',
+});
+export const RedeliverWebhookResult = builder.errorUnion('RedeliverWebhookResult', {
+  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookDeliveryNotFound],
+  resolveType: () => 'WebhookDeliveryQueued',
+});
+export const SendTestWebhookResult = builder.errorUnion('SendTestWebhookResult', {
+  types: [WebhookDeliveryQueuedType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookDeliveryQueued',
 });

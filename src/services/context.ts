@@ -1,23 +1,24 @@
 /**
- * The dependencies every service receives, built once by the composition root (app.ts).
+ * The dependencies every service receives, built once by the composition root (app.ts), and
+ * the shape of each. The ports are declared here and implemented in the domain folders, so
+ * this file depends on nothing above config, db, stores and lib, and any domain may import it.
  * Per-request facts (who is calling, request id) travel separately as an `Actor`.
  */
+import type { JWTPayload } from 'jose';
 import type { Config } from '../config/config.ts';
 import type { Database } from '../db/client.ts';
+import type { ApiKeyRow } from '../db/rows.ts';
+import type { BatchBuffer } from '../lib/batchBuffer.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Signer } from '../lib/jws.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { PubSub } from '../stores/pubsub/contract.ts';
 import type { RateLimiter } from '../stores/rateLimits/contract.ts';
 import type { SeatStore } from '../stores/seats/contract.ts';
-import type { ApiKeyLookups } from './apiKeys/management.ts';
-import type { HeartbeatBuffer } from './sessions/heartbeatBuffer.ts';
-import type { LicenseKeys } from './licenses/licenseKeys.ts';
-import type { Logger } from '../lib/logger.ts';
-import type { AccessTokens } from './signing/accessTokens.ts';
-import type { Signer } from '../lib/jws.ts';
-import type { UsageRecorder } from './usage/recording.ts';
-import type { SecretBox } from './webhooks/secrets.ts';
 
 export interface ServiceContext {
   config: Config;
+  clock: Clock;
   db: Database;
   seats: SeatStore;
   pubsub: PubSub;
@@ -41,4 +42,75 @@ export interface Actor {
   id: string | null;
   orgId: string;
   requestId: string | null;
+}
+
+/** License keys: made, checked and hashed with the server secret (licenses/licenseKeys.ts). */
+export interface LicenseKeys {
+  generate(): Promise<{ key: string; hash: string; hint: string }>;
+  /** False for anything that is not a key this server issued (shape or checksum wrong). */
+  isWellFormed(key: string): Promise<boolean>;
+  hash(key: string): Promise<string>;
+  cached(key: string): ResolvedKey | undefined;
+  remember(key: string, resolved: ResolvedKey): void;
+}
+
+export interface ResolvedKey {
+  licenseId: string;
+  orgId: string;
+}
+
+/** Heartbeats waiting to be written to Postgres in one statement (sessions/heartbeatBuffer.ts). */
+export interface HeartbeatBuffer {
+  record(sessionId: string, at: Date, expiresAt: Date): void;
+  flush(): Promise<number>;
+}
+
+/** Recently resolved API keys by secret hash, and lastUsedAt times waiting to be written (apiKeys/lookups.ts). */
+export interface ApiKeyLookups {
+  readonly ttlMs: number;
+  get(hash: string, now: number): ApiKeyRow | undefined;
+  set(hash: string, key: ApiKeyRow, now: number): void;
+  /** Drops every cached secret of this key. */
+  forget(keyId: string): void;
+  /** key id → last use; flushed to api_keys.last_used_at in one statement. */
+  readonly lastUsed: BatchBuffer<string, Date>;
+}
+
+/** One request of an API key, as the usage counters see it. */
+export interface UsageEvent {
+  orgId: string;
+  apiKeyId: string;
+  tier: string;
+  clientIp: string;
+  latencyMs: number;
+  /** The response carried errors or a non-2xx status. */
+  error: boolean;
+  rateLimited: boolean;
+  at?: Date;
+}
+
+/** API-key usage counters (usage/recording.ts). */
+export interface UsageRecorder {
+  record(event: UsageEvent): void;
+  /** Pushes what was recorded to the usage store, then writes changed day totals to Postgres. */
+  flush(): Promise<void>;
+}
+
+/** Webhook signing secrets sealed for storage, bound to their endpoint (webhooks/secrets.ts). */
+export interface SecretBox {
+  seal(secret: string, endpointId: string): Promise<string>;
+  open(sealed: string, endpointId: string): Promise<string>;
+}
+
+export interface AccessClaims {
+  sub: string;
+  org: string;
+  roles: string[];
+}
+
+/** Dashboard users' access tokens (signing/accessTokens.ts). */
+export interface AccessTokens {
+  issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }>;
+  /** The claims of a valid token, or undefined for anything else (never throws on bad input). */
+  verify(token: string): Promise<(AccessClaims & JWTPayload) | undefined>;
 }

@@ -1,7 +1,10 @@
 /**
  * Expected failures are values: services return `Result<T>` whose error side is a `DomainError`
- * with a stable code. The schema maps each subclass to a GraphQL error type of the same name.
- * Failures of the transport (auth, bad input, a store down) are thrown as `RequestError`.
+ * with a stable code from `ErrorCode`, and every such class lives here. The schema maps each
+ * subclass to a GraphQL error type of the same name. Bad input is always `InvalidInput` with the
+ * field it names: a field whose result union lists it answers it there, any other field as a
+ * BAD_USER_INPUT request error (http/errorMasking.ts). Failures of the transport (credentials,
+ * rate limits, a store down) are thrown as `RequestError`.
  */
 import type { SeatCount } from '../stores/seats/contract.ts';
 
@@ -88,20 +91,72 @@ export class InvalidCredentials extends DomainError {
   }
 }
 
+export class ApiKeyNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('No API key with this id exists in your organization.');
+  }
+}
+
+export class WebhookEndpointNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('No webhook endpoint with this id exists in your organization.');
+  }
+}
+
+export class WebhookDeliveryNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('No webhook delivery with this id exists in your organization.');
+  }
+}
+
 export type LicenseError = LicenseNotFound | LicenseSuspended | LicenseRevoked | LicenseExpired;
 
 export type Result<T, E extends DomainError = DomainError> = { ok: true; value: T } | { ok: false; error: E };
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 export const err = <E extends DomainError>(error: E): { ok: false; error: E } => ({ ok: false, error });
 
+/**
+ * The value of a result, or its error thrown. Resolvers answer with it: Pothos's errors plugin
+ * turns a thrown error that the field's union lists into that member, and http/errorMasking.ts
+ * turns an InvalidInput that it does not list into BAD_USER_INPUT naming the field.
+ */
+export function unwrap<T>(result: Result<T, DomainError>): T {
+  if (result.ok) return result.value;
+  throw result.error;
+}
+
 /** Transport-level failure codes, sent as `extensions.code`. */
 export type RequestErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SERVICE_UNAVAILABLE';
+
+/** Why a credential was refused, sent as `extensions.reason` beside UNAUTHENTICATED or FORBIDDEN. */
+export const RefusalReason = {
+  CREDENTIAL_INVALID: 'CREDENTIAL_INVALID',
+  INSUFFICIENT_SCOPE: 'INSUFFICIENT_SCOPE',
+  API_KEY_INVALID: 'API_KEY_INVALID',
+  API_KEY_REVOKED: 'API_KEY_REVOKED',
+  API_KEY_EXPIRED: 'API_KEY_EXPIRED',
+  API_KEY_WRONG_ENVIRONMENT: 'API_KEY_WRONG_ENVIRONMENT',
+  IP_NOT_ALLOWED: 'IP_NOT_ALLOWED',
+} as const;
+export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
+
+export interface RequestErrorExtensions {
+  reason?: RefusalReason;
+  /** The argument at fault, with BAD_USER_INPUT. */
+  field?: string;
+  /** Seconds, with RATE_LIMITED. */
+  retryAfter?: number;
+  http?: { status: number; headers?: Record<string, string> };
+}
 
 export class RequestError extends Error {
   constructor(
     readonly code: RequestErrorCode,
     message: string,
-    readonly extensions: Record<string, unknown> = {},
+    readonly extensions: RequestErrorExtensions = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -6,7 +6,8 @@ import type { App } from '../../src/app.ts';
 import { organizations } from '../../src/db/schema.ts';
 import { createMemoryUsageStore } from '../../src/stores/usage/memory.ts';
 import type { UsageStore } from '../../src/stores/usage/contract.ts';
-import { createApiKeyLookups, type ApiKeyEnvironment } from '../../src/services/apiKeys/management.ts';
+import { createApiKeyLookups } from '../../src/services/apiKeys/lookups.ts';
+import type { ApiKeyEnvironment } from '../../src/services/apiKeys/secrets.ts';
 import type { Actor, ServiceContext } from '../../src/services/context.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/config/rateLimitPolicy.ts';
@@ -27,7 +28,7 @@ export function instanceServices(
       apiKeyCacheMs: cacheMs,
     },
     apiKeys: createApiKeyLookups(db, { ttlMs: cacheMs }),
-    usage: createUsageRecorder(options.usageStore ?? createMemoryUsageStore(), db),
+    usage: createUsageRecorder(options.usageStore ?? createMemoryUsageStore(), db, app.services.clock),
   };
 }
 

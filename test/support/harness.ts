@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
+import { nodeConnInfo } from '../../src/runtime/nodeServer.ts';
 import { createOrganization, createUser } from '../../src/services/identity/signIn.ts';
 
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -35,7 +36,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export async function startApp(env: Record<string, string> = {}, options: Partial<AppOptions> = {}): Promise<App> {
   const config = testConfig(env);
   const files = createFileStore(await mkdtemp(join(tmpdir(), 'leasehold-test-')));
-  return createApp(config, { files, background: false, ...options });
+  // As `npm start` on Node: the peer comes from the socket when the app is served over real HTTP.
+  return createApp(config, { files, connInfo: nodeConnInfo, background: false, ...options });
 }
 
 export interface GraphQLResponse<T = Record<string, any>> {

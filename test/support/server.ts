@@ -1,30 +1,15 @@
 /** Serves an app over real HTTP and WebSocket on a free loopback port, as src/runtime/node.ts does. */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import type { App } from '../../src/app.ts';
-import { graphqlWsOptions } from '../../src/runtime/graphqlWs.ts';
+import { createNodeServer } from '../../src/runtime/nodeServer.ts';
 
 export async function serve(app: App): Promise<{ url: string; wsUrl: string; close(): Promise<void> }> {
-  const server = createServer(app.yoga);
-  const wss = new WebSocketServer({ server, path: '/graphql' });
-  const ws = useServer(
-    graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),
-    wss,
-  );
+  const { server, close } = createNodeServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/graphql`,
-    async close() {
-      await ws.dispose();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql`, close };
 }
 
 export function wsClient(wsUrl: string, token: string | null): Client {

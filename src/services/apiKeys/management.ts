@@ -1,42 +1,22 @@
 /**
- * API keys for integrations: `pk_live_…` / `pk_test_…` followed by 43 base64url characters
- * (32 random bytes). Postgres keeps only the SHA-256 of the whole secret and its last four
- * characters: the secret carries 256 random bits, so a fast hash is as safe as a slow one and
- * lets every request be checked with one indexed lookup. The secret is shown once, at creation
- * or rotation.
- *
- * Authentication checks in a fixed order, each refusal with its own `extensions.reason`:
- * exists → not revoked → not expired → right environment → address allowed. Scope checks
- * follow in the schema, the rate limit after them.
+ * Managing an organization's API keys (tenant work): create, list, change, revoke and rotate
+ * without downtime. Secrets are made and hashed in secrets.ts and shown once.
  */
-import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
+import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import { DEFAULT_TIER, isKnownTier } from '../../config/rateLimitPolicy.ts';
 import type { ApiKeyRow } from '../../db/rows.ts';
 import { apiKeys } from '../../db/schema.ts';
-import { inTenant } from '../../db/tenant.ts';
-import { appendAudit } from '../audit/auditLog.ts';
-import { createBatchBuffer, type BatchBuffer } from '../../lib/batchBuffer.ts';
-import { apiKeyData, emitEvent, emitEvents } from '../webhooks/events.ts';
-import type { Actor, ServiceContext } from '../context.ts';
-import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, RequestError, type Result } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import { ipInCidrs, validateCidr } from '../../lib/ipAddress.ts';
-import { timingSafeEqual } from '../licenses/licenseKeys.ts';
-import { isScope, type Principal, type Scope } from '../principals.ts';
-import { DEFAULT_TIER, isKnownTier } from '../../config/rateLimitPolicy.ts';
-import { base64url, sha256Hex } from '../../lib/encoding.ts';
+import { validateCidr } from '../../lib/ipAddress.ts';
+import { appendAudit } from '../audit/auditLog.ts';
+import type { Actor, ServiceContext } from '../context.ts';
+import { tenantWork } from '../database.ts';
+import { ApiKeyNotFound, DomainError, err, InvalidInput, ok, type Result } from '../errors.ts';
+import { isScope, type Scope } from '../principals.ts';
+import { apiKeyData, emitEvent, emitEvents } from '../webhooks/events.ts';
+import { generateSecret, type ApiKeyEnvironment } from './secrets.ts';
 
-export type ApiKeyEnvironment = ApiKeyRow['environment'];
 export type ApiKeyStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
-
-export class ApiKeyNotFound extends DomainError {
-  readonly code = ErrorCode.NOT_FOUND;
-  constructor() {
-    super('No API key with this id exists in your organization.');
-  }
-}
-
-const SECRET_PATTERN = /^pk_(live|test)_[A-Za-z0-9_-]{43}$/;
 
 const LIMITS = {
   name: 100,
@@ -46,141 +26,11 @@ const LIMITS = {
   gracePeriodSeconds: 7 * 86_400,
 };
 
-/** API key secrets carry 256 random bits, so a fast hash is right (a slow one would only cost requests). */
-export const hashApiKeySecret = sha256Hex;
-
-async function generateSecret(environment: ApiKeyEnvironment) {
-  const secret = `pk_${environment}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
-  return { secret, hash: await hashApiKeySecret(secret), hint: secret.slice(-4) };
-}
-
-export function apiKeyStatus(key: ApiKeyRow, now = Date.now()): ApiKeyStatus {
+export function apiKeyStatus(key: ApiKeyRow, now: number): ApiKeyStatus {
   if (key.revokedAt && key.revokedAt.getTime() <= now) return 'REVOKED';
   if (key.expiresAt && key.expiresAt.getTime() <= now) return 'EXPIRED';
   return 'ACTIVE';
 }
-
-// ── The per-instance state of authentication: recent lookups and lastUsedAt ────────────────
-
-/**
- * Recently resolved keys by secret hash, and the lastUsedAt times waiting to be written.
- * A cached row is believed for `ttlMs`: a key revoked, rotated or changed through another
- * instance takes effect here within that bound; through this instance, at once (the change
- * drops the key from the cache). Expiry times are compared with the clock on every request,
- * so expiry and the end of a rotation's grace period are exact whatever the cache holds.
- */
-export interface ApiKeyLookups {
-  readonly ttlMs: number;
-  get(hash: string, now: number): ApiKeyRow | undefined;
-  set(hash: string, key: ApiKeyRow, now: number): void;
-  /** Drops every cached secret of this key. */
-  forget(keyId: string): void;
-  /** key id → last use; flushed to api_keys.last_used_at in one statement. */
-  readonly lastUsed: BatchBuffer<string, Date>;
-}
-
-const CACHE_LIMIT = 10_000;
-
-export function createApiKeyLookups(db: Database, options: { ttlMs: number }): ApiKeyLookups {
-  const cache = new Map<string, { key: ApiKeyRow; until: number }>();
-  const lastUsed = createBatchBuffer<string, Date>({
-    merge: (older, newer) => (newer > older ? newer : older),
-    // Keys of every organization in one statement: a system write on the connecting user, not tenant work.
-    write: async (batch) => {
-      const rows = Array.from(batch, ([id, at]) => ({ id, at: at.toISOString() }));
-      await db.execute(sql`
-        update api_keys k set last_used_at = greatest(k.last_used_at, v.at)
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, at timestamptz)
-         where k.id = v.id`);
-    },
-  });
-  return {
-    ttlMs: options.ttlMs,
-    get(hash, now) {
-      const entry = cache.get(hash);
-      if (!entry) return undefined;
-      if (entry.until > now) return entry.key;
-      cache.delete(hash);
-      return undefined;
-    },
-    set(hash, key, now) {
-      if (options.ttlMs <= 0) return;
-      // Map keeps insertion order: dropping the first entry evicts the oldest.
-      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-      cache.set(hash, { key, until: now + options.ttlMs });
-    },
-    forget(keyId) {
-      for (const [hash, entry] of cache) if (entry.key.id === keyId) cache.delete(hash);
-    },
-    lastUsed,
-  };
-}
-
-// ── Authentication ──────────────────────────────────────────────────────────────────────────
-
-const refuse = (code: 'UNAUTHENTICATED' | 'FORBIDDEN', reason: string, message: string) => new RequestError(code, message, { reason });
-
-/**
- * The principal of an API key secret, or a RequestError saying why not. The lookup runs
- * across organizations (the secret is the only thing the caller has told us), so it reads
- * api_keys on the connecting user rather than inside one tenant.
- */
-export async function authenticateApiKey(
-  ctx: ServiceContext,
-  secret: string,
-  request: { clientIp: string; serverEnvironment: ApiKeyEnvironment },
-): Promise<Principal> {
-  const invalid = () => refuse('UNAUTHENTICATED', 'API_KEY_INVALID', 'The API key is not valid.');
-  if (!SECRET_PATTERN.test(secret)) throw invalid();
-  const hash = await hashApiKeySecret(secret);
-  const now = Date.now();
-  let key = ctx.apiKeys.get(hash, now);
-  if (!key) {
-    const [found] = await guarded('The database', () =>
-      ctx.db
-        .select()
-        .from(apiKeys)
-        .where(or(eq(apiKeys.secretHash, hash), eq(apiKeys.previousSecretHash, hash)))
-        .limit(1),
-    );
-    if (found) ctx.apiKeys.set(hash, found, now);
-    key = found;
-  }
-  // The row was found by this hash; comparing again in constant time also guards a stale cache entry.
-  const isCurrent = key !== undefined && timingSafeEqual(key.secretHash, hash);
-  const isPrevious = key !== undefined && !isCurrent && key.previousSecretHash !== null && timingSafeEqual(key.previousSecretHash, hash);
-  if (!key || (!isCurrent && !isPrevious)) throw invalid();
-  if (key.revokedAt && key.revokedAt.getTime() <= now) {
-    throw refuse('UNAUTHENTICATED', 'API_KEY_REVOKED', 'The API key has been revoked.');
-  }
-  if (key.expiresAt && key.expiresAt.getTime() <= now) {
-    throw refuse('UNAUTHENTICATED', 'API_KEY_EXPIRED', 'The API key has expired.');
-  }
-  if (isPrevious && !(key.previousExpiresAt && key.previousExpiresAt.getTime() > now)) {
-    throw refuse('UNAUTHENTICATED', 'API_KEY_EXPIRED', 'This secret was replaced by a rotation and its grace period is over.');
-  }
-  if (key.environment !== request.serverEnvironment) {
-    throw refuse(
-      'UNAUTHENTICATED',
-      'API_KEY_WRONG_ENVIRONMENT',
-      `This is a ${key.environment} key; this server accepts ${request.serverEnvironment} keys.`,
-    );
-  }
-  if (key.ipAllowlist.length > 0 && !ipInCidrs(request.clientIp, key.ipAllowlist)) {
-    throw refuse('FORBIDDEN', 'IP_NOT_ALLOWED', 'The API key may not be used from this address.');
-  }
-  ctx.apiKeys.lastUsed.record(key.id, new Date(now));
-  return {
-    kind: 'apiKey',
-    orgId: key.orgId,
-    keyId: key.id,
-    environment: key.environment,
-    tier: key.tier,
-    scopes: key.scopes.filter(isScope),
-  };
-}
-
-// ── Management (tenant work) ────────────────────────────────────────────────────────────────
 
 export interface CreateApiKeyInput {
   name: string;
@@ -275,44 +125,34 @@ export async function createApiKey(
     return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
 
   const { secret, hash, hint } = await generateSecret(input.environment);
-  const apiKey = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .insert(apiKeys)
-        .values({
-          id: newId('key'),
-          orgId: actor.orgId,
-          name,
-          environment: input.environment,
-          secretHash: hash,
-          hint,
-          scopes,
-          ipAllowlist,
-          tier,
-          expiresAt: input.expiresAt ?? null,
-        })
-        .returning();
-      await appendAudit(tx, actor, [{ action: 'apikey.created', resourceType: 'apiKey', resourceId: row!.id, data: described(row!) }]);
-      await emitEvent(tx, actor.orgId, 'apikey.created', { apiKey: apiKeyData(row!) });
-      return row!;
-    }),
-  );
+  const apiKey = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .insert(apiKeys)
+      .values({
+        id: newId('key'),
+        orgId: actor.orgId,
+        name,
+        environment: input.environment,
+        secretHash: hash,
+        hint,
+        scopes,
+        ipAllowlist,
+        tier,
+        expiresAt: input.expiresAt ?? null,
+      })
+      .returning();
+    await appendAudit(tx, actor, [{ action: 'apikey.created', resourceType: 'apiKey', resourceId: row!.id, data: described(row!) }]);
+    await emitEvent(tx, actor.orgId, 'apikey.created', { apiKey: apiKeyData(row!) });
+    return row!;
+  });
   return ok({ apiKey, secret });
 }
 
 /** Newest first, revoked and expired keys included. */
 export async function listApiKeys(ctx: ServiceContext, orgId: string): Promise<ApiKeyRow[]> {
-  return guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx.select().from(apiKeys).where(eq(apiKeys.orgId, orgId)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)),
-    ),
+  return tenantWork(ctx, orgId, (tx) =>
+    tx.select().from(apiKeys).where(eq(apiKeys.orgId, orgId)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)),
   );
-}
-
-export async function getApiKey(ctx: ServiceContext, orgId: string, id: string): Promise<ApiKeyRow | undefined> {
-  if (!isId('key', id)) return undefined;
-  const [row] = await guarded('The database', () => inTenant(ctx.db, orgId, (tx) => tx.select().from(apiKeys).where(eq(apiKeys.id, id))));
-  return row;
 }
 
 export async function updateApiKey(
@@ -344,19 +184,17 @@ export async function updateApiKey(
     if (tier instanceof InvalidInput) return err(tier);
     changes.tier = tier;
   }
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx): Promise<ApiKeyRow | ApiKeyNotFound | InvalidInput> => {
-      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
-      if (!current) return new ApiKeyNotFound();
-      if (apiKeyStatus(current) === 'REVOKED') return new InvalidInput('a revoked key cannot be changed', 'id');
-      if (Object.keys(changes).length === 0) return current;
-      const [row] = await tx.update(apiKeys).set(changes).where(eq(apiKeys.id, id)).returning();
-      await appendAudit(tx, actor, [
-        { action: 'apikey.updated', resourceType: 'apiKey', resourceId: id, data: { changes: Object.keys(changes), ...described(row!) } },
-      ]);
-      return row!;
-    }),
-  );
+  const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<ApiKeyRow | ApiKeyNotFound | InvalidInput> => {
+    const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+    if (!current) return new ApiKeyNotFound();
+    if (apiKeyStatus(current, ctx.clock.now()) === 'REVOKED') return new InvalidInput('a revoked key cannot be changed', 'id');
+    if (Object.keys(changes).length === 0) return current;
+    const [row] = await tx.update(apiKeys).set(changes).where(eq(apiKeys.id, id)).returning();
+    await appendAudit(tx, actor, [
+      { action: 'apikey.updated', resourceType: 'apiKey', resourceId: id, data: { changes: Object.keys(changes), ...described(row!) } },
+    ]);
+    return row!;
+  });
   if (outcome instanceof DomainError) return err(outcome);
   ctx.apiKeys.forget(id);
   return ok(outcome);
@@ -371,25 +209,23 @@ export async function revokeApiKey(
   if (!isId('key', id)) return err(new ApiKeyNotFound());
   if (reason && reason.length > LIMITS.reason) return err(new InvalidInput(`reason must be at most ${LIMITS.reason} characters`, 'reason'));
   const now = new Date();
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx): Promise<ApiKeyRow | ApiKeyNotFound | InvalidInput> => {
-      // A key whose revocation is scheduled (the old key of a rotation) can be revoked now.
-      const [row] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: now, revokeReason: reason?.trim() || null })
-        .where(and(eq(apiKeys.id, id), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))))
-        .returning();
-      if (!row) {
-        const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id));
-        return existing ? new InvalidInput('the key is already revoked', 'id') : new ApiKeyNotFound();
-      }
-      await appendAudit(tx, actor, [
-        { action: 'apikey.revoked', resourceType: 'apiKey', resourceId: id, data: { reason: row.revokeReason, hint: row.hint } },
-      ]);
-      await emitEvent(tx, actor.orgId, 'apikey.revoked', { apiKey: apiKeyData(row) });
-      return row;
-    }),
-  );
+  const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<ApiKeyRow | ApiKeyNotFound | InvalidInput> => {
+    // A key whose revocation is scheduled (the old key of a rotation) can be revoked now.
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: now, revokeReason: reason?.trim() || null })
+      .where(and(eq(apiKeys.id, id), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now))))
+      .returning();
+    if (!row) {
+      const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id));
+      return existing ? new InvalidInput('the key is already revoked', 'id') : new ApiKeyNotFound();
+    }
+    await appendAudit(tx, actor, [
+      { action: 'apikey.revoked', resourceType: 'apiKey', resourceId: id, data: { reason: row.revokeReason, hint: row.hint } },
+    ]);
+    await emitEvent(tx, actor.orgId, 'apikey.revoked', { apiKey: apiKeyData(row) });
+    return row;
+  });
   if (outcome instanceof DomainError) return err(outcome);
   ctx.apiKeys.forget(id);
   return ok(outcome);
@@ -420,88 +256,86 @@ export async function rotateApiKey(
     return err(new InvalidInput(`gracePeriodSeconds must be an integer from 0 to ${LIMITS.gracePeriodSeconds}`, 'gracePeriodSeconds'));
   }
   const now = new Date();
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx): Promise<ApiKeyWithSecret | ApiKeyNotFound | InvalidInput> => {
-      const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
-      if (!current) return new ApiKeyNotFound();
-      const status = apiKeyStatus(current, now.getTime());
-      if (status !== 'ACTIVE') return new InvalidInput(`a ${status.toLowerCase()} key cannot be rotated`, 'id');
-      // Never past the key's own expiry.
-      let graceEnds: Date | null = grace > 0 ? new Date(now.getTime() + grace * 1000) : null;
-      if (graceEnds && current.expiresAt && current.expiresAt < graceEnds) graceEnds = current.expiresAt;
-      const { secret, hash, hint } = await generateSecret(current.environment);
+  const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<ApiKeyWithSecret | ApiKeyNotFound | InvalidInput> => {
+    const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+    if (!current) return new ApiKeyNotFound();
+    const status = apiKeyStatus(current, now.getTime());
+    if (status !== 'ACTIVE') return new InvalidInput(`a ${status.toLowerCase()} key cannot be rotated`, 'id');
+    // Never past the key's own expiry.
+    let graceEnds: Date | null = grace > 0 ? new Date(now.getTime() + grace * 1000) : null;
+    if (graceEnds && current.expiresAt && current.expiresAt < graceEnds) graceEnds = current.expiresAt;
+    const { secret, hash, hint } = await generateSecret(current.environment);
 
-      if (preserveKeyId) {
-        const [row] = await tx
-          .update(apiKeys)
-          .set({ secretHash: hash, hint, previousSecretHash: graceEnds ? current.secretHash : null, previousExpiresAt: graceEnds })
-          .where(eq(apiKeys.id, id))
-          .returning();
-        await appendAudit(tx, actor, [
-          {
-            action: 'apikey.rotated',
-            resourceType: 'apiKey',
-            resourceId: id,
-            data: {
-              preserveKeyId,
-              hint,
-              previousHint: current.hint,
-              previousSecretExpiresAt: graceEnds?.toISOString() ?? now.toISOString(),
-            },
-          },
-        ]);
-        await emitEvent(tx, actor.orgId, 'apikey.rotated', {
-          apiKey: apiKeyData(row!),
-          preserveKeyId,
-          previousSecretExpiresAt: graceEnds?.toISOString() ?? now.toISOString(),
-        });
-        return { apiKey: row!, secret };
-      }
-
-      const [replacement] = await tx
-        .insert(apiKeys)
-        .values({
-          id: newId('key'),
-          orgId: current.orgId,
-          name: current.name,
-          environment: current.environment,
-          secretHash: hash,
-          hint,
-          scopes: current.scopes,
-          ipAllowlist: current.ipAllowlist,
-          tier: current.tier,
-          expiresAt: current.expiresAt,
-        })
-        .returning();
-      const revokesAt = graceEnds ?? now;
-      await tx
+    if (preserveKeyId) {
+      const [row] = await tx
         .update(apiKeys)
-        .set({ revokedAt: revokesAt, revokeReason: `rotated to ${replacement!.id}`, previousSecretHash: null, previousExpiresAt: null })
-        .where(eq(apiKeys.id, id));
+        .set({ secretHash: hash, hint, previousSecretHash: graceEnds ? current.secretHash : null, previousExpiresAt: graceEnds })
+        .where(eq(apiKeys.id, id))
+        .returning();
       await appendAudit(tx, actor, [
         {
           action: 'apikey.rotated',
           resourceType: 'apiKey',
           resourceId: id,
-          data: { preserveKeyId, replacedBy: replacement!.id, revokesAt: revokesAt.toISOString() },
-        },
-        {
-          action: 'apikey.created',
-          resourceType: 'apiKey',
-          resourceId: replacement!.id,
-          data: { ...described(replacement!), rotatedFrom: id },
+          data: {
+            preserveKeyId,
+            hint,
+            previousHint: current.hint,
+            previousSecretExpiresAt: graceEnds?.toISOString() ?? now.toISOString(),
+          },
         },
       ]);
-      await emitEvents(tx, actor.orgId, [
-        {
-          type: 'apikey.rotated',
-          data: { apiKey: apiKeyData(current), preserveKeyId, replacedBy: replacement!.id, revokesAt: revokesAt.toISOString() },
-        },
-        { type: 'apikey.created', data: { apiKey: apiKeyData(replacement!), rotatedFrom: id } },
-      ]);
-      return { apiKey: replacement!, secret };
-    }),
-  );
+      await emitEvent(tx, actor.orgId, 'apikey.rotated', {
+        apiKey: apiKeyData(row!),
+        preserveKeyId,
+        previousSecretExpiresAt: graceEnds?.toISOString() ?? now.toISOString(),
+      });
+      return { apiKey: row!, secret };
+    }
+
+    const [replacement] = await tx
+      .insert(apiKeys)
+      .values({
+        id: newId('key'),
+        orgId: current.orgId,
+        name: current.name,
+        environment: current.environment,
+        secretHash: hash,
+        hint,
+        scopes: current.scopes,
+        ipAllowlist: current.ipAllowlist,
+        tier: current.tier,
+        expiresAt: current.expiresAt,
+      })
+      .returning();
+    const revokesAt = graceEnds ?? now;
+    await tx
+      .update(apiKeys)
+      .set({ revokedAt: revokesAt, revokeReason: `rotated to ${replacement!.id}`, previousSecretHash: null, previousExpiresAt: null })
+      .where(eq(apiKeys.id, id));
+    await appendAudit(tx, actor, [
+      {
+        action: 'apikey.rotated',
+        resourceType: 'apiKey',
+        resourceId: id,
+        data: { preserveKeyId, replacedBy: replacement!.id, revokesAt: revokesAt.toISOString() },
+      },
+      {
+        action: 'apikey.created',
+        resourceType: 'apiKey',
+        resourceId: replacement!.id,
+        data: { ...described(replacement!), rotatedFrom: id },
+      },
+    ]);
+    await emitEvents(tx, actor.orgId, [
+      {
+        type: 'apikey.rotated',
+        data: { apiKey: apiKeyData(current), preserveKeyId, replacedBy: replacement!.id, revokesAt: revokesAt.toISOString() },
+      },
+      { type: 'apikey.created', data: { apiKey: apiKeyData(replacement!), rotatedFrom: id } },
+    ]);
+    return { apiKey: replacement!, secret };
+  });
   if (outcome instanceof DomainError) return err(outcome);
   ctx.apiKeys.forget(id);
   return ok(outcome);

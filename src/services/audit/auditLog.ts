@@ -3,13 +3,14 @@
  * makes it append-only and chains each organization's rows by hash (drizzle/0002).
  */
 import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
-import { rowsOf } from '../../db/client.ts';
+import { rowsOf, type Database } from '../../db/client.ts';
+import type { AuditLogRow } from '../../db/rows.ts';
 import { inTenant, type Transaction } from '../../db/tenant.ts';
 import { auditLogs } from '../../db/schema.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { guarded } from '../errors.ts';
 import { newId } from '../../lib/ids.ts';
+import { tenantWork } from '../database.ts';
+import { err, InvalidInput, ok, type Result } from '../errors.ts';
 
 export interface AuditEntry {
   action: string;
@@ -64,8 +65,10 @@ export interface AuditFilter {
 export async function listAuditLogs(
   ctx: ServiceContext,
   orgId: string,
-  options: { filter?: AuditFilter | null; first: number; after?: number | null },
-) {
+  options: { filter?: AuditFilter | null; first: number; after?: string | null },
+): Promise<Result<{ rows: AuditLogRow[]; hasNextPage: boolean }, InvalidInput>> {
+  const after = options.after == null ? null : Number(options.after);
+  if (after !== null && !Number.isSafeInteger(after)) return err(new InvalidInput('after is not a cursor of this list', 'after'));
   const f = options.filter ?? {};
   const conditions: SQL[] = [eq(auditLogs.orgId, orgId)];
   if (f.action) conditions.push(eq(auditLogs.action, f.action));
@@ -74,18 +77,16 @@ export async function listAuditLogs(
   if (f.resourceId) conditions.push(eq(auditLogs.resourceId, f.resourceId));
   if (f.from) conditions.push(gte(auditLogs.createdAt, f.from));
   if (f.to) conditions.push(lt(auditLogs.createdAt, f.to));
-  if (options.after != null) conditions.push(lt(auditLogs.seq, options.after));
-  const rows = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx
-        .select()
-        .from(auditLogs)
-        .where(and(...conditions))
-        .orderBy(desc(auditLogs.seq))
-        .limit(options.first + 1),
-    ),
+  if (after !== null) conditions.push(lt(auditLogs.seq, after));
+  const rows = await tenantWork(ctx, orgId, (tx) =>
+    tx
+      .select()
+      .from(auditLogs)
+      .where(and(...conditions))
+      .orderBy(desc(auditLogs.seq))
+      .limit(options.first + 1),
   );
-  return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
+  return ok({ rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first });
 }
 
 export interface AuditChainVerdict {
@@ -100,9 +101,8 @@ export interface AuditChainVerdict {
  * insert trigger uses, and checks each row links to the one before it.
  */
 export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Promise<AuditChainVerdict> {
-  const result = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx.execute(sql`
+  const result = await tenantWork(ctx, orgId, (tx) =>
+    tx.execute(sql`
       with chain as (
         select id, seq, hash, prev_hash,
                lag(hash) over (order by seq) as previous_hash,
@@ -113,7 +113,6 @@ export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Prom
         from chain
        where hash is distinct from recomputed or prev_hash is distinct from previous_hash
        order by seq limit 1`),
-    ),
   );
   const rows = rowsOf<{
     checked: number;

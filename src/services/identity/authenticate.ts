@@ -4,17 +4,17 @@
  * an anonymous caller; a header that is not a valid credential is refused, never ignored.
  */
 import type { Config } from '../../config/config.ts';
-import { authenticateApiKey } from '../apiKeys/management.ts';
+import { authenticateApiKey } from '../apiKeys/authentication.ts';
 import type { ServiceContext } from '../context.ts';
-import { RequestError } from '../errors.ts';
-import { timingSafeEqual } from '../licenses/licenseKeys.ts';
+import { RefusalReason, RequestError } from '../errors.ts';
+import { timingSafeEqual } from '../../lib/constantTime.ts';
 import { ROLE_SCOPES, SCOPES, type Principal, type Role } from '../principals.ts';
 
 export interface Authenticator {
   authenticate(authorization: string | null | undefined, clientIp: string): Promise<Principal | null>;
 }
 
-const invalid = () => new RequestError('UNAUTHENTICATED', 'The credential is not valid.', { reason: 'CREDENTIAL_INVALID' });
+const invalid = () => new RequestError('UNAUTHENTICATED', 'The credential is not valid.', { reason: RefusalReason.CREDENTIAL_INVALID });
 
 export function createAuthenticator(
   ctx: ServiceContext,

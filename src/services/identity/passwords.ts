@@ -5,7 +5,7 @@
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { base64url, fromBase64 } from '../../lib/encoding.ts';
-import { timingSafeEqual } from '../licenses/licenseKeys.ts';
+import { timingSafeEqual } from '../../lib/constantTime.ts';
 
 /** log2(N) = 15, r = 8, p = 1: 32 MiB and ~160 ms per hash in JS on these machines. */
 const DEFAULT = { log2N: 15, r: 8, p: 1 };

@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { organizations, refreshTokens, users } from '../../db/schema.ts';
-import { inTenant, type Transaction } from '../../db/tenant.ts';
+import { type Transaction } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { err, guarded, InvalidCredentials, InvalidInput, ok, RequestError, type Result } from '../errors.ts';
@@ -14,6 +14,7 @@ import { newId } from '../../lib/ids.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from '../principals.ts';
 import { base64url, sha256Hex } from '../../lib/encoding.ts';
+import { databaseWork, tenantWork } from '../database.ts';
 
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 86_400;
 /** Sign-in attempts allowed per account and per address, per minute. */
@@ -63,15 +64,13 @@ export async function login(
   const email = normaliseEmail(input.email);
   await limitLogin(ctx, `ip:${clientIp}`);
   await limitLogin(ctx, `account:${email}`);
-  const [user] = await guarded('The database', () => ctx.db.select().from(users).where(eq(users.email, email)));
+  const [user] = await databaseWork(() => ctx.db.select().from(users).where(eq(users.email, email)));
   const valid = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !valid) {
     if (user) {
       const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
-      await guarded('The database', () =>
-        inTenant(ctx.db, user.orgId, (tx) =>
-          appendAudit(tx, actor, [{ action: 'user.login_failed', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]),
-        ),
+      await tenantWork(ctx, user.orgId, (tx) =>
+        appendAudit(tx, actor, [{ action: 'user.login_failed', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]),
       );
     } else {
       ctx.log.info('sign-in for an unknown account', { ip: clientIp });
@@ -81,12 +80,10 @@ export async function login(
   const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
   const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
   return ok(
-    await guarded('The database', () =>
-      inTenant(ctx.db, user.orgId, async (tx) => {
-        await appendAudit(tx, actor, [{ action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]);
-        return issueTokens(ctx, view, newId('rtf'), tx);
-      }),
-    ),
+    await tenantWork(ctx, user.orgId, async (tx) => {
+      await appendAudit(tx, actor, [{ action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]);
+      return issueTokens(ctx, view, newId('rtf'), tx);
+    }),
   );
 }
 
@@ -96,38 +93,36 @@ export async function refreshSession(
   requestId: string,
 ): Promise<Result<SignedIn, InvalidCredentials>> {
   const tokenHash = await sha256Hex(refreshToken);
-  const [row] = await guarded('The database', () => ctx.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)));
+  const [row] = await databaseWork(() => ctx.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)));
   if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return err(new InvalidCredentials('The refresh token is not valid.'));
   const actor: Actor = { type: 'user', id: row.userId, orgId: row.orgId, requestId };
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, row.orgId, async (tx) => {
-      // Spending is one conditional update, so of two concurrent refreshes exactly one wins.
-      const [spent] = await tx
+  const outcome = await tenantWork(ctx, row.orgId, async (tx) => {
+    // Spending is one conditional update, so of two concurrent refreshes exactly one wins.
+    const [spent] = await tx
+      .update(refreshTokens)
+      .set({ usedAt: new Date() })
+      .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
+      .returning();
+    if (!spent) {
+      await tx
         .update(refreshTokens)
-        .set({ usedAt: new Date() })
-        .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
-        .returning();
-      if (!spent) {
-        await tx
-          .update(refreshTokens)
-          .set({ revokedAt: new Date() })
-          .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
-        await appendAudit(tx, actor, [
-          { action: 'user.refresh_token_reused', resourceType: 'user', resourceId: row.userId, data: { familyId: row.familyId } },
-        ]);
-        return undefined;
-      }
-      const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
-      if (!user) return undefined;
-      return issueTokens(ctx, { id: user.id, orgId: user.orgId, email: user.email, role: user.role }, row.familyId, tx);
-    }),
-  );
+        .set({ revokedAt: new Date() })
+        .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+      await appendAudit(tx, actor, [
+        { action: 'user.refresh_token_reused', resourceType: 'user', resourceId: row.userId, data: { familyId: row.familyId } },
+      ]);
+      return undefined;
+    }
+    const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
+    if (!user) return undefined;
+    return issueTokens(ctx, { id: user.id, orgId: user.orgId, email: user.email, role: user.role }, row.familyId, tx);
+  });
   return outcome ? ok(outcome) : err(new InvalidCredentials('The refresh token was already used; its whole family is now revoked.'));
 }
 
 /** Ends the refresh-token family of this token; access tokens run out within their hour. */
 export async function logout(ctx: ServiceContext, refreshToken: string, requestId: string): Promise<boolean> {
-  const [row] = await guarded('The database', async () =>
+  const [row] = await databaseWork(async () =>
     ctx.db
       .select()
       .from(refreshTokens)
@@ -135,15 +130,13 @@ export async function logout(ctx: ServiceContext, refreshToken: string, requestI
   );
   if (!row) return false;
   const actor: Actor = { type: 'user', id: row.userId, orgId: row.orgId, requestId };
-  await guarded('The database', () =>
-    inTenant(ctx.db, row.orgId, async (tx) => {
-      await tx
-        .update(refreshTokens)
-        .set({ revokedAt: new Date() })
-        .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
-      await appendAudit(tx, actor, [{ action: 'user.logged_out', resourceType: 'user', resourceId: row.userId }]);
-    }),
-  );
+  await tenantWork(ctx, row.orgId, async (tx) => {
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    await appendAudit(tx, actor, [{ action: 'user.logged_out', resourceType: 'user', resourceId: row.userId }]);
+  });
   return true;
 }
 
@@ -159,18 +152,15 @@ export async function createUser(
   if (input.password.length < PASSWORD_MIN)
     return err(new InvalidInput(`password must be at least ${PASSWORD_MIN} characters`, 'password'));
   const passwordHash = await hashPassword(input.password);
-  const created = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .insert(users)
-        .values({ id: newId('usr'), orgId: actor.orgId, email, passwordHash, role: input.role })
-        .onConflictDoNothing()
-        .returning();
-      if (row)
-        await appendAudit(tx, actor, [{ action: 'user.created', resourceType: 'user', resourceId: row.id, data: { role: row.role } }]);
-      return row;
-    }),
-  );
+  const created = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({ id: newId('usr'), orgId: actor.orgId, email, passwordHash, role: input.role })
+      .onConflictDoNothing()
+      .returning();
+    if (row) await appendAudit(tx, actor, [{ action: 'user.created', resourceType: 'user', resourceId: row.id, data: { role: row.role } }]);
+    return row;
+  });
   if (!created) return err(new InvalidInput('a user with this email exists', 'email'));
   return ok({ id: created.id, orgId: created.orgId, email: created.email, role: created.role });
 }

@@ -7,7 +7,9 @@
  * process: a key never changes license, and everything about a license that can change lives
  * in the seat store, which every operation reads anyway.
  */
+import { timingSafeEqual } from '../../lib/constantTime.ts';
 import { base62, hex } from '../../lib/encoding.ts';
+import type { LicenseKeys, ResolvedKey } from '../context.ts';
 
 const PREFIX = 'lhk_';
 const BODY_LENGTH = 27;
@@ -16,20 +18,6 @@ const KEY_PATTERN = new RegExp(`^${PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_L
 const CACHE_LIMIT = 100_000;
 
 const encoder = new TextEncoder();
-
-export interface ResolvedKey {
-  licenseId: string;
-  orgId: string;
-}
-
-export interface LicenseKeys {
-  generate(): Promise<{ key: string; hash: string; hint: string }>;
-  /** False for anything that is not a key this server issued (shape or checksum wrong). */
-  isWellFormed(key: string): Promise<boolean>;
-  hash(key: string): Promise<string>;
-  cached(key: string): ResolvedKey | undefined;
-  remember(key: string, resolved: ResolvedKey): void;
-}
 
 export async function createLicenseKeys(secret: string): Promise<LicenseKeys> {
   const hmacKey = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -61,11 +49,4 @@ export async function createLicenseKeys(secret: string): Promise<LicenseKeys> {
       cache.set(key, resolved);
     },
   };
-}
-
-export function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

@@ -2,18 +2,18 @@
  * Licenses: creation (the key is shown once), changes that reach the seat path at once, reads,
  * and resolving a key to its license for the seat operations.
  */
-import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
-import { licenses, machines, seatSessions } from '../../db/schema.ts';
+import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { licenses } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
 import type { LicenseTerms } from '../../stores/seats/contract.ts';
-import { inTenant } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import { emitEvent, licenseData } from '../webhooks/events.ts';
 import { endOpenSessions } from '../sessions/sessions.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import type { ResolvedKey } from './licenseKeys.ts';
+import type { ResolvedKey } from '../context.ts';
+import { databaseWork, tenantWork } from '../database.ts';
 
 export interface LicenseInput {
   tier: string;
@@ -96,32 +96,30 @@ export async function createLicense(
   const invalid = validate(input);
   if (invalid) return err(invalid);
   const { key, hash, hint } = await ctx.licenseKeys.generate();
-  const license = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .insert(licenses)
-        .values({
-          id: newId('lic'),
-          orgId: actor.orgId,
-          keyHash: hash,
-          keyHint: hint,
-          tier: input.tier.trim(),
-          features: input.features,
-          maxSeats: input.maxSeats,
-          maxMachines: input.maxMachines,
-          leaseSeconds: input.leaseSeconds ?? ctx.config.defaultLeaseSeconds,
-          reviveSeconds: input.reviveSeconds ?? 0,
-          expiresAt: input.expiresAt,
-          metadata: input.metadata ?? {},
-        })
-        .returning();
-      await appendAudit(tx, actor, [
-        { action: 'license.created', resourceType: 'license', resourceId: row!.id, data: { tier: row!.tier, maxSeats: row!.maxSeats } },
-      ]);
-      await emitEvent(tx, actor.orgId, 'license.created', { license: licenseData(row!) });
-      return row!;
-    }),
-  );
+  const license = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .insert(licenses)
+      .values({
+        id: newId('lic'),
+        orgId: actor.orgId,
+        keyHash: hash,
+        keyHint: hint,
+        tier: input.tier.trim(),
+        features: input.features,
+        maxSeats: input.maxSeats,
+        maxMachines: input.maxMachines,
+        leaseSeconds: input.leaseSeconds ?? ctx.config.defaultLeaseSeconds,
+        reviveSeconds: input.reviveSeconds ?? 0,
+        expiresAt: input.expiresAt,
+        metadata: input.metadata ?? {},
+      })
+      .returning();
+    await appendAudit(tx, actor, [
+      { action: 'license.created', resourceType: 'license', resourceId: row!.id, data: { tier: row!.tier, maxSeats: row!.maxSeats } },
+    ]);
+    await emitEvent(tx, actor.orgId, 'license.created', { license: licenseData(row!) });
+    return row!;
+  });
   return ok({ license, key });
 }
 
@@ -135,21 +133,19 @@ export async function updateLicense(
   if (invalid) return err(invalid);
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
   if (changes.tier !== undefined) changes.tier = changes.tier.trim();
-  const license = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .update(licenses)
-        .set({ ...changes, updatedAt: new Date() })
-        .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
-        .returning();
-      if (!row) return undefined;
-      await appendAudit(tx, actor, [
-        { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: Object.keys(changes) } },
-      ]);
-      await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: Object.keys(changes) });
-      return row;
-    }),
-  );
+  const license = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .update(licenses)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
+      .returning();
+    if (!row) return undefined;
+    await appendAudit(tx, actor, [
+      { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: Object.keys(changes) } },
+    ]);
+    await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: Object.keys(changes) });
+    return row;
+  });
   if (!license) return err(new LicenseNotFound());
   await guarded('The seat store', () => ctx.seats.configure(license.id, licenseTerms(license)));
   return ok(license);
@@ -195,46 +191,42 @@ export async function changeLicenseLifecycle(
   const status = TARGET_STATUS[action] ?? current.status;
   const endsSessions = status !== 'ACTIVE';
   const now = new Date();
-  const license = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .update(licenses)
-        .set({ status, updatedAt: now, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) })
-        .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId), eq(licenses.status, current.status)))
-        .returning();
-      if (!row) return undefined;
-      await appendAudit(tx, actor, [
-        {
-          action: `license.${action}`,
-          resourceType: 'license',
-          resourceId: id,
-          data: { from: current.status, to: status, reason: options.reason ?? null },
-        },
-      ]);
-      await emitEvent(tx, actor.orgId, `license.${action}`, {
-        license: licenseData(row),
-        from: current.status,
-        to: status,
-        reason: options.reason ?? null,
-      });
-      if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
-      return row;
-    }),
-  );
+  const license = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .update(licenses)
+      .set({ status, updatedAt: now, ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) })
+      .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId), eq(licenses.status, current.status)))
+      .returning();
+    if (!row) return undefined;
+    await appendAudit(tx, actor, [
+      {
+        action: `license.${action}`,
+        resourceType: 'license',
+        resourceId: id,
+        data: { from: current.status, to: status, reason: options.reason ?? null },
+      },
+    ]);
+    await emitEvent(tx, actor.orgId, `license.${action}`, {
+      license: licenseData(row),
+      from: current.status,
+      to: status,
+      reason: options.reason ?? null,
+    });
+    if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
+    return row;
+  });
   // Someone else changed the status between our read and our write: report the fresh state.
   if (!license) return changeLicenseLifecycle(ctx, actor, id, action, options);
   const applied = await guarded('The seat store', () => ctx.seats.configure(id, licenseTerms(license)));
   if (endsSessions && applied && applied.endedSessionIds.length > 0) {
-    await guarded('The database', () =>
-      inTenant(ctx.db, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now)),
-    );
+    await tenantWork(ctx, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now));
   }
   return ok(license);
 }
 
 export async function getLicense(ctx: ServiceContext, orgId: string, id: string): Promise<LicenseRow | undefined> {
   if (!isId('lic', id)) return undefined;
-  const [row] = await guarded('The database', () => inTenant(ctx.db, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id))));
+  const [row] = await tenantWork(ctx, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id)));
   return row;
 }
 
@@ -253,15 +245,13 @@ export async function listLicenses(
   if (options.after) conditions.push(gt(licenses.id, options.after));
   if (options.filter?.status) conditions.push(eq(licenses.status, options.filter.status));
   if (options.filter?.tier) conditions.push(eq(licenses.tier, options.filter.tier));
-  const rows = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx
-        .select()
-        .from(licenses)
-        .where(and(...conditions))
-        .orderBy(asc(licenses.id))
-        .limit(options.first + 1),
-    ),
+  const rows = await tenantWork(ctx, orgId, (tx) =>
+    tx
+      .select()
+      .from(licenses)
+      .where(and(...conditions))
+      .orderBy(asc(licenses.id))
+      .limit(options.first + 1),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
@@ -275,31 +265,9 @@ export async function resolveLicenseKey(ctx: ServiceContext, key: string): Promi
   if (cached) return cached;
   if (!(await ctx.licenseKeys.isWellFormed(key))) return undefined;
   const hash = await ctx.licenseKeys.hash(key);
-  const [row] = await guarded('The database', () =>
+  const [row] = await databaseWork(() =>
     ctx.db.select({ licenseId: licenses.id, orgId: licenses.orgId }).from(licenses).where(eq(licenses.keyHash, hash)),
   );
   if (row) ctx.licenseKeys.remember(key, row);
   return row;
-}
-
-/** Puts a license and its open sessions into the seat store (first use, or after Redis lost them). */
-export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): Promise<void> {
-  const { license, sessions, activated } = await guarded('The database', async () => {
-    const [license] = await ctx.db.select().from(licenses).where(eq(licenses.id, licenseId));
-    const sessions = await ctx.db
-      .select({ sessionId: seatSessions.id, fingerprint: seatSessions.fingerprint, expiresAt: seatSessions.expiresAt })
-      .from(seatSessions)
-      .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
-    const activated = await ctx.db.select({ fingerprint: machines.fingerprint }).from(machines).where(eq(machines.licenseId, licenseId));
-    return { license, sessions, activated };
-  });
-  if (!license) throw new Error(`license ${licenseId} vanished while loading`);
-  await guarded('The seat store', () =>
-    ctx.seats.load(
-      licenseId,
-      licenseTerms(license),
-      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime() })),
-      activated.map((m) => m.fingerprint),
-    ),
-  );
 }

@@ -6,9 +6,9 @@ import { and, count, eq } from 'drizzle-orm';
 import { licenses, machines } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
 import type { ServiceContext } from '../context.ts';
-import { guarded } from '../errors.ts';
 import { resolveLicenseKey } from './licenses.ts';
 import { signDocument, type SignedDocument } from '../signing/documents.ts';
+import { databaseWork } from '../database.ts';
 
 /** How long an app may run offline on one certificate before it must fetch a new one. */
 export const CERTIFICATE_TTL_SECONDS = 7 * 86_400;
@@ -78,16 +78,14 @@ async function decide(
   if (license.status === 'SUSPENDED') return { code: 'SUSPENDED', missing: [] };
   if (license.expiresAt && license.expiresAt.getTime() <= Date.now()) return { code: 'EXPIRED', missing: [] };
   if (input.fingerprint) {
-    const [activated] = await guarded('The database', () =>
+    const [activated] = await databaseWork(() =>
       ctx.db
         .select({ n: count() })
         .from(machines)
         .where(and(eq(machines.licenseId, license.id), eq(machines.fingerprint, input.fingerprint!))),
     );
     if (!activated?.n) {
-      const [all] = await guarded('The database', () =>
-        ctx.db.select({ n: count() }).from(machines).where(eq(machines.licenseId, license.id)),
-      );
+      const [all] = await databaseWork(() => ctx.db.select({ n: count() }).from(machines).where(eq(machines.licenseId, license.id)));
       const full = license.maxMachines !== null && (all?.n ?? 0) >= license.maxMachines;
       return { code: full ? 'TOO_MANY_MACHINES' : 'FINGERPRINT_NOT_ACTIVATED', missing: [] };
     }
@@ -99,7 +97,7 @@ async function decide(
 export async function validateLicense(ctx: ServiceContext, input: ValidationInput): Promise<LicenseValidation> {
   const resolved = await resolveLicenseKey(ctx, input.licenseKey);
   const license = resolved
-    ? (await guarded('The database', () => ctx.db.select().from(licenses).where(eq(licenses.id, resolved.licenseId))))[0]
+    ? (await databaseWork(() => ctx.db.select().from(licenses).where(eq(licenses.id, resolved.licenseId))))[0]
     : undefined;
   const { code, missing } = await decide(ctx, input, license);
   const iat = Math.floor(Date.now() / 1000);

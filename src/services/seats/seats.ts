@@ -4,9 +4,17 @@
  * never wait for Postgres.
  */
 import type { BucketSpec, TakeResult } from '../../stores/rateLimits/contract.ts';
-import type { LeaseTerms, LicenseRefusal, RateLimited, SeatCount } from '../../stores/seats/contract.ts';
-import { inTenant, inTenantStatement } from '../../db/tenant.ts';
-import { announceSeatLimitReached } from '../webhooks/events.ts';
+import {
+  parseCountMessage,
+  seatChannel,
+  type LeaseTerms,
+  type LicenseRefusal,
+  type RateLimited,
+  type SeatCount,
+} from '../../stores/seats/contract.ts';
+import { subscriptionStream } from '../../lib/asyncIterators.ts';
+import { inTenantStatement } from '../../db/tenant.ts';
+import { announceSeatLimitReached } from './limitReached.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import {
   err,
@@ -16,6 +24,7 @@ import {
   LicenseSuspended,
   NoSeatsAvailable,
   ok,
+  InvalidInput,
   RequestError,
   guarded,
   serviceUnavailable,
@@ -26,7 +35,8 @@ import {
   type Result,
 } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import { loadLicenseSeats, resolveLicenseKey } from '../licenses/licenses.ts';
+import { getLicense, resolveLicenseKey } from '../licenses/licenses.ts';
+import { loadLicenseSeats } from './loading.ts';
 import { rateLimitedError, type SeatRateLimit } from '../rateLimits.ts';
 import {
   endSessions,
@@ -39,24 +49,25 @@ import {
   type SessionView,
 } from '../sessions/sessions.ts';
 import { signDocument, type SignedDocument } from '../signing/documents.ts';
+import { databaseWork, tenantWork } from '../database.ts';
 
 export type SignedLease = SignedDocument;
 
 export const FINGERPRINT_MAX = 256;
 const CLIENT_INFO_MAX_BYTES = 4096;
 
-function badInput(field: string, message: string): RequestError {
-  return new RequestError('BAD_USER_INPUT', message, { field });
-}
-
-function checkFingerprint(fingerprint: string) {
-  if (fingerprint.length === 0 || fingerprint.length > FINGERPRINT_MAX) {
-    throw badInput('fingerprint', `fingerprint must be 1 to ${FINGERPRINT_MAX} characters`);
+function checkAcquireInput(input: AcquireInput): InvalidInput | undefined {
+  if (input.fingerprint.length === 0 || input.fingerprint.length > FINGERPRINT_MAX) {
+    return new InvalidInput(`fingerprint must be 1 to ${FINGERPRINT_MAX} characters`, 'fingerprint');
   }
+  if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
+    return new InvalidInput(`clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`, 'clientInfo');
+  }
+  return undefined;
 }
 
-function checkSessionId(sessionId: string) {
-  if (!isId('ses', sessionId)) throw badInput('sessionId', 'sessionId is not a session id');
+function checkSessionId(sessionId: string): InvalidInput | undefined {
+  return isId('ses', sessionId) ? undefined : new InvalidInput('sessionId is not a session id', 'sessionId');
 }
 
 function licenseError(reason: LicenseRefusal): LicenseError {
@@ -121,11 +132,9 @@ export async function acquireSeat(
   input: AcquireInput,
   requestId: string | null,
   rateLimit?: SeatRateLimit,
-): Promise<Result<SeatGranted, LicenseError | NoSeatsAvailable | TooManyMachines>> {
-  checkFingerprint(input.fingerprint);
-  if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
-    throw badInput('clientInfo', `clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`);
-  }
+): Promise<Result<SeatGranted, InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines>> {
+  const invalid = checkAcquireInput(input);
+  if (invalid) return err(invalid);
   const license = await resolveLicenseKey(ctx, input.licenseKey);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
@@ -190,8 +199,9 @@ export async function heartbeatSeat(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
   rateLimit?: SeatRateLimit,
-): Promise<Result<SeatRenewed, LicenseError | SessionExpired | SessionNotFound>> {
-  checkSessionId(input.sessionId);
+): Promise<Result<SeatRenewed, InvalidInput | LicenseError | SessionExpired | SessionNotFound>> {
+  const invalid = checkSessionId(input.sessionId);
+  if (invalid) return err(invalid);
   const license = await resolveLicenseKey(ctx, input.licenseKey);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
@@ -227,8 +237,9 @@ export async function releaseSeat(
   input: { licenseKey: string; sessionId: string },
   requestId: string | null,
   rateLimit?: SeatRateLimit,
-): Promise<Result<SeatReleased, LicenseNotFound | SessionNotFound>> {
-  checkSessionId(input.sessionId);
+): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> {
+  const invalid = checkSessionId(input.sessionId);
+  if (invalid) return err(invalid);
   const license = await resolveLicenseKey(ctx, input.licenseKey);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
@@ -248,9 +259,7 @@ export async function releaseSeat(
       row.expiresAt <= seats.changedAt ? { endedAt: row.expiresAt, reason: 'EXPIRED' } : { endedAt: seats.changedAt, reason: 'RELEASED' };
   }
   const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
-  const [ended] = await guarded('The database', () =>
-    endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason),
-  );
+  const [ended] = await databaseWork(() => endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason));
   // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
   const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));
   if (!session) return err(new SessionNotFound());
@@ -266,14 +275,43 @@ export async function seatCount(ctx: ServiceContext, licenseId: string): Promise
   return outcome.count;
 }
 
+/**
+ * The license's seat count now, then every change, for a subscriber of its organization.
+ * Attaches first, then reads the current count, so no change can fall between the two; a
+ * change published before the read (or the read's own reload) may still arrive after it, and
+ * is skipped.
+ */
+export async function seatCountUpdates(
+  ctx: ServiceContext,
+  orgId: string,
+  licenseId: string,
+): Promise<Result<AsyncIterableIterator<SeatCount>, InvalidInput>> {
+  if (!(await getLicense(ctx, orgId, licenseId))) return err(new InvalidInput('No license with this id.', 'licenseId'));
+  const messages = await ctx.pubsub.subscribe(seatChannel(licenseId));
+  try {
+    const current = await seatCount(ctx, licenseId);
+    return ok(
+      subscriptionStream(current, messages, (message) => {
+        const count = parseCountMessage(licenseId, message);
+        const older = count.changedAt < current.changedAt;
+        const repeat =
+          count.changedAt.getTime() === current.changedAt.getTime() && count.used === current.used && count.max === current.max;
+        return older || repeat ? undefined : count;
+      }),
+    );
+  } catch (error) {
+    await messages.return?.();
+    throw error;
+  }
+}
+
 /** Force-releases a session (operator action): its seat is free at once and it cannot heartbeat again. */
 export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId: string): Promise<Result<SessionView, SessionNotFound>> {
   const row = await getSession(ctx, actor.orgId, sessionId);
   if (!row) return err(new SessionNotFound());
   if (row.endedAt) return ok(sessionFromRow(row));
   await withLoadedLicense(ctx, row.licenseId, undefined, () => ctx.seats.release(row.licenseId, row.id, false));
-  const [ended] = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt: new Date() }], 'REVOKED')),
-  );
+  const endedAt = new Date(ctx.clock.now());
+  const [ended] = await tenantWork(ctx, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], 'REVOKED'));
   return ok(sessionFromRow(ended ?? (await getSession(ctx, actor.orgId, sessionId)) ?? row));
 }

@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { loadLicenseSeats } from '../licenses/licenses.ts';
+import { loadLicenseSeats } from './loading.ts';
 import { endSessions } from '../sessions/sessions.ts';
 import { recordLeaseProgress } from '../sessions/heartbeatBuffer.ts';
 

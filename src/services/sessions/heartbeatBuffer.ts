@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import { createBatchBuffer } from '../../lib/batchBuffer.ts';
+import type { HeartbeatBuffer } from '../context.ts';
 
 export interface LeaseProgress {
   sessionId: string;
@@ -28,11 +29,6 @@ export async function recordLeaseProgress(db: Database | Transaction, progress: 
            expires_at = greatest(s.expires_at, v.expires_at)
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, at timestamptz, expires_at timestamptz)
      where s.id = v.id and s.ended_at is null`);
-}
-
-export interface HeartbeatBuffer {
-  record(sessionId: string, at: Date, expiresAt: Date): void;
-  flush(): Promise<number>;
 }
 
 export function createHeartbeatBuffer(db: Database): HeartbeatBuffer {

@@ -9,13 +9,13 @@ import type { Database } from '../../db/client.ts';
 import { rowsOf } from '../../db/client.ts';
 import { seatSessions } from '../../db/schema.ts';
 import type { SeatSessionRow } from '../../db/rows.ts';
-import { inTenant, inTenantStatement, type Transaction } from '../../db/tenant.ts';
+import { inTenantStatement, type Transaction } from '../../db/tenant.ts';
 import type { SeatCount } from '../../stores/seats/contract.ts';
 import { auditWrites } from '../audit/auditLog.ts';
 import { eventWrites, sessionDataSql } from '../webhooks/events.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { guarded } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
+import { databaseWork, tenantWork } from '../database.ts';
 
 export type EndReason = NonNullable<SeatSessionRow['endReason']>;
 
@@ -45,7 +45,7 @@ export function sessionFromRow(row: SeatSessionRow): SessionView {
 }
 
 export async function findSession(ctx: ServiceContext, licenseId: string, sessionId: string): Promise<SeatSessionRow | undefined> {
-  const [row] = await guarded('The database', () =>
+  const [row] = await databaseWork(() =>
     ctx.db
       .select()
       .from(seatSessions)
@@ -57,9 +57,7 @@ export async function findSession(ctx: ServiceContext, licenseId: string, sessio
 /** A session of the organization, or undefined (also for another organization's id: RLS hides it). */
 export async function getSession(ctx: ServiceContext, orgId: string, sessionId: string): Promise<SeatSessionRow | undefined> {
   if (!isId('ses', sessionId)) return undefined;
-  const [row] = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) => tx.select().from(seatSessions).where(eq(seatSessions.id, sessionId))),
-  );
+  const [row] = await tenantWork(ctx, orgId, (tx) => tx.select().from(seatSessions).where(eq(seatSessions.id, sessionId)));
   return row;
 }
 
@@ -76,15 +74,13 @@ export async function listSessions(
     const cursor = await getSession(ctx, orgId, options.after);
     if (cursor) conditions.push(lt(seatSessions.startedAt, cursor.startedAt));
   }
-  const rows = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx
-        .select()
-        .from(seatSessions)
-        .where(and(...conditions))
-        .orderBy(desc(seatSessions.startedAt))
-        .limit(options.first + 1),
-    ),
+  const rows = await tenantWork(ctx, orgId, (tx) =>
+    tx
+      .select()
+      .from(seatSessions)
+      .where(and(...conditions))
+      .orderBy(desc(seatSessions.startedAt))
+      .limit(options.first + 1),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }

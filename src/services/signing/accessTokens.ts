@@ -7,23 +7,18 @@
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { loadOrCreateKey } from './keyFile.ts';
 import type { FileStore } from '../../lib/files.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { AccessClaims, AccessTokens } from '../context.ts';
 
 export const ACCESS_TOKEN_AUDIENCE = 'leasehold-api';
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 
-export interface AccessClaims {
-  sub: string;
-  org: string;
-  roles: string[];
-}
-
-export interface AccessTokens {
-  issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }>;
-  /** The claims of a valid token, or undefined for anything else (never throws on bad input). */
-  verify(token: string): Promise<(AccessClaims & JWTPayload) | undefined>;
-}
-
-export async function createAccessTokens(options: { pem?: string | undefined; files: FileStore; issuer: string }): Promise<AccessTokens> {
+export async function createAccessTokens(options: {
+  pem?: string | undefined;
+  files: FileStore;
+  issuer: string;
+  clock: Clock;
+}): Promise<AccessTokens> {
   const { privateKey, publicJwk, keyId } = await loadOrCreateKey({
     pem: options.pem,
     files: options.files,
@@ -35,7 +30,7 @@ export async function createAccessTokens(options: { pem?: string | undefined; fi
 
   return {
     async issue(claims) {
-      const now = Math.floor(Date.now() / 1000);
+      const now = Math.floor(options.clock.now() / 1000);
       const token = await new SignJWT({ org: claims.org, roles: claims.roles })
         .setProtectedHeader({ alg: 'EdDSA', kid: keyId, typ: 'JWT' })
         .setSubject(claims.sub)
@@ -50,6 +45,7 @@ export async function createAccessTokens(options: { pem?: string | undefined; fi
       try {
         const { payload, protectedHeader } = await jwtVerify(token, publicKey, {
           algorithms: ['EdDSA'],
+          currentDate: new Date(options.clock.now()),
           issuer: options.issuer,
           audience: ACCESS_TOKEN_AUDIENCE,
           requiredClaims: ['sub', 'exp', 'iat'],

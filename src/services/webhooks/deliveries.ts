@@ -16,25 +16,18 @@
 import { and, asc, desc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEventRow } from '../../db/rows.ts';
 import { webhookAttempts, webhookDeliveries, webhookEvents } from '../../db/schema.ts';
-import { inTenant } from '../../db/tenant.ts';
 import { subscriptionStream } from '../../lib/asyncIterators.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, type Result } from '../errors.ts';
+import { DomainError, err, guarded, InvalidInput, ok, WebhookDeliveryNotFound, WebhookEndpointNotFound, type Result } from '../errors.ts';
 import { TEST_EVENT_TYPE } from './events.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import { getWebhookEndpoint, WebhookEndpointNotFound } from './endpoints.ts';
+import { getWebhookEndpoint } from './endpoints.ts';
+import { tenantWork } from '../database.ts';
 
 /** A delivery as the API shows it: its claim is the worker's business. */
 export type WebhookDelivery = Omit<WebhookDeliveryRow, 'claimToken'>;
 export type WebhookDeliveryStatus = WebhookDeliveryRow['status'];
-
-export class WebhookDeliveryNotFound extends DomainError {
-  readonly code = ErrorCode.NOT_FOUND;
-  constructor() {
-    super('No webhook delivery with this id exists in your organization.');
-  }
-}
 
 /** Statuses a delivery can be sent again from by hand. */
 const REDELIVERABLE: WebhookDeliveryStatus[] = ['DELIVERED', 'DEAD', 'REPLAY_EXPIRED', 'DISABLED'];
@@ -72,12 +65,17 @@ export async function deliveryUpdates(
   ctx: ServiceContext,
   orgId: string,
   endpointId: string | null,
-): Promise<AsyncIterableIterator<WebhookDelivery>> {
+): Promise<Result<AsyncIterableIterator<WebhookDelivery>, InvalidInput>> {
+  if (endpointId !== null && !(await getWebhookEndpoint(ctx, orgId, endpointId))) {
+    return err(new InvalidInput('No webhook endpoint with this id.', 'endpointId'));
+  }
   const messages = await guarded('The publisher', () => ctx.pubsub.subscribe(deliveryChannel(orgId)));
-  return subscriptionStream<WebhookDelivery>(undefined, messages, (message) => {
-    const delivery = parseDeliveryMessage(message);
-    return delivery.orgId === orgId && (endpointId === null || delivery.endpointId === endpointId) ? delivery : undefined;
-  });
+  return ok(
+    subscriptionStream<WebhookDelivery>(undefined, messages, (message) => {
+      const delivery = parseDeliveryMessage(message);
+      return delivery.orgId === orgId && (endpointId === null || delivery.endpointId === endpointId) ? delivery : undefined;
+    }),
+  );
 }
 
 // ── Reads ───────────────────────────────────────────────────────────────────────────────────
@@ -128,40 +126,32 @@ export async function listWebhookDeliveries(
       sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select created_at, id from webhook_deliveries where id = ${options.after})`,
     );
   }
-  const rows = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx
-        .select(columns)
-        .from(webhookDeliveries)
-        .where(and(...conditions))
-        .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-        .limit(options.first + 1),
-    ),
+  const rows = await tenantWork(ctx, orgId, (tx) =>
+    tx
+      .select(columns)
+      .from(webhookDeliveries)
+      .where(and(...conditions))
+      .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+      .limit(options.first + 1),
   );
   return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
 }
 
 export async function getWebhookDelivery(ctx: ServiceContext, orgId: string, id: string): Promise<WebhookDelivery | undefined> {
   if (!isId('whd', id)) return undefined;
-  const [row] = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) => tx.select(columns).from(webhookDeliveries).where(eq(webhookDeliveries.id, id))),
-  );
+  const [row] = await tenantWork(ctx, orgId, (tx) => tx.select(columns).from(webhookDeliveries).where(eq(webhookDeliveries.id, id)));
   return row;
 }
 
 /** Oldest first. */
 export async function listWebhookAttempts(ctx: ServiceContext, orgId: string, deliveryId: string): Promise<WebhookAttemptRow[]> {
-  return guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, deliveryId)).orderBy(asc(webhookAttempts.attempt)),
-    ),
+  return tenantWork(ctx, orgId, (tx) =>
+    tx.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, deliveryId)).orderBy(asc(webhookAttempts.attempt)),
   );
 }
 
 export async function getWebhookEvent(ctx: ServiceContext, orgId: string, id: string): Promise<WebhookEventRow | undefined> {
-  const [row] = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) => tx.select().from(webhookEvents).where(eq(webhookEvents.id, id))),
-  );
+  const [row] = await tenantWork(ctx, orgId, (tx) => tx.select().from(webhookEvents).where(eq(webhookEvents.id, id)));
   return row;
 }
 
@@ -178,39 +168,37 @@ export async function redeliverWebhook(
   deliveryId: string,
 ): Promise<Result<WebhookDelivery, InvalidInput | WebhookDeliveryNotFound>> {
   if (!isId('whd', deliveryId)) return err(new WebhookDeliveryNotFound());
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx): Promise<WebhookDelivery | InvalidInput | WebhookDeliveryNotFound> => {
-      const [row] = await tx
-        .update(webhookDeliveries)
-        .set({
-          status: 'PENDING',
-          attempts: 0,
-          nextAttemptAt: sql`now()`,
-          redeliveredAt: sql`now()`,
-          deliveredAt: null,
-          claimToken: null,
-          updatedAt: sql`now()`,
-        })
-        .where(and(eq(webhookDeliveries.id, deliveryId), inArray(webhookDeliveries.status, REDELIVERABLE)))
-        .returning(columns);
-      if (!row) {
-        const [existing] = await tx
-          .select({ status: webhookDeliveries.status })
-          .from(webhookDeliveries)
-          .where(eq(webhookDeliveries.id, deliveryId));
-        return existing
-          ? new InvalidInput(
-              `a ${existing.status} delivery is still on its way; only ${REDELIVERABLE.join(', ')} ones can be sent again`,
-              'deliveryId',
-            )
-          : new WebhookDeliveryNotFound();
-      }
-      await appendAudit(tx, actor, [
-        { action: 'webhook.redelivered', resourceType: 'webhookDelivery', resourceId: deliveryId, data: { eventId: row.eventId } },
-      ]);
-      return row;
-    }),
-  );
+  const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<WebhookDelivery | InvalidInput | WebhookDeliveryNotFound> => {
+    const [row] = await tx
+      .update(webhookDeliveries)
+      .set({
+        status: 'PENDING',
+        attempts: 0,
+        nextAttemptAt: sql`now()`,
+        redeliveredAt: sql`now()`,
+        deliveredAt: null,
+        claimToken: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(webhookDeliveries.id, deliveryId), inArray(webhookDeliveries.status, REDELIVERABLE)))
+      .returning(columns);
+    if (!row) {
+      const [existing] = await tx
+        .select({ status: webhookDeliveries.status })
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.id, deliveryId));
+      return existing
+        ? new InvalidInput(
+            `a ${existing.status} delivery is still on its way; only ${REDELIVERABLE.join(', ')} ones can be sent again`,
+            'deliveryId',
+          )
+        : new WebhookDeliveryNotFound();
+    }
+    await appendAudit(tx, actor, [
+      { action: 'webhook.redelivered', resourceType: 'webhookDelivery', resourceId: deliveryId, data: { eventId: row.eventId } },
+    ]);
+    return row;
+  });
   return outcome instanceof DomainError ? err(outcome) : ok(outcome);
 }
 
@@ -223,24 +211,22 @@ export async function sendTestWebhook(
   const endpoint = await getWebhookEndpoint(ctx, actor.orgId, endpointId);
   if (!endpoint) return err(new WebhookEndpointNotFound());
   if (!endpoint.enabled) return err(new InvalidInput('the endpoint is disabled; enable it first', 'endpointId'));
-  const delivery = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const eventId = newId('evt');
-      await tx.insert(webhookEvents).values({
-        id: eventId,
-        orgId: actor.orgId,
-        type: TEST_EVENT_TYPE,
-        data: { endpointId, message: 'A test event sent from Leasehold.' },
-      });
-      const [row] = await tx
-        .insert(webhookDeliveries)
-        .values({ id: newId('whd'), orgId: actor.orgId, endpointId, eventId, eventType: TEST_EVENT_TYPE, nextAttemptAt: sql`now()` })
-        .returning(columns);
-      await appendAudit(tx, actor, [
-        { action: 'webhook.test-sent', resourceType: 'webhookEndpoint', resourceId: endpointId, data: { deliveryId: row!.id } },
-      ]);
-      return row!;
-    }),
-  );
+  const delivery = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const eventId = newId('evt');
+    await tx.insert(webhookEvents).values({
+      id: eventId,
+      orgId: actor.orgId,
+      type: TEST_EVENT_TYPE,
+      data: { endpointId, message: 'A test event sent from Leasehold.' },
+    });
+    const [row] = await tx
+      .insert(webhookDeliveries)
+      .values({ id: newId('whd'), orgId: actor.orgId, endpointId, eventId, eventType: TEST_EVENT_TYPE, nextAttemptAt: sql`now()` })
+      .returning(columns);
+    await appendAudit(tx, actor, [
+      { action: 'webhook.test-sent', resourceType: 'webhookEndpoint', resourceId: endpointId, data: { deliveryId: row!.id } },
+    ]);
+    return row!;
+  });
   return ok(delivery);
 }

@@ -9,22 +9,14 @@
 import { count, desc, eq } from 'drizzle-orm';
 import type { WebhookEndpointRow } from '../../db/rows.ts';
 import { webhookEndpoints } from '../../db/schema.ts';
-import { inTenant } from '../../db/tenant.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { DomainError, err, ErrorCode, guarded, InvalidInput, ok, type Result } from '../errors.ts';
+import { err, InvalidInput, ok, WebhookEndpointNotFound, type Result } from '../errors.ts';
 import { isEventTypePattern } from './events.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import { generateWebhookSecret } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
-
-
-export class WebhookEndpointNotFound extends DomainError {
-  readonly code = ErrorCode.NOT_FOUND;
-  constructor() {
-    super('No webhook endpoint with this id exists in your organization.');
-  }
-}
+import { tenantWork } from '../database.ts';
 
 const LIMITS = {
   description: 500,
@@ -92,42 +84,36 @@ export async function createWebhookEndpoint(
   const id = newId('whe');
   const secret = generateWebhookSecret();
   const secretCiphertext = await ctx.webhookSecrets.seal(secret, id);
-  const outcome = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx): Promise<WebhookEndpointRow | InvalidInput> => {
-      const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.orgId, actor.orgId));
-      if (n >= LIMITS.endpointsPerOrganization) {
-        return new InvalidInput(`an organization can have at most ${LIMITS.endpointsPerOrganization} endpoints`, 'url');
-      }
-      const [row] = await tx
-        .insert(webhookEndpoints)
-        .values({ id, orgId: actor.orgId, url, description, eventTypes, enabled: input.enabled ?? true, secretCiphertext })
-        .returning();
-      await appendAudit(tx, actor, [{ action: 'webhook.created', resourceType: 'webhookEndpoint', resourceId: id, data: described(row!) }]);
-      return row!;
-    }),
-  );
+  const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<WebhookEndpointRow | InvalidInput> => {
+    const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.orgId, actor.orgId));
+    if (n >= LIMITS.endpointsPerOrganization) {
+      return new InvalidInput(`an organization can have at most ${LIMITS.endpointsPerOrganization} endpoints`, 'url');
+    }
+    const [row] = await tx
+      .insert(webhookEndpoints)
+      .values({ id, orgId: actor.orgId, url, description, eventTypes, enabled: input.enabled ?? true, secretCiphertext })
+      .returning();
+    await appendAudit(tx, actor, [{ action: 'webhook.created', resourceType: 'webhookEndpoint', resourceId: id, data: described(row!) }]);
+    return row!;
+  });
   if (outcome instanceof InvalidInput) return err(outcome);
   return ok({ endpoint: outcome, secret });
 }
 
 /** Newest first. */
 export async function listWebhookEndpoints(ctx: ServiceContext, orgId: string): Promise<WebhookEndpointRow[]> {
-  return guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) =>
-      tx
-        .select()
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.orgId, orgId))
-        .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id)),
-    ),
+  return tenantWork(ctx, orgId, (tx) =>
+    tx
+      .select()
+      .from(webhookEndpoints)
+      .where(eq(webhookEndpoints.orgId, orgId))
+      .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id)),
   );
 }
 
 export async function getWebhookEndpoint(ctx: ServiceContext, orgId: string, id: string): Promise<WebhookEndpointRow | undefined> {
   if (!isId('whe', id)) return undefined;
-  const [row] = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, (tx) => tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id))),
-  );
+  const [row] = await tenantWork(ctx, orgId, (tx) => tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)));
   return row;
 }
 
@@ -159,25 +145,23 @@ export async function updateWebhookEndpoint(
     // The reason says why the server disabled it; any change of hand makes it moot.
     changes.disabledReason = null;
   }
-  const row = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx
-        .update(webhookEndpoints)
-        .set({ ...changes, updatedAt: new Date() })
-        .where(eq(webhookEndpoints.id, id))
-        .returning();
-      if (!row) return undefined;
-      await appendAudit(tx, actor, [
-        {
-          action: 'webhook.updated',
-          resourceType: 'webhookEndpoint',
-          resourceId: id,
-          data: { changes: Object.keys(changes), ...described(row) },
-        },
-      ]);
-      return row;
-    }),
-  );
+  const row = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .update(webhookEndpoints)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(eq(webhookEndpoints.id, id))
+      .returning();
+    if (!row) return undefined;
+    await appendAudit(tx, actor, [
+      {
+        action: 'webhook.updated',
+        resourceType: 'webhookEndpoint',
+        resourceId: id,
+        data: { changes: Object.keys(changes), ...described(row) },
+      },
+    ]);
+    return row;
+  });
   return row ? ok(row) : err(new WebhookEndpointNotFound());
 }
 
@@ -188,14 +172,12 @@ export async function deleteWebhookEndpoint(
   id: string,
 ): Promise<Result<WebhookEndpointRow, WebhookEndpointNotFound>> {
   if (!isId('whe', id)) return err(new WebhookEndpointNotFound());
-  const row = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [row] = await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning();
-      if (!row) return undefined;
-      await appendAudit(tx, actor, [{ action: 'webhook.deleted', resourceType: 'webhookEndpoint', resourceId: id, data: described(row) }]);
-      return row;
-    }),
-  );
+  const row = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning();
+    if (!row) return undefined;
+    await appendAudit(tx, actor, [{ action: 'webhook.deleted', resourceType: 'webhookEndpoint', resourceId: id, data: described(row) }]);
+    return row;
+  });
   return row ? ok(row) : err(new WebhookEndpointNotFound());
 }
 
@@ -219,32 +201,30 @@ export async function rotateWebhookSecret(
   const secret = generateWebhookSecret();
   const secretCiphertext = await ctx.webhookSecrets.seal(secret, id);
   const now = new Date();
-  const row = await guarded('The database', () =>
-    inTenant(ctx.db, actor.orgId, async (tx) => {
-      const [current] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).for('update');
-      if (!current) return undefined;
-      const overlapEnds = overlap > 0 ? new Date(now.getTime() + overlap * 1000) : null;
-      const [row] = await tx
-        .update(webhookEndpoints)
-        .set({
-          secretCiphertext,
-          previousSecretCiphertext: overlapEnds ? current.secretCiphertext : null,
-          previousSecretExpiresAt: overlapEnds,
-          updatedAt: now,
-        })
-        .where(eq(webhookEndpoints.id, id))
-        .returning();
-      await appendAudit(tx, actor, [
-        {
-          action: 'webhook.secret-rotated',
-          resourceType: 'webhookEndpoint',
-          resourceId: id,
-          data: { previousSecretExpiresAt: (overlapEnds ?? now).toISOString() },
-        },
-      ]);
-      return row!;
-    }),
-  );
+  const row = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [current] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).for('update');
+    if (!current) return undefined;
+    const overlapEnds = overlap > 0 ? new Date(now.getTime() + overlap * 1000) : null;
+    const [row] = await tx
+      .update(webhookEndpoints)
+      .set({
+        secretCiphertext,
+        previousSecretCiphertext: overlapEnds ? current.secretCiphertext : null,
+        previousSecretExpiresAt: overlapEnds,
+        updatedAt: now,
+      })
+      .where(eq(webhookEndpoints.id, id))
+      .returning();
+    await appendAudit(tx, actor, [
+      {
+        action: 'webhook.secret-rotated',
+        resourceType: 'webhookEndpoint',
+        resourceId: id,
+        data: { previousSecretExpiresAt: (overlapEnds ?? now).toISOString() },
+      },
+    ]);
+    return row!;
+  });
   return row ? ok({ endpoint: row, secret }) : err(new WebhookEndpointNotFound());
 }
 

@@ -5,11 +5,10 @@
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.ts';
-import { inTenant } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
-import { guarded, RequestError } from '../errors.ts';
-
-const MAX_RANGE_DAYS = 366;
+import { err, ok, type InvalidInput, type Result } from '../errors.ts';
+import { checkReportRange } from '../reports.ts';
+import { tenantWork } from '../database.ts';
 
 export interface WebhookMetrics {
   from: Date;
@@ -44,15 +43,17 @@ interface Row {
   p95_ms: number | string | null;
 }
 
-export async function webhookMetrics(ctx: ServiceContext, orgId: string, from: Date, to: Date): Promise<WebhookMetrics> {
-  if (!(from.getTime() < to.getTime())) throw new RequestError('BAD_USER_INPUT', 'from must be before to', { field: 'from' });
-  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000) {
-    throw new RequestError('BAD_USER_INPUT', `the range may cover at most ${MAX_RANGE_DAYS} days`, { field: 'to' });
-  }
-  const [row] = await guarded('The database', () =>
-    inTenant(ctx.db, orgId, async (tx) =>
-      rowsOf<Row>(
-        await tx.execute(sql`
+export async function webhookMetrics(
+  ctx: ServiceContext,
+  orgId: string,
+  from: Date,
+  to: Date,
+): Promise<Result<WebhookMetrics, InvalidInput>> {
+  const invalid = checkReportRange(from, to);
+  if (invalid) return err(invalid);
+  const [row] = await tenantWork(ctx, orgId, async (tx) =>
+    rowsOf<Row>(
+      await tx.execute(sql`
           with d as (
             select status, attempts, delivered_at - coalesce(redelivered_at, created_at) as latency
               from webhook_deliveries
@@ -72,13 +73,12 @@ export async function webhookMetrics(ctx: ServiceContext, orgId: string, from: D
                  (percentile_cont(0.95) within group (order by extract(epoch from latency) * 1000)
                    filter (where status = 'DELIVERED' and latency is not null))::float8 as p95_ms
             from d`),
-      ),
     ),
   );
   const r = row!;
   const number = (v: number | string | null) => (v === null ? null : Number(v));
   const p95 = number(r.p95_ms);
-  return {
+  return ok({
     from,
     to,
     total: r.total,
@@ -92,5 +92,5 @@ export async function webhookMetrics(ctx: ServiceContext, orgId: string, from: D
     failedAttempts: r.failed_attempts,
     averageAttempts: number(r.average_attempts),
     p95DeliveryLatencyMs: p95 === null ? null : Math.round(p95),
-  };
+  });
 }

@@ -15,6 +15,7 @@
  * decrypt.
  */
 import { base64, base64url, fromBase64, hex } from '../../lib/encoding.ts';
+import type { SecretBox } from '../context.ts';
 
 const PREFIX = 'whsec_';
 const FORMAT = 'v1';
@@ -28,11 +29,6 @@ export function generateWebhookSecret(): string {
 export function signingKeyOf(secret: string): Uint8Array<ArrayBuffer> {
   if (!secret.startsWith(PREFIX)) throw new Error('not a whsec_ secret');
   return fromBase64(secret.slice(PREFIX.length));
-}
-
-export interface SecretBox {
-  seal(secret: string, endpointId: string): Promise<string>;
-  open(sealed: string, endpointId: string): Promise<string>;
 }
 
 /** The server key (32 bytes, base64 or base64url) as an AES-256-GCM box. */

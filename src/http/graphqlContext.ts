@@ -1,0 +1,22 @@
+/** Builds each request's GraphQL context: its id, the client's address and who is calling. */
+import type { GraphQLContext } from '../schema/context.ts';
+import type { ServiceContext } from '../services/context.ts';
+import type { Authenticator } from '../services/identity/authenticate.ts';
+import { principalId } from '../services/principals.ts';
+import { clientAddress, type ConnInfo, type ServerContext } from './clientAddress.ts';
+
+type RequestContext = ServerContext & { request: Request; connectionParams?: Record<string, unknown> };
+
+export function graphqlContext(services: ServiceContext, authenticator: Authenticator, connInfo: ConnInfo) {
+  const { trustedProxies } = services.config;
+  return async (serverContext: RequestContext): Promise<GraphQLContext> => {
+    const { request, connectionParams } = serverContext;
+    const requestId = request.headers.get('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+    const clientIp = clientAddress(connInfo, trustedProxies, request, serverContext);
+    // graphql-ws operations carry the credential in the connection_init payload, HTTP in the header.
+    const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
+    const principal = await authenticator.authenticate(authorization, clientIp);
+    const actor = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };
+    return { services, requestId, clientIp, principal, actor };
+  };
+}

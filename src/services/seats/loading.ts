@@ -1,0 +1,32 @@
+/**
+ * Putting a license into the seat store: on its first use, or after Redis lost it. Postgres is
+ * the record: the license's terms, its open sessions and its activated machines.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { licenses, machines, seatSessions } from '../../db/schema.ts';
+import type { ServiceContext } from '../context.ts';
+import { databaseWork } from '../database.ts';
+import { guarded } from '../errors.ts';
+import { licenseTerms } from '../licenses/licenses.ts';
+
+/** Puts a license and its open sessions into the seat store (first use, or after Redis lost them). */
+export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): Promise<void> {
+  const { license, sessions, activated } = await databaseWork(async () => {
+    const [license] = await ctx.db.select().from(licenses).where(eq(licenses.id, licenseId));
+    const sessions = await ctx.db
+      .select({ sessionId: seatSessions.id, fingerprint: seatSessions.fingerprint, expiresAt: seatSessions.expiresAt })
+      .from(seatSessions)
+      .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
+    const activated = await ctx.db.select({ fingerprint: machines.fingerprint }).from(machines).where(eq(machines.licenseId, licenseId));
+    return { license, sessions, activated };
+  });
+  if (!license) throw new Error(`license ${licenseId} vanished while loading`);
+  await guarded('The seat store', () =>
+    ctx.seats.load(
+      licenseId,
+      licenseTerms(license),
+      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime() })),
+      activated.map((m) => m.fingerprint),
+    ),
+  );
+}
