@@ -21,7 +21,7 @@ import { createLogger } from './lib/logger.ts';
 import { schema } from './resolvers/index.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createApiKeyLookups } from './services/apiKeys/lookups.ts';
-import { startBackgroundJobs, type BackgroundJobs } from './services/background.ts';
+import { startBackgroundJobs, type BackgroundJobs } from './services/background/jobs.ts';
 import type { ServiceContext } from './services/context.ts';
 import { createAuthenticator } from './services/identity/authenticate.ts';
 import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';

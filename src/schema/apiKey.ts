@@ -34,7 +34,8 @@ export const ApiKeyType = builder.objectRef<ApiKeyRow>('ApiKey').implement({
       type: 'DateTime',
       nullable: true,
       description: 'After a rotation that kept the id, when the replaced secret stops working.',
-      resolve: (key) => (key.previousExpiresAt && key.previousExpiresAt.getTime() > Date.now() ? key.previousExpiresAt : null),
+      resolve: (key, _args, ctx) =>
+        key.previousExpiresAt && key.previousExpiresAt.getTime() > ctx.services.clock.now() ? key.previousExpiresAt : null,
     }),
     lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',

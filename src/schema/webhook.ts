@@ -40,7 +40,8 @@ export const WebhookEndpointType = builder.objectRef<WebhookEndpointRow>('Webhoo
       type: 'DateTime',
       nullable: true,
       description: 'During a secret rotation, when the replaced secret stops signing.',
-      resolve: (e) => (e.previousSecretExpiresAt && e.previousSecretExpiresAt.getTime() > Date.now() ? e.previousSecretExpiresAt : null),
+      resolve: (e, _args, ctx) =>
+        e.previousSecretExpiresAt && e.previousSecretExpiresAt.getTime() > ctx.services.clock.now() ? e.previousSecretExpiresAt : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -121,7 +121,7 @@ export async function createApiKey(
   if (ipAllowlist instanceof InvalidInput) return err(ipAllowlist);
   const tier = validTier(ctx, input.tier ?? DEFAULT_TIER);
   if (tier instanceof InvalidInput) return err(tier);
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now())
+  if (input.expiresAt && input.expiresAt.getTime() <= ctx.clock.now())
     return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
 
   const { secret, hash, hint } = await generateSecret(input.environment);
@@ -208,7 +208,7 @@ export async function revokeApiKey(
 ): Promise<Result<ApiKeyRow, InvalidInput | ApiKeyNotFound>> {
   if (!isId('key', id)) return err(new ApiKeyNotFound());
   if (reason && reason.length > LIMITS.reason) return err(new InvalidInput(`reason must be at most ${LIMITS.reason} characters`, 'reason'));
-  const now = new Date();
+  const now = new Date(ctx.clock.now());
   const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<ApiKeyRow | ApiKeyNotFound | InvalidInput> => {
     // A key whose revocation is scheduled (the old key of a rotation) can be revoked now.
     const [row] = await tx
@@ -255,7 +255,7 @@ export async function rotateApiKey(
   if (!Number.isInteger(grace) || grace < 0 || grace > LIMITS.gracePeriodSeconds) {
     return err(new InvalidInput(`gracePeriodSeconds must be an integer from 0 to ${LIMITS.gracePeriodSeconds}`, 'gracePeriodSeconds'));
   }
-  const now = new Date();
+  const now = new Date(ctx.clock.now());
   const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<ApiKeyWithSecret | ApiKeyNotFound | InvalidInput> => {
     const [current] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
     if (!current) return new ApiKeyNotFound();

@@ -43,7 +43,7 @@ async function limitLogin(ctx: ServiceContext, bucket: string) {
 async function issueTokens(ctx: ServiceContext, user: SignedIn['user'], familyId: string, tx: Transaction): Promise<SignedIn> {
   const access = await ctx.accessTokens.issue({ sub: user.id, org: user.orgId, roles: [user.role] });
   const refreshToken = `rt_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
-  const refreshTokenExpiresAt = new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000);
+  const refreshTokenExpiresAt = new Date(ctx.clock.now() + REFRESH_TOKEN_TTL_SECONDS * 1000);
   await tx.insert(refreshTokens).values({
     id: newId('rtk'),
     orgId: user.orgId,
@@ -94,19 +94,20 @@ export async function refreshSession(
 ): Promise<Result<SignedIn, InvalidCredentials>> {
   const tokenHash = await sha256Hex(refreshToken);
   const [row] = await databaseWork(() => ctx.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)));
-  if (!row || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return err(new InvalidCredentials('The refresh token is not valid.'));
+  if (!row || row.revokedAt || row.expiresAt.getTime() <= ctx.clock.now())
+    return err(new InvalidCredentials('The refresh token is not valid.'));
   const actor: Actor = { type: 'user', id: row.userId, orgId: row.orgId, requestId };
   const outcome = await tenantWork(ctx, row.orgId, async (tx) => {
     // Spending is one conditional update, so of two concurrent refreshes exactly one wins.
     const [spent] = await tx
       .update(refreshTokens)
-      .set({ usedAt: new Date() })
+      .set({ usedAt: new Date(ctx.clock.now()) })
       .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
       .returning();
     if (!spent) {
       await tx
         .update(refreshTokens)
-        .set({ revokedAt: new Date() })
+        .set({ revokedAt: new Date(ctx.clock.now()) })
         .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
       await appendAudit(tx, actor, [
         { action: 'user.refresh_token_reused', resourceType: 'user', resourceId: row.userId, data: { familyId: row.familyId } },
@@ -133,7 +134,7 @@ export async function logout(ctx: ServiceContext, refreshToken: string, requestI
   await tenantWork(ctx, row.orgId, async (tx) => {
     await tx
       .update(refreshTokens)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: new Date(ctx.clock.now()) })
       .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
     await appendAudit(tx, actor, [{ action: 'user.logged_out', resourceType: 'user', resourceId: row.userId }]);
   });

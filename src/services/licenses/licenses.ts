@@ -136,7 +136,7 @@ export async function updateLicense(
   const license = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(licenses)
-      .set({ ...changes, updatedAt: new Date() })
+      .set({ ...changes, updatedAt: new Date(ctx.clock.now()) })
       .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
       .returning();
     if (!row) return undefined;
@@ -180,7 +180,7 @@ export async function changeLicenseLifecycle(
   action: LifecycleAction,
   options: { expiresAt?: Date; reason?: string | null } = {},
 ): Promise<Result<LicenseRow, LicenseNotFound | InvalidInput>> {
-  if (action === 'renewed' && (!options.expiresAt || options.expiresAt.getTime() <= Date.now())) {
+  if (action === 'renewed' && (!options.expiresAt || options.expiresAt.getTime() <= ctx.clock.now())) {
     return err(new InvalidInput('expiresAt must be in the future', 'expiresAt'));
   }
   const current = await getLicense(ctx, actor.orgId, id);
@@ -190,7 +190,7 @@ export async function changeLicenseLifecycle(
   }
   const status = TARGET_STATUS[action] ?? current.status;
   const endsSessions = status !== 'ACTIVE';
-  const now = new Date();
+  const now = new Date(ctx.clock.now());
   const license = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(licenses)

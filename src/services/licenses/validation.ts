@@ -18,7 +18,7 @@ const VALIDATION_TTL_SECONDS = 300;
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Promise<SignedDocument> {
-  const iat = Math.floor(Date.now() / 1000);
+  const iat = Math.floor(ctx.clock.now() / 1000);
   const ttlEnd = iat + CERTIFICATE_TTL_SECONDS;
   const exp = license.expiresAt ? Math.min(ttlEnd, seconds(license.expiresAt)) : ttlEnd;
   return signDocument(
@@ -76,7 +76,7 @@ async function decide(
   if (!license) return { code: 'NOT_FOUND', missing: [] };
   if (license.status === 'REVOKED') return { code: 'REVOKED', missing: [] };
   if (license.status === 'SUSPENDED') return { code: 'SUSPENDED', missing: [] };
-  if (license.expiresAt && license.expiresAt.getTime() <= Date.now()) return { code: 'EXPIRED', missing: [] };
+  if (license.expiresAt && license.expiresAt.getTime() <= ctx.clock.now()) return { code: 'EXPIRED', missing: [] };
   if (input.fingerprint) {
     const [activated] = await databaseWork(() =>
       ctx.db
@@ -100,7 +100,7 @@ export async function validateLicense(ctx: ServiceContext, input: ValidationInpu
     ? (await databaseWork(() => ctx.db.select().from(licenses).where(eq(licenses.id, resolved.licenseId))))[0]
     : undefined;
   const { code, missing } = await decide(ctx, input, license);
-  const iat = Math.floor(Date.now() / 1000);
+  const iat = Math.floor(ctx.clock.now() / 1000);
   const signed = await signDocument(
     ctx,
     {

@@ -29,7 +29,7 @@ export async function announceSeatLimitReached(
 ): Promise<void> {
   let quiet = quietUntil.get(ctx);
   if (!quiet) quietUntil.set(ctx, (quiet = new Map()));
-  const now = Date.now();
+  const now = ctx.clock.now();
   if ((quiet.get(refusal.licenseId) ?? 0) > now) return;
   if (quiet.size >= 10_000) for (const [licenseId, until] of quiet) if (until <= now) quiet.delete(licenseId);
   // Set before the check, so refusals arriving while it runs do not start their own.

@@ -148,7 +148,7 @@ export async function updateWebhookEndpoint(
   const row = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(webhookEndpoints)
-      .set({ ...changes, updatedAt: new Date() })
+      .set({ ...changes, updatedAt: new Date(ctx.clock.now()) })
       .where(eq(webhookEndpoints.id, id))
       .returning();
     if (!row) return undefined;
@@ -200,7 +200,7 @@ export async function rotateWebhookSecret(
   }
   const secret = generateWebhookSecret();
   const secretCiphertext = await ctx.webhookSecrets.seal(secret, id);
-  const now = new Date();
+  const now = new Date(ctx.clock.now());
   const row = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [current] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).for('update');
     if (!current) return undefined;

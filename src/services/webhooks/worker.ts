@@ -55,7 +55,7 @@ export const leaseMs = (ctx: ServiceContext) => 2 * ctx.config.webhookTimeoutMs;
 export async function claimDueDeliveries(ctx: ServiceContext, limit: number, scope: WorkerScope = {}): Promise<Claim[]> {
   const token = crypto.randomUUID();
   const lease = leaseMs(ctx);
-  const leaseEndsAt = Date.now() + lease;
+  const leaseEndsAt = ctx.clock.now() + lease;
   const due = ctx.db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
@@ -204,7 +204,7 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   if (!verdict.ok) return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: ${verdict.message}` });
   let secrets: string[];
   try {
-    secrets = await liveSecrets(ctx, endpoint, Date.now());
+    secrets = await liveSecrets(ctx, endpoint, ctx.clock.now());
   } catch {
     return failed({
       statusCode: null,
@@ -215,7 +215,7 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   }
 
   const body = eventBody(event);
-  const timestamp = Math.floor(Date.now() / 1000);
+  const timestamp = Math.floor(ctx.clock.now() / 1000);
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'Leasehold-Webhooks/1',
@@ -241,9 +241,13 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   const attempt = { statusCode: response.status, durationMs: Math.round(performance.now() - started), responseBody, error: null };
   if (response.status >= 200 && response.status < 300) return { status: 'DELIVERED', attempt };
   if (response.status === 410) {
-    return { status: 'DISABLED', attempt, disablesEndpoint: `The endpoint answered 410 Gone on ${new Date().toISOString()}.` };
+    return {
+      status: 'DISABLED',
+      attempt,
+      disablesEndpoint: `The endpoint answered 410 Gone on ${new Date(ctx.clock.now()).toISOString()}.`,
+    };
   }
-  return failed({ ...attempt, error: `HTTP ${response.status}` }, retryAfterSeconds(response.headers.get('retry-after'), Date.now()));
+  return failed({ ...attempt, error: `HTTP ${response.status}` }, retryAfterSeconds(response.headers.get('retry-after'), ctx.clock.now()));
 }
 
 /** Delivers claimed deliveries, all at once; resolves when each outcome is recorded (or its claim found lapsed). */
@@ -266,11 +270,13 @@ export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Prom
       // Deleted since the claim (deliveries go with their endpoint): nothing left to do.
       if (!event || !endpoint) return;
       // Too little of the lease left to finish: let it lapse, and another claim will send it.
-      if (Date.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
+      if (ctx.clock.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
       try {
         const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
         const outcome: Outcome =
-          Date.now() - ageFrom.getTime() > maxAgeMs ? { status: 'REPLAY_EXPIRED' } : await attemptDelivery(ctx, claim, event, endpoint);
+          ctx.clock.now() - ageFrom.getTime() > maxAgeMs
+            ? { status: 'REPLAY_EXPIRED' }
+            : await attemptDelivery(ctx, claim, event, endpoint);
         await recordOutcome(ctx, claim, outcome);
       } catch (error) {
         // The claim lapses and the delivery is tried again.

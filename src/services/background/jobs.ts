@@ -3,10 +3,10 @@
  * flush of buffered heartbeats, the announcement of licenses about to expire, and (unless
  * WEBHOOK_WORKER=off) the webhook delivery worker. Failures are logged and retried on the next tick.
  */
-import type { ServiceContext } from './context.ts';
-import { announceExpiringLicenses } from './licenses/licenseExpiry.ts';
-import { sweepExpiredSessions } from './seats/sweeper.ts';
-import { startWebhookWorker } from './webhooks/worker.ts';
+import type { ServiceContext } from '../context.ts';
+import { announceExpiringLicenses } from '../licenses/licenseExpiry.ts';
+import { sweepExpiredSessions } from '../seats/sweeper.ts';
+import { startWebhookWorker } from '../webhooks/worker.ts';
 
 export interface BackgroundJobs {
   stop(): Promise<void>;
