@@ -154,7 +154,7 @@ export interface ProfileOptions {
 export async function profile(options: ProfileOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-profile-'));
   const flags = (name: string) => ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`, `--cpu-prof-interval=${SAMPLING_US}`];
-  const databaseUrl = await createBenchDatabase();
+  const databaseUrl = await createBenchDatabase('app');
   const app = await startApp({ runtime: 'node', databaseUrl, nodeFlags: flags('app') });
   let seeded: Seed | undefined;
   try {
@@ -176,7 +176,7 @@ export async function profile(options: ProfileOptions): Promise<void> {
     await app.server.stop();
     app.cleanup();
     if (seeded) await removeSeatKeys(seeded.licenseId);
-    await dropBenchDatabase();
+    await dropBenchDatabase('app');
   }
 }
 

@@ -8,11 +8,13 @@
  *
  * Options: --duration S (10; 5 with --profile)  --warmup S (2)  --rounds N (1; lanes shuffled per round, medians
  * reported)  --runtime node|bun|deno (node)  --in-flight N (50)  --sessions N (200)  --profile
+ * --baseline REF (also run the app of that commit, on a database of its own, with the same lanes)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { appAcquireRelease, appHeartbeat, bareHeartbeat, yogaHeartbeat, yogaSignedHeartbeat, type Step } from './lanes.ts';
 import { runLoad, type LoadResult } from './load.ts';
+import { checkoutBaseline, type Checkout } from './baseline.ts';
 import { profile } from './profile.ts';
 import { killAll, type Runtime, type Server } from './servers.ts';
 import { createBenchDatabase, dropBenchDatabase, removeSeatKeys, seed, startApp, startFloor, type AppHandle, type Seed } from './setup.ts';
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '50' },
     sessions: { type: 'string', default: '200' },
     profile: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 
@@ -39,7 +42,7 @@ const inFlight = Number(args['in-flight']);
 const sessions = Number(args.sessions);
 
 // Bounded in time whatever happens: start-ups, seeding and every lane, with room to spare.
-const budgetMs = (args.profile ? 4 : rounds * 4) * (warmupMs + durationMs + 2000) + 240_000;
+const budgetMs = (args.profile ? 4 : rounds * (args.baseline ? 7 : 5)) * (warmupMs + durationMs + 2000) + 240_000;
 const watchdog = setTimeout(() => {
   console.error(`bench: over its time budget (${Math.round(budgetMs / 1000)} s), stopping`);
   killAll();
@@ -188,24 +191,54 @@ function printTargets(summaries: LaneSummary[]): void {
   if (failing.length) console.log(`  not comparable: errors in ${failing.map((s) => s.lane).join(', ')} (only successes are counted)`);
 }
 
+/** The app's lanes, for this checkout's app or the baseline's. */
+function appLanes(who: string, app: AppHandle, seeded: Seed): Lane[] {
+  return [
+    { name: `${who} heartbeat`, server: app.server, step: appHeartbeat(seeded) },
+    { name: `${who} acquire+release`, server: app.server, step: appAcquireRelease(seeded, Date.now().toString(36)) },
+  ];
+}
+
+/** This checkout's app against the baseline's, lane by lane. */
+function printBaseline(summaries: LaneSummary[], checkout: Checkout): void {
+  console.log(`
+against ${checkout.name}:`);
+  for (const kind of ['heartbeat', 'acquire+release']) {
+    const now = summaries.find((s) => s.lane === `app ${kind}`)!;
+    const then = summaries.find((s) => s.lane === `baseline ${kind}`)!;
+    const cpu =
+      now.cpuMicrosPerRequest !== undefined && then.cpuMicrosPerRequest !== undefined
+        ? `, CPU ${Math.round(now.cpuMicrosPerRequest)} vs ${Math.round(then.cpuMicrosPerRequest)} µs/req`
+        : '';
+    console.log(`  ${kind}: ${(now.requestsPerSecond / then.requestsPerSecond).toFixed(2)} × the baseline's req/s${cpu}`);
+  }
+}
+
 async function bench(): Promise<void> {
   // Everything shares the machine's cores: other work running now skews every lane.
   const [loadBefore] = loadavg();
-  const databaseUrl = await createBenchDatabase();
+  const checkout = args.baseline ? checkoutBaseline(args.baseline) : undefined;
   let app: AppHandle | undefined;
+  let baseline: AppHandle | undefined;
   const floors: Server[] = [];
-  let seeded: Seed | undefined;
+  const seeds: Seed[] = [];
   try {
-    app = await startApp({ runtime, databaseUrl });
-    seeded = await seed(app, sessions);
+    app = await startApp({ runtime, databaseUrl: await createBenchDatabase('app') });
+    const seeded = await seed(app, sessions);
+    seeds.push(seeded);
     floors.push(await startFloor('bare'), await startFloor('yoga', { runtime }));
     const lanes: Lane[] = [
       { name: 'bare floor', server: floors[0]!, step: bareHeartbeat(seeded) },
       { name: 'yoga floor', server: floors[1]!, step: yogaHeartbeat(seeded) },
       { name: SIGNED_FLOOR, server: floors[1]!, step: yogaSignedHeartbeat(seeded) },
-      { name: 'app heartbeat', server: app.server, step: appHeartbeat(seeded) },
-      { name: 'app acquire+release', server: app.server, step: appAcquireRelease(seeded, Date.now().toString(36)) },
+      ...appLanes('app', app, seeded),
     ];
+    if (checkout) {
+      baseline = await startApp({ runtime, databaseUrl: await createBenchDatabase('baseline'), checkout });
+      const seededBaseline = await seed(baseline, sessions);
+      seeds.push(seededBaseline);
+      lanes.push(...appLanes('baseline', baseline, seededBaseline));
+    }
     const results = new Map<Lane, { loads: LoadResult[]; peaks: (number | undefined)[] }>(lanes.map((l) => [l, { loads: [], peaks: [] }]));
     console.log(
       `leasehold bench: app and Yoga floor on ${runtime}, bare floor on node ${process.versions.node}; ${inFlight} in flight, ` +
@@ -236,6 +269,7 @@ async function bench(): Promise<void> {
     );
     printTable(summaries);
     printTargets(summaries);
+    if (checkout) printBaseline(summaries, checkout);
     console.log(
       '\n' +
         JSON.stringify({
@@ -245,14 +279,20 @@ async function bench(): Promise<void> {
           inFlight,
           durationS: durationMs / 1000,
           rounds,
+          ...(checkout ? { baseline: checkout.name } : {}),
           lanes: summaries,
         }),
     );
   } finally {
-    await Promise.all([app?.server.stop(), ...floors.map((f) => f.stop())]);
+    await Promise.all([app?.server.stop(), baseline?.server.stop(), ...floors.map((f) => f.stop())]);
     app?.cleanup();
-    if (seeded) await removeSeatKeys(seeded.licenseId);
-    await dropBenchDatabase();
+    baseline?.cleanup();
+    for (const s of seeds) await removeSeatKeys(s.licenseId);
+    await dropBenchDatabase('app');
+    if (checkout) {
+      await dropBenchDatabase('baseline');
+      checkout.remove();
+    }
   }
 }
 

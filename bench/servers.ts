@@ -64,11 +64,13 @@ export async function startServer(options: {
   /** Answers 2xx once the server is ready. */
   readyPath: string;
   timeoutMs?: number;
+  /** The checkout the command runs in (default: this one). */
+  cwd?: string;
 }): Promise<Server> {
   const port = await freePort();
   const [file, ...args] = options.command;
   const child = spawn(file!, args, {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

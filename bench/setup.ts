@@ -14,27 +14,27 @@ import { BENCH_LICENSE_LIMIT } from './floors/licenseLimit.ts';
 
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-// One per run: a second bench on the machine must not drop the database under this one.
-const BENCH_DATABASE = `leasehold_bench_${process.pid}`;
+// One per run (and per app of the run): a second bench on the machine must not drop the database under this one.
+const benchDatabase = (app: string) => `leasehold_bench_${process.pid}_${app}`;
 
-/** Recreates the bench database next to the configured one; returns its URL. */
-export async function createBenchDatabase(): Promise<string> {
+/** Recreates a bench database next to the configured one for one app of the run; returns its URL. */
+export async function createBenchDatabase(app: string): Promise<string> {
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`drop database if exists ${BENCH_DATABASE} with (force)`);
-    await admin.unsafe(`create database ${BENCH_DATABASE}`);
+    await admin.unsafe(`drop database if exists ${benchDatabase(app)} with (force)`);
+    await admin.unsafe(`create database ${benchDatabase(app)}`);
   } finally {
     await admin.end();
   }
   const url = new URL(BASE_DATABASE_URL);
-  url.pathname = `/${BENCH_DATABASE}`;
+  url.pathname = `/${benchDatabase(app)}`;
   return url.toString();
 }
 
-export async function dropBenchDatabase(): Promise<void> {
+export async function dropBenchDatabase(app: string): Promise<void> {
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`drop database if exists ${BENCH_DATABASE} with (force)`);
+    await admin.unsafe(`drop database if exists ${benchDatabase(app)} with (force)`);
   } finally {
     await admin.end();
   }
@@ -47,14 +47,21 @@ export interface AppHandle {
   cleanup(): void;
 }
 
-export async function startApp(options: { runtime: Runtime; databaseUrl: string; nodeFlags?: string[] }): Promise<AppHandle> {
+export async function startApp(options: {
+  runtime: Runtime;
+  databaseUrl: string;
+  nodeFlags?: string[];
+  /** A checkout of another commit to run instead of this one (the baseline), and its name. */
+  checkout?: { dir: string; name: string };
+}): Promise<AppHandle> {
   const entry = `src/runtime/${options.runtime}.ts`;
   const dataDir = mkdtempSync(join(tmpdir(), 'leasehold-bench-'));
   const adminToken = `bench-admin-${crypto.randomUUID()}`;
   try {
     const server = await startServer({
-      name: `app (${options.runtime})`,
+      name: `${options.checkout?.name ?? 'app'} (${options.runtime})`,
       command: commandFor(options.runtime, entry, options.nodeFlags),
+      ...(options.checkout ? { cwd: options.checkout.dir } : {}),
       env: {
         DATABASE_URL: options.databaseUrl,
         REDIS_URL,

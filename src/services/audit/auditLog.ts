@@ -5,7 +5,7 @@
 import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Database } from '../../db/client.ts';
 import type { AuditLogRow } from '../../db/rows.ts';
-import { inTenant, type Transaction } from '../../db/tenant.ts';
+import type { Transaction } from '../../db/tenant.ts';
 import { auditLogs } from '../../db/schema.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
@@ -122,7 +122,7 @@ export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Prom
   }>(result);
   const broken = rows[0];
   if (!broken) {
-    const [{ n } = { n: 0 }] = await inTenant(ctx.db, orgId, (tx) =>
+    const [{ n } = { n: 0 }] = await tenantWork(ctx, orgId, (tx) =>
       tx.select({ n: count() }).from(auditLogs).where(eq(auditLogs.orgId, orgId)),
     );
     return { valid: true, checkedRows: n, brokenAt: null };

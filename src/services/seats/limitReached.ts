@@ -1,10 +1,10 @@
 /** The `seat.limit-reached` event: announced when an acquire is refused for want of a seat, once per quiet period. */
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.ts';
-import { inTenant } from '../../db/tenant.ts';
 import type { SeatCount } from '../../stores/seats/contract.ts';
 import type { ServiceContext } from '../context.ts';
 import { emitEvent } from '../webhooks/events.ts';
+import { tenantWork } from '../database.ts';
 
 /** A full license refuses every retrying client; one announcement per license this often is enough. */
 const LIMIT_REACHED_QUIET_MS = 60_000;
@@ -35,7 +35,7 @@ export async function announceSeatLimitReached(
   // Set before the check, so refusals arriving while it runs do not start their own.
   quiet.set(refusal.licenseId, now + LIMIT_REACHED_QUIET_MS);
   try {
-    await inTenant(ctx.db, refusal.orgId, async (tx) => {
+    await tenantWork(ctx, refusal.orgId, async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`seat.limit-reached:${refusal.licenseId}`}, 0))`);
       const announced = rowsOf(
         await tx.execute(sql`

@@ -21,7 +21,6 @@
  */
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.ts';
-import { inTenant } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow } from '../../db/rows.ts';
@@ -29,6 +28,7 @@ import { publishDeliveries, type WebhookDeliveryStatus } from './deliveries.ts';
 import { liveSecrets } from './endpoints.ts';
 import { signatureHeaders } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
+import { tenantWork } from '../database.ts';
 
 /** How much of an answer an attempt keeps. */
 const RESPONSE_KEEP_BYTES = 2048;
@@ -103,7 +103,7 @@ interface Outcome {
 export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: Outcome): Promise<WebhookDeliveryRow | undefined> {
   const { delivery, token } = claim;
   const attempted = outcome.attempt !== undefined;
-  const row = await inTenant(ctx.db, delivery.orgId, async (tx) => {
+  const row = await tenantWork(ctx, delivery.orgId, async (tx) => {
     const [row] = await tx
       .update(webhookDeliveries)
       .set({
