@@ -3,10 +3,10 @@
  * store of the embedded mode (seatStore.cluster.test.ts runs the same suite on Redis Cluster).
  */
 import { afterAll } from 'vitest';
-import { connectRedis } from '../src/redis/client.ts';
-import { createMemorySeatStore } from '../src/redis/memorySeatStore.ts';
-import { createMemoryPubSub } from '../src/redis/pubsub.ts';
-import { createRedisSeatStore } from '../src/redis/redisSeatStore.ts';
+import { connectRedis } from '../src/stores/redisConnection.ts';
+import { createMemorySeatStore } from '../src/stores/seats/memory.ts';
+import { createMemoryPubSub } from '../src/stores/pubsub/memory.ts';
+import { createRedisSeatStore } from '../src/stores/seats/redis.ts';
 import { describeLapsedLeaseContract } from './support/seatStoreLapsedContract.ts';
 
 // Same default as support/harness.ts, which is not imported here because it builds the whole app.

@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { seatSessions } from '../src/db/schema.ts';
-import { sweepExpiredSessions } from '../src/services/sweeper.ts';
+import { sweepExpiredSessions } from '../src/services/seats/sweeper.ts';
 import { acquire, heartbeat, release, seedOrganization, sleep, startApp } from './support/harness.ts';
 import { createLicenseAs } from './support/webhooks.ts';
 

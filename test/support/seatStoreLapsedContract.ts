@@ -6,8 +6,8 @@
  * taken out of lua/*.lua or the in-process store.
  */
 import { describe, expect, it } from 'vitest';
-import type { LicenseTerms, SeatStore } from '../../src/redis/seatStore.ts';
-import { newId } from '../../src/services/ids.ts';
+import type { LicenseTerms, SeatStore } from '../../src/stores/seats/contract.ts';
+import { newId } from '../../src/lib/ids.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

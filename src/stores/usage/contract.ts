@@ -17,7 +17,7 @@ export interface UsageDelta {
   errors: number;
   rateLimited: number;
   clientIps: Set<string>;
-  /** latency bucket → requests (see services/usage.ts for the buckets) */
+  /** latency bucket → requests (see services/usage/latency.ts for the buckets) */
   latency: Map<number, number>;
 }
 
