@@ -12,7 +12,7 @@ import { GoogleAuth, googleAuthLibrary, grpc } from 'google-gax';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsSigner, derToRawEcdsa } from '../src/services/signing/kms.ts';
-import { SignerUnavailableError, signToken, type Signer } from '../src/lib/jws.ts';
+import { DocumentType, SignerUnavailableError, signToken, type Signer } from '../src/lib/jws.ts';
 import { startFakeKms, type FakeKms } from './support/fakeKms.ts';
 import { opensslVerifies } from './support/openssl.ts';
 
@@ -77,14 +77,14 @@ describe.each([
   let token: string;
   beforeAll(async () => {
     signer = await signerFor([name]);
-    token = (await signToken(signer, claims())).token;
+    token = (await signToken(signer, DocumentType.lease, claims())).token;
   });
 
   it('signs lease tokens that jose verifies against the published JWKS', async () => {
     const jwks = await signer.publicJwks();
     expect(jwks).toEqual([expect.objectContaining({ kid: signer.keyId, alg, use: 'sig' })]);
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet({ keys: jwks }), { issuer: 'leasehold' });
-    expect(protectedHeader).toEqual({ alg, kid: signer.keyId, typ: 'JWT' });
+    expect(protectedHeader).toEqual({ alg, kid: signer.keyId, typ: 'lease+jwt' });
     expect(payload).toMatchObject({ sub: 'license-123', seat: 'laptop' });
     expect(Buffer.from(token.split('.')[2]!, 'base64url')).toHaveLength(signatureBytes);
   });
@@ -125,7 +125,7 @@ describe('a KMS answer the signer cannot vouch for', () => {
   it('is refused when the signature fails its CRC32C, although KMS did sign', async () => {
     fake.setFault('bad-signature-crc');
     const before = fake.signCount;
-    const error = await signToken(signer, claims()).catch((e: unknown) => e);
+    const error = await signToken(signer, DocumentType.lease, claims()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SignerUnavailableError);
     expect((error as Error).message).toMatch(/checksum/);
     expect(fake.signCount).toBe(before + 1);
@@ -133,7 +133,7 @@ describe('a KMS answer the signer cannot vouch for', () => {
 
   it('is refused when KMS does not confirm it verified the digest checksum', async () => {
     fake.setFault('unverified-digest');
-    await expect(signToken(signer, claims())).rejects.toBeInstanceOf(SignerUnavailableError);
+    await expect(signToken(signer, DocumentType.lease, claims())).rejects.toBeInstanceOf(SignerUnavailableError);
   });
 
   it('is refused when KMS is unavailable, within the configured deadline', async () => {
@@ -146,7 +146,7 @@ describe('a KMS answer the signer cannot vouch for', () => {
   });
 
   it('signs again as soon as KMS answers properly', async () => {
-    const { token } = await signToken(signer, claims());
+    const { token } = await signToken(signer, DocumentType.lease, claims());
     await expect(jwtVerify(token, createLocalJWKSet({ keys: await signer.publicJwks() }))).resolves.toBeTruthy();
   });
 });
@@ -155,10 +155,10 @@ describe('a KMS that goes away', () => {
   it('makes signing fail with SignerUnavailableError rather than hang', async () => {
     const own = await startFakeKms([{ name: P256, algorithm: 'EC_SIGN_P256_SHA256' }]);
     const signer = await signerFor([P256], 800, own.endpoint);
-    await signToken(signer, claims());
+    await signToken(signer, DocumentType.lease, claims());
     await own.close();
     const started = performance.now();
-    await expect(signToken(signer, claims())).rejects.toBeInstanceOf(SignerUnavailableError);
+    await expect(signToken(signer, DocumentType.lease, claims())).rejects.toBeInstanceOf(SignerUnavailableError);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
@@ -166,14 +166,14 @@ describe('a KMS that goes away', () => {
 describe('key rotation', () => {
   it('signs new tokens with the newest version, and still trusts tokens from the older one', async () => {
     const before = await signerFor([ROTATING_OLD]);
-    const oldToken = (await signToken(before, claims())).token;
+    const oldToken = (await signToken(before, DocumentType.lease, claims())).token;
 
     const rotated = await signerFor([ROTATING_NEW, ROTATING_OLD]);
     const jwks = createLocalJWKSet({ keys: await rotated.publicJwks() });
     expect((await rotated.publicJwks()).map((k) => k.kid)).toEqual([rotated.keyId, before.keyId]);
     expect(rotated.keyId).not.toBe(before.keyId);
 
-    const newToken = (await signToken(rotated, claims())).token;
+    const newToken = (await signToken(rotated, DocumentType.lease, claims())).token;
     expect(decodeProtectedHeader(newToken).kid).toBe(rotated.keyId);
     await expect(jwtVerify(newToken, jwks)).resolves.toBeTruthy();
     await expect(jwtVerify(oldToken, jwks)).resolves.toMatchObject({ protectedHeader: { kid: before.keyId } });

@@ -12,7 +12,7 @@ import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileStore } from '../src/runtime/files.ts';
 import { createLocalSigner } from '../src/services/signing/local.ts';
-import { signToken, type Signer } from '../src/lib/jws.ts';
+import { DocumentType, signToken, type Signer } from '../src/lib/jws.ts';
 import { opensslVerifies } from './support/openssl.ts';
 
 const claims = () => ({ iss: 'leasehold', sub: 'ses_local', fp: 'laptop-é', exp: Math.floor(Date.now() / 1000) + 300 });
@@ -31,7 +31,7 @@ describe('the local signer', () => {
   let token: string;
   beforeAll(async () => {
     signer = await createLocalSigner({ files: createFileStore(join(workDir, 'generated')) });
-    token = (await signToken(signer, claims())).token;
+    token = (await signToken(signer, DocumentType.lease, claims())).token;
   });
 
   it('signs tokens that jose verifies against the published JWKS, with EdDSA and the key thumbprint as kid', async () => {
@@ -43,7 +43,7 @@ describe('the local signer', () => {
       issuer: 'leasehold',
       algorithms: ['EdDSA'],
     });
-    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: signer.keyId, typ: 'JWT' });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: signer.keyId, typ: 'lease+jwt' });
     expect(payload).toEqual(claims());
   });
 
@@ -63,13 +63,13 @@ describe('the local signer', () => {
 
   it('signs each of many concurrent tokens over its own claims', async () => {
     const jwks = createLocalJWKSet({ keys: await signer.publicJwks() });
-    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => signToken(signer, { ...claims(), sub: `ses_${i}` })));
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => signToken(signer, DocumentType.lease, { ...claims(), sub: `ses_${i}` })));
     const subjects = await Promise.all(tokens.map(async ({ token }) => (await jwtVerify(token, jwks)).payload.sub));
     expect(subjects).toEqual(Array.from({ length: 50 }, (_, i) => `ses_${i}`));
   });
 
   it('rejects a token with its payload swapped for another one', async () => {
-    const other = (await signToken(signer, { ...claims(), sub: 'ses_other' })).token;
+    const other = (await signToken(signer, DocumentType.lease, { ...claims(), sub: 'ses_other' })).token;
     const forged = [token.split('.')[0], other.split('.')[1], token.split('.')[2]].join('.');
     await expect(jwtVerify(forged, createLocalJWKSet({ keys: await signer.publicJwks() }))).rejects.toMatchObject({
       code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
@@ -81,7 +81,7 @@ describe('the local signing key', () => {
   it('is created in the data directory once and signs with the same kid after a restart', async () => {
     const files = createFileStore(join(workDir, 'restart'));
     const first = await createLocalSigner({ files });
-    const { token } = await signToken(first, claims());
+    const { token } = await signToken(first, DocumentType.lease, claims());
     expect(await files.read('signing-key.pem')).toContain('BEGIN PRIVATE KEY');
 
     const restarted = await createLocalSigner({ files });
@@ -93,7 +93,7 @@ describe('the local signing key', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const files = createFileStore(join(workDir, 'given'));
     const signer = await createLocalSigner({ pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, files });
-    const { token } = await signToken(signer, claims());
+    const { token } = await signToken(signer, DocumentType.lease, claims());
     expect(await opensslVerifies(token, publicKey.export({ type: 'spki', format: 'pem' }) as string, 'EdDSA')).toBe(true);
     expect(await files.read('signing-key.pem')).toBeUndefined();
   });
@@ -103,7 +103,7 @@ describe('the local signing key', () => {
     const files = createFileStore(join(workDir, 'p256'));
     await files.writeSecret('signing-key.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     const signer = await createLocalSigner({ files });
-    const { token } = await signToken(signer, claims());
+    const { token } = await signToken(signer, DocumentType.lease, claims());
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(await signer.publicJwks()).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
     expect((await jwtVerify(token, createLocalJWKSet({ keys: await signer.publicJwks() }), { algorithms: ['ES256'] })).payload).toEqual(

@@ -22,7 +22,7 @@ import { connectRedis } from '../../src/stores/redisConnection.ts';
 import { createRedisSeatStore } from '../../src/stores/seats/redis.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
 import { createLocalSigner } from '../../src/services/signing/local.ts';
-import { signToken } from '../../src/lib/jws.ts';
+import { DocumentType, signToken } from '../../src/lib/jws.ts';
 import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
 
 const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
@@ -75,7 +75,7 @@ builder.mutationType({
       args: { input: t.arg({ type: HeartbeatInput, required: true }) },
       resolve: async (_root, { input }) => {
         const { sessionId, outcome } = await renew(input);
-        const { token } = await signToken(signer, {
+        const { token } = await signToken(signer, DocumentType.lease, {
           iss: 'leasehold-bench',
           sub: sessionId,
           lic: String(input.licenseId),

@@ -2,11 +2,23 @@
  * What the server hands out is a compact JWS that any JOSE library verifies offline against
  * /.well-known/jwks.json. A `Signer` only signs bytes and publishes public keys; building the
  * token is shared, so the local key and Cloud KMS produce byte-for-byte the same token shape.
+ *
+ * Every kind of document names itself in the JWS header `typ` (explicit typing, RFC 8725 §3.11)
+ * and verifiers require the one they expect, so a document signed for one purpose never passes
+ * for another even though one key signs them all.
  */
 import type { JWK } from 'jose';
 import { base64url } from './encoding.ts';
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+/** The `typ` header of each kind of signed document. */
+export const DocumentType = {
+  lease: 'lease+jwt',
+  certificate: 'license-certificate+jwt',
+  validation: 'license-validation+jwt',
+} as const;
+export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
 export interface Signer {
   /** Algorithm and key id of the key that signs new tokens. */
@@ -30,20 +42,22 @@ export interface SignedToken {
 
 const encoder = new TextEncoder();
 
-/** A signer's encoded JWS header never changes, so it is built once per signer. */
-const encodedHeaders = new WeakMap<Signer, string>();
+/** A signer's encoded JWS header for one document type never changes, so it is built once. */
+const encodedHeaders = new WeakMap<Signer, Map<DocumentType, string>>();
 
-function encodedHeader(signer: Signer): string {
-  let header = encodedHeaders.get(signer);
+function encodedHeader(signer: Signer, typ: DocumentType): string {
+  let headers = encodedHeaders.get(signer);
+  if (headers === undefined) encodedHeaders.set(signer, (headers = new Map()));
+  let header = headers.get(typ);
   if (header === undefined) {
-    header = base64url(encoder.encode(JSON.stringify({ alg: signer.algorithm, kid: signer.keyId, typ: 'JWT' })));
-    encodedHeaders.set(signer, header);
+    header = base64url(encoder.encode(JSON.stringify({ alg: signer.algorithm, kid: signer.keyId, typ })));
+    headers.set(typ, header);
   }
   return header;
 }
 
-export async function signToken(signer: Signer, payload: Record<string, unknown>): Promise<SignedToken> {
-  const signingInput = encodedHeader(signer) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
+export async function signToken(signer: Signer, typ: DocumentType, payload: Record<string, unknown>): Promise<SignedToken> {
+  const signingInput = encodedHeader(signer, typ) + '.' + base64url(encoder.encode(JSON.stringify(payload)));
   const signature = base64url(await signer.sign(encoder.encode(signingInput)));
   return {
     token: `${signingInput}.${signature}`,

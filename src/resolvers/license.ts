@@ -143,6 +143,6 @@ builder.mutationFields((t) => ({
     type: LicenseValidationType,
     description: 'Checks a license key (and optionally a machine and entitlements) and answers with a signed verdict.',
     args: { input: t.arg({ type: ValidateLicenseInput, required: true }) },
-    resolve: (_root, { input }, ctx) => validateLicense(ctx.services, input),
+    resolve: async (_root, { input }, ctx) => unwrap(await validateLicense(ctx.services, input)),
   }),
 }));

@@ -102,9 +102,15 @@ export const ValidationCodeEnum = builder.enumType('ValidationCode', { values: O
 export const ValidateLicenseInput = builder.inputType('ValidateLicenseInput', {
   fields: (t) => ({
     licenseKey: t.string({ required: true }),
-    fingerprint: t.string({ required: false, description: 'When given, the machine must have been activated on this license.' }),
+    fingerprint: t.string({
+      required: false,
+      description: 'When given (1 to 256 characters), the machine must have been activated on this license.',
+    }),
     entitlements: t.stringList({ required: false, description: 'Features the app needs; any one missing answers ENTITLEMENTS_MISSING.' }),
-    nonce: t.string({ required: false, description: 'Echoed inside the signed answer, so a replayed answer is detectable.' }),
+    nonce: t.string({
+      required: false,
+      description: 'Echoed inside the signed answer, so a replayed answer is detectable; 1 to 128 characters.',
+    }),
   }),
 });
 
@@ -114,7 +120,12 @@ export const LicenseValidationType = builder.objectRef<LicenseValidation>('Licen
     code: t.expose('code', { type: ValidationCodeEnum }),
     license: t.field({ type: LicenseType, nullable: true, resolve: (v) => v.license }),
     missingEntitlements: t.exposeStringList('missingEntitlements'),
-    signed: t.field({ type: SignedLeaseType, resolve: (v) => v.signed }),
+    signed: t.field({
+      type: SignedLeaseType,
+      nullable: true,
+      description: 'The answer signed (typ license-validation+jwt, aud the license id); null for a key this server never issued.',
+      resolve: (v) => v.signed,
+    }),
   }),
 });
 

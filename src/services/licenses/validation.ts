@@ -1,19 +1,30 @@
 /**
  * Offline trust: license certificates and signed validation answers. Both are compact JWS
  * that apps verify against /.well-known/jwks.json without calling the server again.
+ *
+ * `validateLicense` is anonymous, so what it signs is bounded: only answers about a license this
+ * server issued are signed (an unknown key gets an unsigned NOT_FOUND), and the caller's
+ * fingerprint and nonce have a maximum length.
  */
 import { and, count, eq } from 'drizzle-orm';
 import { licenses, machines } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
 import type { ServiceContext } from '../context.ts';
+import { err, InvalidInput, ok, type Result } from '../errors.ts';
 import { resolveLicenseKey } from './licenses.ts';
+import { checkFingerprint } from './fingerprints.ts';
 import { signDocument, type SignedDocument } from '../signing/documents.ts';
 import { databaseWork } from '../database.ts';
+import { DocumentType } from '../../lib/jws.ts';
 
 /** How long an app may run offline on one certificate before it must fetch a new one. */
 export const CERTIFICATE_TTL_SECONDS = 7 * 86_400;
 /** A validation answer is evidence of one moment, so it lives briefly. */
 const VALIDATION_TTL_SECONDS = 300;
+/** Room for any random nonce (32 bytes are 43 base64url characters), not for a document. */
+export const NONCE_MAX = 128;
+const ENTITLEMENTS_MAX = 200;
+const ENTITLEMENT_MAX = 64;
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
@@ -21,10 +32,10 @@ export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Pr
   const iat = Math.floor(ctx.clock.now() / 1000);
   const ttlEnd = iat + CERTIFICATE_TTL_SECONDS;
   const exp = license.expiresAt ? Math.min(ttlEnd, seconds(license.expiresAt)) : ttlEnd;
-  return signDocument(
-    ctx,
-    {
-      typ: 'license-certificate',
+  return signDocument(ctx, {
+    type: DocumentType.certificate,
+    audience: license.id,
+    claims: {
       sub: license.id,
       status: license.status,
       tier: license.tier,
@@ -35,8 +46,8 @@ export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Pr
       ...(license.expiresAt ? { lexp: seconds(license.expiresAt) } : {}),
       iat,
     },
-    exp,
-  );
+    expiresAtSeconds: exp,
+  });
 }
 
 export const ValidationCode = {
@@ -64,7 +75,23 @@ export interface LicenseValidation {
   code: ValidationCode;
   license: LicenseRow | null;
   missingEntitlements: string[];
-  signed: SignedDocument;
+  /** The answer signed, for a license this server issued; none for an unknown key. */
+  signed: SignedDocument | null;
+}
+
+function checkValidationInput(input: ValidationInput): InvalidInput | undefined {
+  if (input.fingerprint != null) {
+    const invalid = checkFingerprint(input.fingerprint);
+    if (invalid) return invalid;
+  }
+  if (input.nonce != null && (input.nonce.length === 0 || input.nonce.length > NONCE_MAX)) {
+    return new InvalidInput(`nonce must be 1 to ${NONCE_MAX} characters`, 'nonce');
+  }
+  const entitlements = input.entitlements ?? [];
+  if (entitlements.length > ENTITLEMENTS_MAX || entitlements.some((e) => e.length === 0 || e.length > ENTITLEMENT_MAX)) {
+    return new InvalidInput(`at most ${ENTITLEMENTS_MAX} entitlements of 1 to ${ENTITLEMENT_MAX} characters`, 'entitlements');
+  }
+  return undefined;
 }
 
 /** Checks in a fixed order: not found → revoked → suspended → expired → machine → entitlements. */
@@ -77,7 +104,7 @@ async function decide(
   if (license.status === 'REVOKED') return { code: 'REVOKED', missing: [] };
   if (license.status === 'SUSPENDED') return { code: 'SUSPENDED', missing: [] };
   if (license.expiresAt && license.expiresAt.getTime() <= ctx.clock.now()) return { code: 'EXPIRED', missing: [] };
-  if (input.fingerprint) {
+  if (input.fingerprint != null) {
     const [activated] = await databaseWork(() =>
       ctx.db
         .select({ n: count() })
@@ -94,26 +121,29 @@ async function decide(
   return { code: missing.length > 0 ? 'ENTITLEMENTS_MISSING' : 'VALID', missing };
 }
 
-export async function validateLicense(ctx: ServiceContext, input: ValidationInput): Promise<LicenseValidation> {
+export async function validateLicense(ctx: ServiceContext, input: ValidationInput): Promise<Result<LicenseValidation, InvalidInput>> {
+  const invalid = checkValidationInput(input);
+  if (invalid) return err(invalid);
   const resolved = await resolveLicenseKey(ctx, input.licenseKey);
   const license = resolved
     ? (await databaseWork(() => ctx.db.select().from(licenses).where(eq(licenses.id, resolved.licenseId))))[0]
     : undefined;
   const { code, missing } = await decide(ctx, input, license);
+  if (!license) return ok({ valid: false, code, license: null, missingEntitlements: missing, signed: null });
   const iat = Math.floor(ctx.clock.now() / 1000);
-  const signed = await signDocument(
-    ctx,
-    {
-      typ: 'license-validation',
-      sub: license?.id ?? null,
+  const signed = await signDocument(ctx, {
+    type: DocumentType.validation,
+    audience: license.id,
+    claims: {
+      sub: license.id,
       code,
       valid: code === 'VALID',
-      ...(input.fingerprint ? { fp: input.fingerprint } : {}),
-      ...(input.nonce ? { nonce: input.nonce } : {}),
-      ...(license?.expiresAt ? { lexp: seconds(license.expiresAt) } : {}),
+      ...(input.fingerprint != null ? { fp: input.fingerprint } : {}),
+      ...(input.nonce != null ? { nonce: input.nonce } : {}),
+      ...(license.expiresAt ? { lexp: seconds(license.expiresAt) } : {}),
       iat,
     },
-    iat + VALIDATION_TTL_SECONDS,
-  );
-  return { valid: code === 'VALID', code, license: license ?? null, missingEntitlements: missing, signed };
+    expiresAtSeconds: iat + VALIDATION_TTL_SECONDS,
+  });
+  return ok({ valid: code === 'VALID', code, license, missingEntitlements: missing, signed });
 }

@@ -36,6 +36,7 @@ import {
 } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import { getLicense, resolveLicenseKey } from '../licenses/licenses.ts';
+import { checkFingerprint } from '../licenses/fingerprints.ts';
 import { loadLicenseSeats } from './loading.ts';
 import { rateLimitedError, type SeatRateLimit } from '../rateLimits.ts';
 import {
@@ -49,17 +50,16 @@ import {
   type SessionView,
 } from '../sessions/sessions.ts';
 import { signDocument, type SignedDocument } from '../signing/documents.ts';
+import { DocumentType } from '../../lib/jws.ts';
 import { databaseWork, tenantWork } from '../database.ts';
 
 export type SignedLease = SignedDocument;
 
-export const FINGERPRINT_MAX = 256;
 const CLIENT_INFO_MAX_BYTES = 4096;
 
 function checkAcquireInput(input: AcquireInput): InvalidInput | undefined {
-  if (input.fingerprint.length === 0 || input.fingerprint.length > FINGERPRINT_MAX) {
-    return new InvalidInput(`fingerprint must be 1 to ${FINGERPRINT_MAX} characters`, 'fingerprint');
-  }
+  const fingerprint = checkFingerprint(input.fingerprint);
+  if (fingerprint) return fingerprint;
   if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
     return new InvalidInput(`clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`, 'clientInfo');
   }
@@ -104,9 +104,10 @@ function signLease(
   expiresAtMs: number,
   terms: LeaseTerms,
 ): Promise<SignedLease> {
-  return signDocument(
-    ctx,
-    {
+  return signDocument(ctx, {
+    type: DocumentType.lease,
+    audience: session.licenseId,
+    claims: {
       sub: session.id,
       lic: session.licenseId,
       fp: session.fingerprint,
@@ -115,8 +116,8 @@ function signLease(
       iat: Math.floor(nowMs / 1000),
       ...(terms.licenseExpiresAtMs !== null ? { lexp: Math.floor(terms.licenseExpiresAtMs / 1000) } : {}),
     },
-    Math.floor(expiresAtMs / 1000),
-  );
+    expiresAtSeconds: Math.floor(expiresAtMs / 1000),
+  });
 }
 
 export interface AcquireInput {
