@@ -92,6 +92,8 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.rotateWebhookSecret': 'webhooks:write',
   'Mutation.redeliverWebhook': 'webhooks:write',
   'Mutation.sendTestWebhook': 'webhooks:write',
+  'Mutation.recoverWebhookDeliveries': 'webhooks:write',
+  'Mutation.publishEvent': 'webhooks:write',
 
   'Subscription.seatCountChanged': 'licenses:read',
   'Subscription.webhookDeliveryUpdated': 'webhooks:read',

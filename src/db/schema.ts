@@ -250,6 +250,8 @@ export const webhookEndpoints = pgTable(
     previousSecretCiphertext: text('previous_secret_ciphertext'),
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
     disabledReason: text('disabled_reason'),
+    /** Since when every attempt has failed (the services' clock); cleared by a 2xx answer or by enabling the endpoint. */
+    failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

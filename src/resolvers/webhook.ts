@@ -4,9 +4,11 @@ import {
   deliveryUpdates,
   getWebhookDelivery,
   listWebhookDeliveries,
+  recoverWebhookDeliveries,
   redeliverWebhook,
   sendTestWebhook,
 } from '../services/webhooks/deliveries.ts';
+import { publishEvent } from '../services/webhooks/customEvents.ts';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -22,6 +24,9 @@ import { requireActor } from '../schema/context.ts';
 import {
   CreateWebhookEndpointInput,
   CreateWebhookEndpointResult,
+  PublishEventInput,
+  PublishEventResult,
+  RecoverWebhookDeliveriesResult,
   DeleteWebhookEndpointResult,
   RedeliverWebhookResult,
   RotateWebhookSecretResult,
@@ -138,6 +143,23 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => ({
       delivery: unwrap(await redeliverWebhook(ctx.services, requireActor(ctx), String(input.deliveryId))),
     }),
+  }),
+  recoverWebhookDeliveries: t.field({
+    type: RecoverWebhookDeliveriesResult,
+    authScopes: { scope: 'webhooks:write' },
+    description:
+      'Sends again every FAILED, DEAD or REPLAY_EXPIRED delivery to the endpoint created since `since`, each as a new series of attempts.',
+    args: { endpointId: t.arg.id({ required: true }), since: t.arg({ type: 'DateTime', required: true }) },
+    resolve: async (_root, { endpointId, since }, ctx) =>
+      unwrap(await recoverWebhookDeliveries(ctx.services, requireActor(ctx), String(endpointId), since)),
+  }),
+  publishEvent: t.field({
+    type: PublishEventResult,
+    authScopes: { scope: 'webhooks:write' },
+    description: 'Publishes an event of your own (type custom.…) to every endpoint subscribed to it, signed and retried like any event.',
+    args: { input: t.arg({ type: PublishEventInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(await publishEvent(ctx.services, requireActor(ctx), { type: input.type, payload: input.payload })),
   }),
   sendTestWebhook: t.field({
     type: SendTestWebhookResult,

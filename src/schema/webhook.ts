@@ -34,7 +34,12 @@ export const WebhookEndpointType = builder.objectRef<WebhookEndpointRow>('Webhoo
     enabled: t.exposeBoolean('enabled'),
     disabledReason: t.exposeString('disabledReason', {
       nullable: true,
-      description: 'Why the server disabled the endpoint (a 410 answer).',
+      description: 'Why the server disabled the endpoint: a 410 answer, or every attempt failing for WEBHOOK_DISABLE_AFTER_HOURS.',
+    }),
+    failingSince: t.expose('failingSince', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Since when every attempt has failed; null after a 2xx answer. Enabling the endpoint clears it.',
     }),
     previousSecretExpiresAt: t.field({
       type: 'DateTime',
@@ -239,4 +244,33 @@ export const RedeliverWebhookResult = builder.errorUnion('RedeliverWebhookResult
 export const SendTestWebhookResult = builder.errorUnion('SendTestWebhookResult', {
   types: [WebhookDeliveryQueuedType, InvalidInput, WebhookEndpointNotFound],
   resolveType: () => 'WebhookDeliveryQueued',
+});
+
+export const PublishEventInput = builder.inputType('PublishEventInput', {
+  fields: (t) => ({
+    type: t.string({
+      required: true,
+      description: 'custom. followed by dotted segments of letters, digits, _ and -, e.g. custom.order.paid (at most 128 characters).',
+    }),
+    payload: t.field({ type: 'JSON', required: true, description: "The event's data: a JSON object of at most 64 KB." }),
+  }),
+});
+
+export const EventPublishedType = builder.objectRef<{ eventId: string }>('EventPublished').implement({
+  description: 'The event is in the outbox; every endpoint subscribed to its type gets it, signed and retried like any event.',
+  fields: (t) => ({ eventId: t.exposeID('eventId') }),
+});
+
+export const PublishEventResult = builder.errorUnion('PublishEventResult', {
+  types: [EventPublishedType, InvalidInput],
+  resolveType: () => 'EventPublished',
+});
+
+export const WebhookDeliveriesRecoveredType = builder.objectRef<{ count: number }>('WebhookDeliveriesRecovered').implement({
+  fields: (t) => ({ count: t.exposeInt('count', { description: 'Deliveries queued again.' }) }),
+});
+
+export const RecoverWebhookDeliveriesResult = builder.errorUnion('RecoverWebhookDeliveriesResult', {
+  types: [WebhookDeliveriesRecoveredType, InvalidInput, WebhookEndpointNotFound],
+  resolveType: () => 'WebhookDeliveriesRecovered',
 });

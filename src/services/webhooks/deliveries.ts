@@ -13,7 +13,7 @@
  * the change it reports, and announcing from inside it could announce a delivery that then
  * rolls back), and each status it records after that.
  */
-import { and, asc, desc, eq, inArray, like, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEventRow } from '../../db/rows.ts';
 import { webhookAttempts, webhookDeliveries, webhookEvents } from '../../db/schema.ts';
 import { subscriptionStream } from '../../lib/asyncIterators.ts';
@@ -157,6 +157,18 @@ export async function getWebhookEvent(ctx: ServiceContext, orgId: string, id: st
 
 // ── Sending again, sending a test ───────────────────────────────────────────────────────────
 
+/** A new series of attempts, due now; the maximum event age counts from now (see `redeliveredAt`). */
+const newSeries = () =>
+  ({
+    status: 'PENDING',
+    attempts: 0,
+    nextAttemptAt: sql`now()`,
+    redeliveredAt: sql`now()`,
+    deliveredAt: null,
+    claimToken: null,
+    updatedAt: sql`now()`,
+  }) as const;
+
 /**
  * Queues a DELIVERED, DEAD, REPLAY_EXPIRED or DISABLED delivery again as a new series of
  * attempts, due now. The event's age counts from this moment, so an event that was too old to
@@ -171,15 +183,7 @@ export async function redeliverWebhook(
   const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<WebhookDelivery | InvalidInput | WebhookDeliveryNotFound> => {
     const [row] = await tx
       .update(webhookDeliveries)
-      .set({
-        status: 'PENDING',
-        attempts: 0,
-        nextAttemptAt: sql`now()`,
-        redeliveredAt: sql`now()`,
-        deliveredAt: null,
-        claimToken: null,
-        updatedAt: sql`now()`,
-      })
+      .set(newSeries())
       .where(and(eq(webhookDeliveries.id, deliveryId), inArray(webhookDeliveries.status, REDELIVERABLE)))
       .returning(columns);
     if (!row) {
@@ -200,6 +204,49 @@ export async function redeliverWebhook(
     return row;
   });
   return outcome instanceof DomainError ? err(outcome) : ok(outcome);
+}
+
+/** Statuses `recoverWebhookDeliveries` sends again: every delivery that did not get through. */
+const RECOVERABLE: WebhookDeliveryStatus[] = ['FAILED', 'DEAD', 'REPLAY_EXPIRED'];
+
+/**
+ * Sends again, as a new series of attempts due now, every FAILED, DEAD or REPLAY_EXPIRED
+ * delivery to the endpoint created since `since` (Svix's "recover"): after an outage of the
+ * receiver, one call instead of one redelivery per event. Deliveries on their way (PENDING,
+ * RETRYING) or done (DELIVERED) are left as they are. Answers how many were queued; a disabled
+ * endpoint's wait until it is enabled again.
+ */
+export async function recoverWebhookDeliveries(
+  ctx: ServiceContext,
+  actor: Actor,
+  endpointId: string,
+  since: Date,
+): Promise<Result<{ count: number }, InvalidInput | WebhookEndpointNotFound>> {
+  if (since.getTime() > ctx.clock.now()) return err(new InvalidInput('since must not be in the future', 'since'));
+  if (!(await getWebhookEndpoint(ctx, actor.orgId, endpointId))) return err(new WebhookEndpointNotFound());
+  const count = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const recovered = await tx
+      .update(webhookDeliveries)
+      .set(newSeries())
+      .where(
+        and(
+          eq(webhookDeliveries.endpointId, endpointId),
+          inArray(webhookDeliveries.status, RECOVERABLE),
+          gte(webhookDeliveries.createdAt, since),
+        ),
+      )
+      .returning({ id: webhookDeliveries.id });
+    await appendAudit(tx, actor, [
+      {
+        action: 'webhook.recovered',
+        resourceType: 'webhookEndpoint',
+        resourceId: endpointId,
+        data: { since: since.toISOString(), count: recovered.length },
+      },
+    ]);
+    return recovered.length;
+  });
+  return ok({ count });
 }
 
 /** Queues a `webhook.test` event to one enabled endpoint, whatever event types it subscribes to. */

@@ -4,7 +4,8 @@
  *
  * A disabled endpoint keeps its queued deliveries: they wait, and are sent when it is enabled
  * again (those whose event has grown older than the maximum age meanwhile become
- * REPLAY_EXPIRED instead). The worker disables an endpoint that answers 410 Gone.
+ * REPLAY_EXPIRED instead). The worker disables an endpoint that answers 410 Gone, or whose every
+ * attempt failed for WEBHOOK_DISABLE_AFTER_HOURS, and announces it (`endpoint.disabled`).
  */
 import { count, desc, eq } from 'drizzle-orm';
 import type { WebhookEndpointRow } from '../../db/rows.ts';
@@ -124,7 +125,8 @@ export async function updateWebhookEndpoint(
   patch: UpdateWebhookEndpointInput,
 ): Promise<Result<WebhookEndpointRow, InvalidInput | WebhookEndpointNotFound>> {
   if (!isId('whe', id)) return err(new WebhookEndpointNotFound());
-  const changes: Partial<Pick<WebhookEndpointRow, 'url' | 'description' | 'eventTypes' | 'enabled' | 'disabledReason'>> = {};
+  const changes: Partial<Pick<WebhookEndpointRow, 'url' | 'description' | 'eventTypes' | 'enabled' | 'disabledReason' | 'failingSince'>> =
+    {};
   if (patch.url != null) {
     const url = validUrl(ctx, patch.url);
     if (url instanceof InvalidInput) return err(url);
@@ -142,8 +144,10 @@ export async function updateWebhookEndpoint(
   }
   if (patch.enabled != null) {
     changes.enabled = patch.enabled;
-    // The reason says why the server disabled it; any change of hand makes it moot.
+    // The reason says why the server disabled it; any change of hand makes it moot, and the
+    // failures before it no longer count towards disabling it again.
     changes.disabledReason = null;
+    changes.failingSince = null;
   }
   const row = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx

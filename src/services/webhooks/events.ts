@@ -5,10 +5,11 @@
  * (webhooks/worker.ts) takes the deliveries from there.
  *
  * The event types are dotted names; endpoints subscribe with exact names or the patterns
- * `license.*`, `seat.*`, `apikey.*` and `*`.
+ * `license.*`, `seat.*`, `apikey.*`, `endpoint.*`, `custom.*` (or a deeper `custom.<name>.*`) and
+ * `*`. Integrations publish events of their own as `custom.<name>` (webhooks/customEvents.ts).
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { ApiKeyRow, LicenseRow } from '../../db/rows.ts';
+import type { ApiKeyRow, LicenseRow, WebhookEndpointRow } from '../../db/rows.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import { BASE62 } from '../../lib/encoding.ts';
 import { newId } from '../../lib/ids.ts';
@@ -29,16 +30,30 @@ export const EVENT_TYPES = [
   'apikey.created',
   'apikey.rotated',
   'apikey.revoked',
+  'endpoint.disabled',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/** An event an integration published (publishEvent): `custom.` and dotted segments of letters, digits, `_` and `-`. */
+export type CustomEventType = `custom.${string}`;
+export type EventType = (typeof EVENT_TYPES)[number] | CustomEventType;
+
+export const CUSTOM_EVENT_PREFIX = 'custom.';
+const CUSTOM_EVENT_TYPE = /^custom(\.[A-Za-z0-9_-]+)+$/;
+export const CUSTOM_EVENT_TYPE_MAX = 128;
+
+export const isCustomEventType = (type: string): type is CustomEventType =>
+  type.length <= CUSTOM_EVENT_TYPE_MAX && CUSTOM_EVENT_TYPE.test(type);
 
 /** Sent only by `sendTestWebhook`, to the one endpoint it names, whatever that endpoint subscribes to. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 
-const DOMAINS = [...new Set(EVENT_TYPES.map((type) => type.split('.')[0]!))];
+const DOMAINS = [...new Set([...EVENT_TYPES, CUSTOM_EVENT_PREFIX].map((type) => type.split('.')[0]!))];
 
 export const isEventTypePattern = (pattern: string): boolean =>
-  pattern === '*' || (EVENT_TYPES as readonly string[]).includes(pattern) || DOMAINS.some((domain) => pattern === `${domain}.*`);
+  pattern === '*' ||
+  (EVENT_TYPES as readonly string[]).includes(pattern) ||
+  isCustomEventType(pattern) ||
+  (pattern.endsWith('.*') && isCustomEventType(pattern.slice(0, -2))) ||
+  DOMAINS.some((domain) => pattern === `${domain}.*`);
 
 export interface PendingEvent {
   type: EventType;
@@ -128,4 +143,15 @@ export const apiKeyData = (key: ApiKeyRow) => ({
   expiresAt: key.expiresAt?.toISOString() ?? null,
   revokedAt: key.revokedAt?.toISOString() ?? null,
   revokeReason: key.revokeReason,
+});
+
+/** An endpoint as `endpoint.*` events carry it: never its secret. */
+export const endpointData = (endpoint: WebhookEndpointRow) => ({
+  id: endpoint.id,
+  url: endpoint.url,
+  description: endpoint.description,
+  eventTypes: endpoint.eventTypes,
+  enabled: endpoint.enabled,
+  disabledReason: endpoint.disabledReason,
+  failingSince: endpoint.failingSince?.toISOString() ?? null,
 });

@@ -25,6 +25,8 @@ import type { ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow } from '../../db/rows.ts';
 import { publishDeliveries, type WebhookDeliveryStatus } from './deliveries.ts';
+import { emitEvent, endpointData } from './events.ts';
+import type { Transaction } from '../../db/tenant.ts';
 import { liveSecrets } from './endpoints.ts';
 import { signatureHeaders } from './secrets.ts';
 import { validateWebhookUrl } from './urls.ts';
@@ -94,6 +96,8 @@ interface Outcome {
   /** Absent when nothing was attempted (REPLAY_EXPIRED). */
   attempt?: { statusCode: number | null; durationMs: number; responseBody: string | null; error: string | null };
   disablesEndpoint?: string;
+  /** A 2xx answer from an endpoint whose attempts were failing: its `failingSince` is cleared. */
+  endsFailing?: boolean;
 }
 
 /**
@@ -128,17 +132,52 @@ export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: 
         ...outcome.attempt,
       });
     }
-    if (outcome.disablesEndpoint) {
-      await tx
-        .update(webhookEndpoints)
-        .set({ enabled: false, disabledReason: outcome.disablesEndpoint, updatedAt: sql`now()` })
-        .where(eq(webhookEndpoints.id, delivery.endpointId));
-    }
+    const disabledReason = outcome.disablesEndpoint ?? (attempted ? await trackFailing(ctx, tx, delivery.endpointId, outcome) : undefined);
+    if (disabledReason) await disableEndpoint(tx, delivery.orgId, delivery.endpointId, disabledReason);
     return row;
   });
   if (row) await publishDeliveries(ctx, [row]);
   else ctx.log.warn('a webhook delivery claim lapsed before its outcome was recorded', { deliveryId: delivery.id });
   return row;
+}
+
+/**
+ * Keeps the endpoint's `failingSince`: a 2xx answer clears it (no statement while the endpoint
+ * is healthy: the worker read it with the delivery), a failed attempt sets it unless set.
+ * Answers the reason to disable the endpoint when every attempt has failed for
+ * WEBHOOK_DISABLE_AFTER_HOURS (times by the services' clock, so a test moves time instead of
+ * waiting hours).
+ */
+async function trackFailing(ctx: ServiceContext, tx: Transaction, endpointId: string, outcome: Outcome): Promise<string | undefined> {
+  if (outcome.endsFailing) {
+    await tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpointId));
+    return undefined;
+  }
+  if (outcome.status !== 'FAILED' && outcome.status !== 'DEAD') return undefined;
+  const now = ctx.clock.now();
+  const [endpoint] = await tx
+    .update(webhookEndpoints)
+    .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${new Date(now).toISOString()}::timestamptz)` })
+    .where(eq(webhookEndpoints.id, endpointId))
+    .returning({ failingSince: webhookEndpoints.failingSince, enabled: webhookEndpoints.enabled });
+  const hours = ctx.config.webhookDisableAfterHours;
+  if (!endpoint?.enabled || !endpoint.failingSince || hours === 0) return undefined;
+  if (now - endpoint.failingSince.getTime() < hours * 3_600_000) return undefined;
+  return `Every attempt failed for ${hours} hours (since ${endpoint.failingSince.toISOString()}); disabled on ${new Date(now).toISOString()}.`;
+}
+
+/**
+ * Disables an enabled endpoint with its reason and announces it (`endpoint.disabled`, to the
+ * organization's other endpoints). Conditional on `enabled`, so of any number of outcomes
+ * recorded at once exactly one disables it and announces it.
+ */
+async function disableEndpoint(tx: Transaction, orgId: string, endpointId: string, reason: string): Promise<void> {
+  const [disabled] = await tx
+    .update(webhookEndpoints)
+    .set({ enabled: false, disabledReason: reason, updatedAt: sql`now()` })
+    .where(and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.enabled, true)))
+    .returning();
+  if (disabled) await emitEvent(tx, orgId, 'endpoint.disabled', { endpoint: endpointData(disabled), reason });
 }
 
 /** Reads at most `limit` bytes of an answer, then lets the rest go. */
@@ -239,7 +278,7 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
     return failed({ statusCode: null, durationMs, responseBody: null, error: message });
   }
   const attempt = { statusCode: response.status, durationMs: Math.round(performance.now() - started), responseBody, error: null };
-  if (response.status >= 200 && response.status < 300) return { status: 'DELIVERED', attempt };
+  if (response.status >= 200 && response.status < 300) return { status: 'DELIVERED', attempt, endsFailing: endpoint.failingSince !== null };
   if (response.status === 410) {
     return {
       status: 'DISABLED',
