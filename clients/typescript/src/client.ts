@@ -1,0 +1,183 @@
+/**
+ * `Leasehold`: one license key on one server. `acquire()` hands back a Seat whose lease was
+ * verified offline before it is returned; `validate()` asks for a signed verdict and checks it,
+ * nonce included. Every answer is trusted only as far as its signature goes.
+ */
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
+import { LeaseholdError, type LeaseholdErrorCode } from './errors.ts';
+import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, ReleaseSeat, ValidateLicense } from './generated/operations.ts';
+import { Seat, type Lease, type SeatBackend, type SeatGrant, type SeatSession } from './seat.ts';
+import { createTransport, type Fetch, type Transport } from './transport.ts';
+import {
+  jwksResolver,
+  verifyLease,
+  verifyValidation,
+  type JwksSource,
+  type ValidationClaims,
+  type ValidationCode,
+  type VerifyOptions,
+} from './verify.ts';
+
+export interface LeaseholdOptions {
+  /** The license server's base URL, e.g. https://licenses.example.com */
+  url: string;
+  licenseKey: string;
+  /** The key set to verify against: pinned (a JSONWebKeySet), or a URL. Default `${url}/.well-known/jwks.json`. */
+  jwks?: JwksSource;
+  /** The server's `LEASEHOLD_ISSUER` (default "leasehold"). */
+  issuer?: string;
+  /** Seconds of clock difference tolerated when checking `exp` and `iat` (default 60). */
+  clockTolerance?: number;
+  /**
+   * The least time the app keeps working offline after a successful heartbeat, at most the
+   * lease length; the SDK asks for a freshly signed lease only as often as this needs.
+   * Default: half the lease.
+   */
+  offlineGraceSeconds?: number;
+  /** Per request (default 10 000). */
+  timeoutMs?: number;
+  /** A fetch of your own (Electron's `net.fetch`, a proxy agent); default the runtime's. */
+  fetch?: Fetch;
+  /** Headers added to every request. */
+  headers?: Record<string, string>;
+}
+
+export interface AcquireOptions {
+  /** A stable id of this machine (1 to 256 characters); see `@leasehold/client/fingerprint`. */
+  fingerprint: string;
+  /** Facts about the client shown to the vendor (app version, OS), at most 4 kB of JSON. */
+  clientInfo?: Record<string, unknown>;
+  /** Release the seat when the process receives SIGINT/SIGTERM/SIGHUP or runs out of work, or the page is hidden for good. */
+  releaseOnExit?: boolean;
+}
+
+export interface ValidateOptions {
+  /** When given, the machine must be activated on the license. */
+  fingerprint?: string;
+  /** Echoed inside the signed answer; a random one is made when omitted. */
+  nonce?: string;
+  /** Features the app needs; any one missing answers ENTITLEMENTS_MISSING. */
+  entitlements?: string[];
+}
+
+export interface Validation {
+  /** From the signed claims, never from unsigned fields. */
+  valid: boolean;
+  code: ValidationCode;
+  claims: ValidationClaims;
+  token: string;
+  nonce: string;
+  expiresAt: Date;
+}
+
+type Refusal = { __typename: string; code?: string; message?: string; seats?: { used: number; max: number } };
+type SessionFields = Omit<SeatSession, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt'> & Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string>;
+type AcquireAnswer = { acquireSeat: Refusal & { session?: SessionFields; lease?: { token: string } } };
+type HeartbeatAnswer = { heartbeatSeat: Refusal & { session?: { lastHeartbeatAt: string; expiresAt: string }; lease?: { token: string } } };
+type ReleaseAnswer = { releaseSeat: Refusal };
+type ValidateAnswer = { validateLicense: { signed: { token: string } } };
+
+/** Releases go out fast: they run on the way out of the app, and a lost one costs nothing. */
+const RELEASE_TIMEOUT_MS = 3_000;
+
+export class Leasehold {
+  readonly #options: LeaseholdOptions;
+  readonly #transport: Transport;
+  readonly #verify: VerifyOptions;
+
+  constructor(options: LeaseholdOptions) {
+    if (!options?.url) throw new TypeError('Leasehold: `url` is required');
+    if (!options.licenseKey) throw new TypeError('Leasehold: `licenseKey` is required');
+    this.#options = options;
+    const fetch: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#transport = createTransport({ url: options.url, fetch, headers: options.headers ?? {}, timeoutMs: options.timeoutMs ?? 10_000 });
+    this.#verify = {
+      jwks: this.#jwks(options),
+      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
+    };
+  }
+
+  #jwks({ jwks, url, fetch }: LeaseholdOptions): JWTVerifyGetKey {
+    if (jwks !== undefined && typeof jwks !== 'string' && !(jwks instanceof URL)) return jwksResolver(jwks);
+    const location = new URL(jwks ?? `${url.replace(/\/+$/, '')}/.well-known/jwks.json`);
+    return createRemoteJWKSet(location, fetch ? { [customFetch]: fetch } : {});
+  }
+
+  /** Takes a seat for this machine. Throws a LeaseholdError (`.code`) when refused or unreachable. */
+  async acquire(options: AcquireOptions): Promise<Seat> {
+    const askedAt = performance.now();
+    const backend = this.#backend(options);
+    const grant = await backend.acquire();
+    return new Seat(grant, askedAt, backend, {
+      offlineGraceMs: this.#options.offlineGraceSeconds === undefined ? undefined : this.#options.offlineGraceSeconds * 1000,
+      releaseOnExit: options.releaseOnExit ?? false,
+    });
+  }
+
+  /** Asks the server for a signed verdict on the license and checks it offline, nonce included. */
+  async validate(options: ValidateOptions = {}): Promise<Validation> {
+    const nonce = options.nonce ?? randomNonce();
+    const { validateLicense } = await this.#transport.request<ValidateAnswer>(ValidateLicense, {
+      input: { licenseKey: this.#options.licenseKey, fingerprint: options.fingerprint, nonce, entitlements: options.entitlements },
+    });
+    const token = validateLicense.signed.token;
+    const claims = await verifyValidation(token, {
+      ...this.#verify,
+      nonce,
+      ...(options.fingerprint !== undefined ? { fingerprint: options.fingerprint } : {}),
+    });
+    return { valid: claims.valid === true, code: claims.code, claims, token, nonce, expiresAt: new Date(claims.exp * 1000) };
+  }
+
+  #backend({ fingerprint, clientInfo }: AcquireOptions): SeatBackend {
+    const { licenseKey } = this.#options;
+    const lease = async (token: string, session: Pick<SeatSession, 'id' | 'licenseId' | 'fingerprint'>): Promise<Lease> => {
+      const claims = await verifyLease(token, { ...this.#verify, licenseId: session.licenseId, fingerprint: session.fingerprint, sessionId: session.id });
+      return { token, claims, expiresAt: new Date(claims.exp * 1000) };
+    };
+    return {
+      acquire: async (): Promise<SeatGrant> => {
+        const { acquireSeat: answer } = await this.#transport.request<AcquireAnswer>(AcquireSeat, { input: { licenseKey, fingerprint, clientInfo } });
+        if (answer.__typename !== 'SeatGranted' || !answer.session || !answer.lease) throw refusal(answer);
+        const session: SeatSession = {
+          ...answer.session,
+          startedAt: new Date(answer.session.startedAt),
+          lastHeartbeatAt: new Date(answer.session.lastHeartbeatAt),
+          expiresAt: new Date(answer.session.expiresAt),
+        };
+        if (session.fingerprint !== fingerprint) throw new LeaseholdError('FINGERPRINT_MISMATCH', 'The server granted a seat to another fingerprint');
+        return { session, lease: await lease(answer.lease.token, session) };
+      },
+      heartbeat: async (session, withLease) => {
+        const { heartbeatSeat: answer } = await this.#transport.request<HeartbeatAnswer>(withLease ? HeartbeatSeatWithLease : HeartbeatSeat, {
+          input: { licenseKey, sessionId: session.id },
+        });
+        if (answer.__typename !== 'SeatRenewed' || !answer.session) throw refusal(answer);
+        return {
+          lastHeartbeatAt: new Date(answer.session.lastHeartbeatAt),
+          expiresAt: new Date(answer.session.expiresAt),
+          lease: answer.lease ? await lease(answer.lease.token, session) : undefined,
+        };
+      },
+      release: async (session) => {
+        const { releaseSeat: answer } = await this.#transport.request<ReleaseAnswer>(
+          ReleaseSeat,
+          { input: { licenseKey, sessionId: session.id } },
+          { timeoutMs: Math.min(RELEASE_TIMEOUT_MS, this.#options.timeoutMs ?? RELEASE_TIMEOUT_MS) },
+        );
+        if (answer.__typename !== 'SeatReleased') throw refusal(answer);
+      },
+    };
+  }
+}
+
+function refusal(answer: Refusal): LeaseholdError {
+  if (!answer.code) return new LeaseholdError('INVALID_RESPONSE', `The license server answered ${answer.__typename}, which this SDK does not know`);
+  return new LeaseholdError(answer.code as LeaseholdErrorCode, answer.message ?? answer.code, answer.seats ? { seats: answer.seats } : {});
+}
+
+function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
