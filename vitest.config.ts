@@ -5,7 +5,7 @@ export default defineConfig({
   // without this alias Vite would hand our own files the ESM copy, and graphql refuses mixing them.
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'clients/typescript/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Suites share one Postgres and one Redis; each isolates its data by organization and license.
