@@ -133,4 +133,18 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
     }
     expect(session).toEqual({ endReason: 'EXPIRED', endedAt: new Date(acquired.expiresAt).toISOString() });
   }, 90_000);
+
+  it('releases the seat when the process is told to stop, then stops as the signal says', async () => {
+    const license = await server.createLicense({ maxSeats: 1, leaseSeconds: 120 });
+    const run = runScenario(command, 'exit-hook', { LEASEHOLD_URL: server.url, LICENSE_KEY: license.key, FINGERPRINT: `quitter-${runtime}` });
+    const acquired = await run.next('acquired');
+    expect(await server.seatsUsed(license.id)).toBe(1);
+    run.signal('SIGTERM');
+    const exited = await run.exited;
+    expect(exited.signal === 'SIGTERM' || exited.code === 143, JSON.stringify(exited)).toBe(true);
+    // Long before the two-minute lease would have ended it.
+    expect(await server.seatsUsed(license.id)).toBe(0);
+    const { session } = await server.admin(`query($id: ID!) { session(id: $id) { endReason } }`, { id: acquired.sessionId });
+    expect(session.endReason).toBe('RELEASED');
+  }, 60_000);
 });
