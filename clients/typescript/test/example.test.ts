@@ -21,12 +21,12 @@ it('holds the seat, enables the licensed feature, tells a second machine that ev
   await writeFile(jwksFile, await (await fetch(`${server.url}/.well-known/jwks.json`)).text());
   const env = { LEASEHOLD_URL: server.url, LEASEHOLD_LICENSE_KEY: license.key, LEASEHOLD_JWKS: jwksFile };
 
-  const first = runScript(['node'], APP, { ...env, EXAMPLE_SECONDS: '4' });
+  const first = runScript(['node'], [APP], { ...env, EXAMPLE_SECONDS: '4' });
   while (!first.output().includes('Export is enabled.')) {
     if (first.output().includes('Error')) throw new Error(first.output());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const second = runScript(['node'], APP, { ...env, LEASEHOLD_MACHINE_ID: 'another-machine' });
+  const second = runScript(['node'], [APP], { ...env, LEASEHOLD_MACHINE_ID: 'another-machine' });
   expect((await second.exited).code).toBe(75);
   expect(second.output().trim()).toBe('Every seat of this license is in use. Try again when a colleague closes the app. (1 of 1 in use)');
 
@@ -36,7 +36,7 @@ it('holds the seat, enables the licensed feature, tells a second machine that ev
 }, 60_000);
 
 it('tells the user when the key is not a license', async () => {
-  const run = runScript(['node'], APP, { LEASEHOLD_URL: server.url, LEASEHOLD_LICENSE_KEY: 'lhk_not_a_real_key' });
+  const run = runScript(['node'], [APP], { LEASEHOLD_URL: server.url, LEASEHOLD_LICENSE_KEY: 'lhk_not_a_real_key' });
   expect((await run.exited).code).toBe(75);
   expect(run.output().trim()).toBe('This license key is not known. Check it for typos, or ask your administrator for yours.');
 });

@@ -23,7 +23,7 @@ describe.each(runtimes)('the README example on %s', (runtime, command) => {
   it('takes a seat, says what it licenses, and gives the seat back', async () => {
     const license = await server.createLicense({ maxSeats: 1, tier: 'studio', features: ['export', 'render'] });
     // The fingerprint helper reads /etc/machine-id: Deno needs --allow-read on top of the core's permissions.
-    const run = runScript(runtime === 'Deno' ? [...command, '--allow-read'] : command, EXAMPLE, {
+    const run = runScript(runtime === 'Deno' ? [...command, '--allow-read'] : command, [EXAMPLE], {
       LEASEHOLD_URL: server.url,
       LEASEHOLD_LICENSE_KEY: license.key,
     });

@@ -34,11 +34,13 @@ export interface ScriptRun {
 
 /** Runs test/scenarios/<scenario>.ts. */
 export const runScenario = (command: string[], scenario: string, env: Record<string, string>) =>
-  runScript(command, fileURLToPath(new URL(`../scenarios/${scenario}.ts`, import.meta.url)), env);
+  runScript(command, [fileURLToPath(new URL(`../scenarios/${scenario}.ts`, import.meta.url))], env);
 
-export function runScript(command: string[], script: string, env: Record<string, string>): ScriptRun {
-  const [program, ...args] = command as [string, ...string[]];
-  const child = spawn(program, [...args, script], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Runs `command` with `args` (a script and its arguments) from the repository's root. */
+export function runScript(command: string[], args: string[], env: Record<string, string>): ScriptRun {
+  const [program, ...options] = command as [string, ...string[]];
+  const script = args.join(' ');
+  const child = spawn(program, [...options, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const reports: Report[] = [];
   const taken = new Set<Report>();
   let output = '';
