@@ -3,19 +3,14 @@ import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Leasehold } from '@leasehold/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runScript } from './support/runtimes.ts';
-import { startLeasehold, type LeaseholdServer } from './support/server.ts';
+import { sleep, useLeasehold } from './support/server.ts';
 
 // The installed bin, as `npx leasehold-seat` runs it.
 const CLI = fileURLToPath(new URL('../../../node_modules/.bin/leasehold-seat', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let server: LeaseholdServer;
-beforeAll(async () => {
-  server = await startLeasehold();
-}, 150_000);
-afterAll(() => server?.close());
+const server = useLeasehold();
 
 const seatCli = (args: string[], env: Record<string, string> = {}) => runScript(['node', CLI], args, { LEASEHOLD_URL: server.url, ...env });
 const node = (code: string) => ['--', process.execPath, '-e', code];

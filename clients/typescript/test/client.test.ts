@@ -4,17 +4,12 @@
  * requests themselves (persisted operations, the app's own fetch).
  */
 import { Leasehold, LeaseholdError, type Fetch, type Seat } from '@leasehold/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/process.ts';
-import { startLeasehold, type LeaseholdServer } from './support/server.ts';
+import { sleep, useLeasehold } from './support/server.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let server: LeaseholdServer;
-beforeAll(async () => {
-  server = await startLeasehold();
-}, 150_000);
-afterAll(() => server?.close());
+const server = useLeasehold();
 
 /** A fetch that records what the SDK sent: the URL and the GraphQL body. */
 function recordingFetch() {

@@ -3,17 +3,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runScript } from './support/runtimes.ts';
-import { startLeasehold, type LeaseholdServer } from './support/server.ts';
+import { sleep, useLeasehold } from './support/server.ts';
 
 const APP = fileURLToPath(new URL('../../../examples/licensed-app/app.mjs', import.meta.url));
 
-let server: LeaseholdServer;
-beforeAll(async () => {
-  server = await startLeasehold();
-}, 150_000);
-afterAll(() => server?.close());
+const server = useLeasehold();
 
 it('holds the seat, enables the licensed feature, tells a second machine that every seat is in use, and releases', async () => {
   const license = await server.createLicense({ maxSeats: 1, tier: 'pro', features: ['export'] });
@@ -24,7 +20,7 @@ it('holds the seat, enables the licensed feature, tells a second machine that ev
   const first = runScript(['node'], [APP], { ...env, EXAMPLE_SECONDS: '4' });
   while (!first.output().includes('Export is enabled.')) {
     if (first.output().includes('Error')) throw new Error(first.output());
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   const second = runScript(['node'], [APP], { ...env, LEASEHOLD_MACHINE_ID: 'another-machine' });
   expect((await second.exited).code).toBe(75);

@@ -1,23 +1,21 @@
 /** The README's ten-line example, taken from the README and run as written on Node, Bun and Deno. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runScript, runtimes } from './support/runtimes.ts';
-import { startLeasehold, type LeaseholdServer } from './support/server.ts';
+import { sleep, useLeasehold } from './support/server.ts';
 
 const README = new URL('../README.md', import.meta.url);
 const EXAMPLE = fileURLToPath(new URL('./.tmp/readme-example.ts', import.meta.url));
 
-let server: LeaseholdServer;
+const server = useLeasehold();
 beforeAll(async () => {
   const readme = await readFile(README, 'utf8');
   const block = /run as written by test\/readme\.test\.ts[^\n]*\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!block) throw new Error('README.md has no example block after its marker');
   await mkdir(new URL('./.tmp/', import.meta.url), { recursive: true });
   await writeFile(EXAMPLE, block);
-  server = await startLeasehold();
-}, 150_000);
-afterAll(() => server?.close());
+});
 
 describe.each(runtimes)('the README example on %s', (runtime, command) => {
   it('takes a seat, says what it licenses, and gives the seat back', async () => {
@@ -28,7 +26,7 @@ describe.each(runtimes)('the README example on %s', (runtime, command) => {
       LEASEHOLD_LICENSE_KEY: license.key,
     });
     const held = (async () => {
-      while (!run.output().includes('Licensed:')) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (!run.output().includes('Licensed:')) await sleep(100);
       return server.seatsUsed(license.id);
     })();
     expect((await run.exited).code, run.output()).toBe(0);

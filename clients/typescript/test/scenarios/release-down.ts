@@ -15,4 +15,5 @@ const again = await seat.release().then(
   () => 'resolved',
   (error) => `rejected: ${error}`,
 );
-report('released', { outcome, again, ms: Date.now() - started, state: seat.state });
+// When the server last said the session would end (heartbeats may have moved it since the acquire).
+report('released', { outcome, again, ms: Date.now() - started, state: seat.state, expiresAt: seat.session.expiresAt.getTime() });

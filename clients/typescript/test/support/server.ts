@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort, START_TIMEOUT_MS } from '../../../../test/support/process.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -116,3 +117,21 @@ export async function startLeasehold(env: Record<string, string> = {}): Promise<
     },
   };
 }
+
+/** One server for the suite: started before its first test, ended after its last. */
+export function useLeasehold(env: Record<string, string> = {}): LeaseholdServer {
+  let server: LeaseholdServer | undefined;
+  beforeAll(async () => {
+    server = await startLeasehold(env);
+  }, START_TIMEOUT_MS + 30_000);
+  afterAll(() => server?.close());
+  // Tests read it after beforeAll has run; until then there is no server to talk to.
+  return new Proxy({} as LeaseholdServer, {
+    get(_, property: keyof LeaseholdServer) {
+      if (!server) throw new Error('the Leasehold server is not started yet (use it inside a test)');
+      return server[property];
+    },
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
