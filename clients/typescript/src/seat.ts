@@ -171,6 +171,15 @@ export class Seat {
     return delay * (0.5 + 0.5 * Math.random());
   }
 
+  /**
+   * How long the last verified lease still runs, by the monotonic clock and by the wall clock,
+   * whichever says less: the monotonic one cannot be set back, but stands still while the
+   * machine sleeps (a laptop's lid closed past the lease's end).
+   */
+  #leaseRemaining() {
+    return Math.min(this.#leaseDeadline - now(), this.#lease.claims.exp * 1000 - Date.now());
+  }
+
   #graceMs() {
     const grace = this.#offlineGraceMs ?? this.#leaseMs / 2;
     return Math.min(Math.max(grace, 0), this.#leaseMs);
@@ -181,7 +190,7 @@ export class Seat {
     if (this.#sessionGone) return this.#reacquire();
     const askedAt = now();
     // A new signed lease only when the one held would not cover the grace from this moment on.
-    const withLease = this.#state !== 'active' || this.#leaseDeadline - askedAt < this.#graceMs();
+    const withLease = this.#state !== 'active' || this.#leaseRemaining() < this.#graceMs();
     const session = this.#session;
     try {
       const renewed = await this.#backend.heartbeat(session, withLease);
@@ -200,7 +209,7 @@ export class Seat {
       if (failure.code === 'SESSION_EXPIRED' || failure.code === 'SESSION_NOT_FOUND') {
         // While its lease still runs, a session only ends because someone ended it (a revoke,
         // a suspension): taking the seat straight back would undo that.
-        if (now() < this.#leaseDeadline) return this.#lose(failure, true);
+        if (this.#leaseRemaining() > 0) return this.#lose(failure, true);
         this.#sessionGone = true;
         return this.#reacquire();
       }
@@ -243,7 +252,7 @@ export class Seat {
   #unreachable(error: LeaseholdError) {
     if (this.#state === 'active') {
       this.#state = 'offline';
-      const remaining = this.#leaseDeadline - now();
+      const remaining = this.#leaseRemaining();
       this.#lostTimer = unref(
         setTimeout(() => {
           if (this.#state === 'offline') this.#lose(new LeaseholdError('LEASE_EXPIRED', 'The lease ran out while the license server could not be reached', { cause: error }), false);
