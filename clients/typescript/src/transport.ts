@@ -45,6 +45,9 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<TransportCode>([
   'PERSISTED_QUERY_NOT_FOUND',
 ]);
 
+/** How servers answer a hash they do not know: Apollo's code, and Yoga's plugin's own default. */
+const UNKNOWN_HASH: ReadonlySet<string> = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_IN_LIST']);
+
 export function createTransport(options: TransportOptions): Transport {
   const endpoint = `${options.url.replace(/\/+$/, '')}/graphql`;
   // Operations this server has answered "unknown hash" for: sent as documents from then on.
@@ -86,7 +89,7 @@ export function createTransport(options: TransportOptions): Transport {
         timeoutMs,
       );
       const firstCode = body?.errors?.[0]?.extensions?.code;
-      if (byHash && !body?.data && (firstCode === 'PERSISTED_QUERY_NOT_FOUND' || firstCode === 'BAD_REQUEST')) {
+      if (byHash && !body?.data && firstCode !== undefined && (UNKNOWN_HASH.has(firstCode) || firstCode === 'BAD_REQUEST')) {
         if (firstCode === 'BAD_REQUEST') serverPersists = false;
         else sendDocument.add(operation.hash);
         ({ response, body } = await post({ operationName: operation.name, query: operation.document, variables }, timeoutMs));

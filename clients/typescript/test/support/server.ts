@@ -52,6 +52,8 @@ export async function startLeasehold(env: Record<string, string> = {}): Promise<
         DATA_DIR: dataDir,
         LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN,
         LOG_LEVEL: 'warn',
+        // The SDK sends nothing but its persisted operations; a server that refuses the rest proves it.
+        ANONYMOUS_OPERATIONS: 'persisted',
         // Hundreds of SDK clients on one loopback address: the tests are not about rate limits.
         RATE_LIMITS: JSON.stringify({ anonymous: '1000000/min', user: '1000000/min', operator: '1000000/min', license: '1000000/min' }),
         ...env,
