@@ -10,6 +10,7 @@ import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
 import { bodyLimit } from './http/bodyLimit.ts';
 import { inProcessConnInfo, type ConnInfo, type ServerContext } from './http/clientAddress.ts';
 import { maskError } from './http/errorMasking.ts';
+import { loadPersistedOperations, persistedOperationsPlugin, type PersistedOperations } from './http/persistedOperations.ts';
 import { graphqlContext } from './http/graphqlContext.ts';
 import { rateLimitPlugin } from './http/rateLimit.ts';
 import { routes } from './http/routes.ts';
@@ -66,6 +67,8 @@ export interface App {
   generatedAdminToken: string | undefined;
   /** What the first start of an empty database created, to be shown once. */
   bootstrapped: Bootstrapped | undefined;
+  /** The SDK's documents by hash, for graphql-ws (HTTP goes through the plugin). */
+  persistedOperations: PersistedOperations;
   close(): Promise<void>;
 }
 
@@ -155,6 +158,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   const authenticator = createAuthenticator(services, { adminToken: adminToken.value, operatorOrgId, environment: config.environment });
   const connInfo = options.connInfo ?? inProcessConnInfo;
+  const persistedOperations = loadPersistedOperations(schema, config.anonymousOperations);
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -172,6 +176,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     },
     plugins: [
       bodyLimit(config.maxRequestBytes),
+      persistedOperationsPlugin(persistedOperations),
       routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
       rateLimitPlugin(services, connInfo),
     ],
@@ -186,6 +191,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     mode: { database: database.kind, seats: stores.seats.kind, signer: `${signer.algorithm} ${config.signer}` },
     generatedAdminToken: adminToken.generated ? adminToken.value : undefined,
     bootstrapped,
+    persistedOperations,
     async close() {
       await background?.stop();
       if (!options.signer) await signer.close();

@@ -30,6 +30,8 @@ export interface Config {
   sweepIntervalMs: number;
   heartbeatFlushMs: number;
   maxRequestBytes: number;
+  /** What callers without a credential may send: any document, or only the SDK's persisted ones. */
+  anonymousOperations: 'any' | 'persisted';
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Which API keys this server accepts: `pk_live_…` on live, `pk_test_…` on test. */
   environment: 'live' | 'test';
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     heartbeatFlushMs: int(env, 'HEARTBEAT_FLUSH_MS', 5000, 50, 3_600_000),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 1_048_576, 1024, 100_000_000),
+    anonymousOperations: oneOf(env, 'ANONYMOUS_OPERATIONS', ['any', 'persisted'] as const, 'any'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     environment: oneOf(env, 'LEASEHOLD_ENVIRONMENT', ['live', 'test'] as const, 'live'),
     trustedProxies: (env.TRUSTED_PROXIES ?? '')

@@ -6,6 +6,7 @@
 import type { ExecutionArgs } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import type { App } from '../app.ts';
+import { persistedDocument } from '../http/persistedOperations.ts';
 
 interface Executors {
   execute: (args: ExecutionArgs) => unknown;
@@ -20,21 +21,25 @@ export function graphqlWsOptions<E extends object>(
     execute: (args) => (args.rootValue as Executors).execute(args) as never,
     subscribe: (args) => (args.rootValue as Executors).subscribe(args) as never,
     onSubscribe: async (ctx, _id, params) => {
+      const request = new Request('http://websocket/graphql');
+      const persisted = persistedDocument(app.persistedOperations, params, request, Boolean(ctx.connectionParams?.authorization));
+      if (persisted instanceof Error) return [persisted];
       const { schema, execute, subscribe, contextFactory, parse, validate } = app.yoga.getEnveloped({
         connectionParams: ctx.connectionParams ?? {},
         remoteAddress: remoteAddressOf(ctx.extra),
-        request: new Request('http://websocket/graphql'),
+        request,
         params,
       });
       const args: ExecutionArgs = {
         schema,
         operationName: params.operationName ?? null,
-        document: parse(params.query),
+        document: persisted ?? parse(params.query),
         variableValues: params.variables ?? null,
         contextValue: await contextFactory(),
         rootValue: { execute, subscribe } satisfies Executors,
       };
-      const errors = validate(args.schema, args.document);
+      // A persisted document was validated against the schema at start.
+      const errors = persisted ? [] : validate(args.schema, args.document);
       return errors.length > 0 ? errors : args;
     },
   };
