@@ -61,13 +61,14 @@ export interface ValidateOptions {
 }
 
 export interface Validation {
-  /** From the signed claims, never from unsigned fields. */
+  /** True only from a signed answer that was verified, nonce included. */
   valid: boolean;
   code: ValidationCode;
-  claims: ValidationClaims;
-  token: string;
   nonce: string;
-  expiresAt: Date;
+  /** The signed answer; the server signs nothing for a key it never issued (NOT_FOUND). */
+  claims: ValidationClaims | undefined;
+  token: string | undefined;
+  expiresAt: Date | undefined;
 }
 
 type Refusal = { __typename: string; code?: string; message?: string; seats?: { used: number; max: number } };
@@ -75,7 +76,7 @@ type SessionFields = Omit<SeatSession, 'startedAt' | 'lastHeartbeatAt' | 'expire
 type AcquireAnswer = { acquireSeat: Refusal & { session?: SessionFields; lease?: { token: string } } };
 type HeartbeatAnswer = { heartbeatSeat: Refusal & { session?: { lastHeartbeatAt: string; expiresAt: string }; lease?: { token: string } } };
 type ReleaseAnswer = { releaseSeat: Refusal };
-type ValidateAnswer = { validateLicense: { signed: { token: string } } };
+type ValidateAnswer = { validateLicense: { valid: boolean; code: ValidationCode; signed: { token: string } | null } };
 
 /** Releases go out fast: they run on the way out of the app, and a lost one costs nothing. */
 const RELEASE_TIMEOUT_MS = 3_000;
@@ -121,13 +122,18 @@ export class Leasehold {
     const { validateLicense } = await this.#transport.request<ValidateAnswer>(ValidateLicense, {
       input: { licenseKey: this.#options.licenseKey, fingerprint: options.fingerprint, nonce, entitlements: options.entitlements },
     });
+    if (!validateLicense.signed) {
+      // Nothing signed can only say no: an unsigned "valid" is not believed.
+      if (validateLicense.valid || validateLicense.code !== 'NOT_FOUND') throw new LeaseholdError('SIGNATURE_INVALID', 'The license server sent an unsigned verdict');
+      return { valid: false, code: 'NOT_FOUND', nonce, claims: undefined, token: undefined, expiresAt: undefined };
+    }
     const token = validateLicense.signed.token;
     const claims = await verifyValidation(token, {
       ...this.#verify,
       nonce,
       ...(options.fingerprint !== undefined ? { fingerprint: options.fingerprint } : {}),
     });
-    return { valid: claims.valid === true, code: claims.code, claims, token, nonce, expiresAt: new Date(claims.exp * 1000) };
+    return { valid: claims.valid === true, code: claims.code, nonce, claims, token, expiresAt: new Date(claims.exp * 1000) };
   }
 
   #backend({ fingerprint, clientInfo }: AcquireOptions): SeatBackend {

@@ -30,6 +30,8 @@ export interface VerifyOptions {
 
 export interface LeaseClaims extends JWTPayload {
   iss: string;
+  /** The license id. */
+  aud: string;
   /** The session id. */
   sub: string;
   /** The license id. */
@@ -47,6 +49,8 @@ export interface LeaseClaims extends JWTPayload {
 
 export interface CertificateClaims extends JWTPayload {
   iss: string;
+  /** The license id. */
+  aud: string;
   /** The license id. */
   sub: string;
   fp: string;
@@ -74,8 +78,9 @@ export type ValidationCode =
 export interface ValidationClaims {
   [claim: string]: unknown;
   iss: string;
-  /** The license id, or null when no license has the key. */
-  sub: string | null;
+  /** The license id. */
+  aud: string;
+  sub: string;
   valid: boolean;
   code: ValidationCode;
   fp?: string;
@@ -113,7 +118,8 @@ const kinds = {
   validation: { typ: 'license-validation+jwt', required: ['code', 'valid', 'iat', 'exp'] },
 } as const;
 
-async function verify<T>(token: string, kind: keyof typeof kinds, options: VerifyOptions): Promise<T> {
+/** Every document names its license as `aud`: checked when the caller knows the license. */
+async function verify<T>(token: string, kind: keyof typeof kinds, options: VerifyOptions & { licenseId?: string | undefined }): Promise<T> {
   const { typ, required } = kinds[kind];
   if (typeof token !== 'string' || token.split('.').length !== 3) throw new LeaseholdError('TOKEN_MALFORMED', `The ${kind} is not a compact JWS`);
   try {
@@ -123,6 +129,7 @@ async function verify<T>(token: string, kind: keyof typeof kinds, options: Verif
       algorithms: ALGORITHMS,
       requiredClaims: [...required],
       clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+      ...(options.licenseId !== undefined ? { audience: options.licenseId } : {}),
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     });
     return payload as unknown as T;
@@ -137,6 +144,7 @@ function verificationError(kind: string, error: unknown): LeaseholdError {
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'typ') return refuse('TOKEN_TYPE_MISMATCH', `The token is not a ${kind} (its typ header is not ${kinds[kind as keyof typeof kinds].typ})`);
     if (error.claim === 'iss') return refuse('ISSUER_MISMATCH', `The ${kind} was issued by another issuer`);
+    if (error.claim === 'aud') return refuse('LICENSE_MISMATCH', `The ${kind} is for another license`);
     if (error.reason === 'missing') return refuse('CLAIM_MISSING', `The ${kind} has no "${error.claim}" claim`);
     if (error.claim === 'iat' || error.claim === 'nbf') return refuse('TOKEN_NOT_YET_VALID', `The ${kind} is not valid yet`);
     return refuse('CLAIM_MISSING', `The ${kind}'s "${error.claim}" claim is invalid`);

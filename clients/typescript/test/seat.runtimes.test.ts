@@ -39,9 +39,15 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
     expect(await server.seatsUsed(license.id)).toBe(0);
   }, 60_000);
 
-  it('refuses offline, each with its code, a lease signed by another key, a tampered claim, another fingerprint and a replayed verdict', async () => {
+  it('refuses offline, each with its code, a lease signed by another key, a tampered claim, another fingerprint, a replayed verdict, and one kind of document for another', async () => {
     const license = await server.createLicense({ maxSeats: 1 });
-    const run = runScenario(command, 'refusals', { LEASEHOLD_URL: server.url, LICENSE_KEY: license.key, FINGERPRINT: `checker-${runtime}` });
+    const { license: issued } = await server.admin(`query($id: ID!) { license(id: $id) { certificate { token } } }`, { id: license.id });
+    const run = runScenario(command, 'refusals', {
+      LEASEHOLD_URL: server.url,
+      LICENSE_KEY: license.key,
+      FINGERPRINT: `checker-${runtime}`,
+      CERTIFICATE: issued.certificate.token,
+    });
     const { type: _type, at: _at, ...outcomes } = await run.next('outcomes');
     expect(outcomes).toEqual({
       genuineLease: 'ACCEPTED',
@@ -55,6 +61,8 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
       replayedVerdict: 'NONCE_MISMATCH',
       verdictAsLease: 'TOKEN_TYPE_MISMATCH',
       leaseAsVerdict: 'TOKEN_TYPE_MISMATCH',
+      certificateAsLease: 'TOKEN_TYPE_MISMATCH',
+      leaseAsCertificate: 'TOKEN_TYPE_MISMATCH',
       expiredLease: 'TOKEN_EXPIRED',
       otherIssuer: 'ISSUER_MISMATCH',
       notAToken: 'TOKEN_MALFORMED',
