@@ -21,7 +21,8 @@ export function graphqlWsOptions<E extends object>(
     execute: (args) => (args.rootValue as Executors).execute(args) as never,
     subscribe: (args) => (args.rootValue as Executors).subscribe(args) as never,
     onSubscribe: async (ctx, _id, params) => {
-      const request = new Request('http://websocket/graphql');
+      // A POST, as an HTTP request carrying an operation is: Yoga refuses mutations over a GET.
+      const request = new Request('http://websocket/graphql', { method: 'POST' });
       const persisted = persistedDocument(app.persistedOperations, params, request, Boolean(ctx.connectionParams?.authorization));
       if (persisted instanceof Error) return [persisted];
       const { schema, execute, subscribe, contextFactory, parse, validate } = app.yoga.getEnveloped({

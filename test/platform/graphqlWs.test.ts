@@ -1,0 +1,36 @@
+/** GraphQL over WebSocket runs every kind of operation, with the same rules as over HTTP. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.ts';
+import { ACQUIRE, createLicense, startApp } from '../support/harness.ts';
+import { serve, wsClient } from '../support/server.ts';
+
+let app: App;
+let server: Awaited<ReturnType<typeof serve>>;
+beforeAll(async () => {
+  app = await startApp();
+  server = await serve(app);
+});
+afterAll(async () => {
+  await server.close();
+  await app.close();
+});
+
+describe('GraphQL over WebSocket', () => {
+  it('runs a mutation, as a client keeping one socket for everything would', async () => {
+    const license = await createLicense(app, { maxSeats: 1 });
+    const client = wsClient(server.wsUrl, null);
+    try {
+      const result = await new Promise<Record<string, any>>((resolve, reject) => {
+        let value: Record<string, any> | undefined;
+        client.subscribe(
+          { query: ACQUIRE, variables: { input: { licenseKey: license.key, fingerprint: 'ws-machine' } } },
+          { next: (v) => (value = v as Record<string, any>), error: reject, complete: () => resolve(value!) },
+        );
+      });
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.acquireSeat).toMatchObject({ __typename: 'SeatGranted', seats: { used: 1, max: 1 } });
+    } finally {
+      await client.dispose();
+    }
+  });
+});
