@@ -27,6 +27,7 @@ import type { ServiceContext } from './services/context.ts';
 import { createAuthenticator } from './services/identity/authenticate.ts';
 import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
 import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
+import { createSeatOutcomes } from './services/seats/outcomes.ts';
 import { createHeartbeatBuffer } from './services/sessions/heartbeatBuffer.ts';
 import { createAccessTokens } from './services/signing/accessTokens.ts';
 import { createLocalSigner } from './services/signing/local.ts';
@@ -147,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     apiKeys: createApiKeyLookups(database.db, { ttlMs: config.apiKeyCacheMs }),
     usage: createUsageRecorder(stores.usage, database.db, clock),
     webhookSecrets: await createSecretBox(webhookSecretKey.value),
+    seatOutcomes: createSeatOutcomes(log),
     log,
   };
   const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);

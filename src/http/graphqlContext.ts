@@ -17,6 +17,7 @@ export function graphqlContext(services: ServiceContext, authenticator: Authenti
     const authorization = (connectionParams?.authorization as string | undefined) ?? request.headers.get('authorization');
     const principal = await authenticator.authenticate(authorization, clientIp);
     const actor = principal && { type: principal.kind, id: principalId(principal), orgId: principal.orgId, requestId };
-    return { services, requestId, clientIp, principal, actor };
+    const origin = request.headers.get('origin')?.slice(0, 256) ?? null;
+    return { services, requestId, clientIp, origin, principal, actor };
   };
 }

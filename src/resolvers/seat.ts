@@ -1,6 +1,6 @@
 /** Seat operations of client apps (no credential but the license key) and the live seat count. */
 import { builder } from '../schema/builder.ts';
-import { requireActor } from '../schema/context.ts';
+import { requireActor, seatCaller } from '../schema/context.ts';
 import {
   AcquireSeatInput,
   AcquireSeatResult,
@@ -18,28 +18,21 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     type: AcquireSeatResult,
     args: { input: t.arg({ type: AcquireSeatInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => unwrap(await acquireSeat(ctx.services, input, ctx.requestId, ctx.seatRateLimit)),
+    resolve: async (_root, { input }, ctx) => unwrap(await acquireSeat(ctx.services, input, seatCaller(ctx))),
   }),
   heartbeatSeat: t.field({
     skipTypeScopes: true,
     type: HeartbeatSeatResult,
     args: { input: t.arg({ type: HeartbeatSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      unwrap(await heartbeatSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, ctx.seatRateLimit)),
+      unwrap(await heartbeatSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, seatCaller(ctx))),
   }),
   releaseSeat: t.field({
     skipTypeScopes: true,
     type: ReleaseSeatResult,
     args: { input: t.arg({ type: ReleaseSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await releaseSeat(
-          ctx.services,
-          { licenseKey: input.licenseKey, sessionId: String(input.sessionId) },
-          ctx.requestId,
-          ctx.seatRateLimit,
-        ),
-      ),
+      unwrap(await releaseSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, seatCaller(ctx))),
   }),
 }));
 

@@ -14,7 +14,9 @@ import type { Signer } from '../lib/jws.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { PubSub } from '../stores/pubsub/contract.ts';
 import type { RateLimiter } from '../stores/rateLimits/contract.ts';
-import type { SeatStore } from '../stores/seats/contract.ts';
+import type { QueueStatus, SeatCount, SeatStore } from '../stores/seats/contract.ts';
+import type { ErrorCode, RequestErrorCode } from './errors.ts';
+import type { SeatRateLimit } from './rateLimits.ts';
 
 export interface ServiceContext {
   config: Config;
@@ -33,6 +35,8 @@ export interface ServiceContext {
   usage: UsageRecorder;
   /** Encrypts and decrypts webhook signing secrets with the server key. */
   webhookSecrets: SecretBox;
+  /** Hears how every seat operation ended (seats/outcomes.ts). */
+  seatOutcomes: SeatOutcomes;
   log: Logger;
 }
 
@@ -113,4 +117,55 @@ export interface AccessTokens {
   issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }>;
   /** The claims of a valid token, or undefined for anything else (never throws on bad input). */
   verify(token: string): Promise<(AccessClaims & JWTPayload) | undefined>;
+}
+
+/** Who makes a seat call (the licensed app, with nothing but the license key), as its request knows it. */
+export interface SeatCaller {
+  requestId: string | null;
+  /** The client's address (trusted proxies resolved); null outside a request. */
+  clientIp: string | null;
+  /** The request's Origin header, when a browser sent one. */
+  origin: string | null;
+  /** Present when the operation takes its license's rate-limit token in the seat store call. */
+  rateLimit?: SeatRateLimit;
+}
+
+export type SeatOperation =
+  'acquire' | 'heartbeat' | 'release' | 'claimQueuedSeat' | 'heartbeatQueueTicket' | 'leaveQueue' | 'borrow' | 'return';
+
+/**
+ * How one seat operation ended, by kind. Every operation reports exactly one outcome, refusals
+ * included (a thrown RATE_LIMITED or SERVICE_UNAVAILABLE too, as `refused` with that code).
+ */
+export type SeatOutcomeKind =
+  | { kind: 'granted'; sessionId: string; renewed: boolean; overage: boolean; seats: SeatCount }
+  | { kind: 'renewed'; sessionId: string }
+  | { kind: 'released'; sessionId: string; seats: SeatCount }
+  | { kind: 'queued'; ticketId: string; position: number; seats: SeatCount }
+  /** A queue ticket answered (heartbeat, leave) with its status after the call. */
+  | { kind: 'ticket'; ticketId: string; status: QueueStatus }
+  | { kind: 'borrowed'; sessionId: string; borrowedUntil: Date; seats: SeatCount }
+  | { kind: 'returned'; sessionId: string; seats: SeatCount }
+  /** `INTERNAL`: an unexpected failure (a bug), answered as a masked error. */
+  | { kind: 'refused'; code: ErrorCode | RequestErrorCode | 'INTERNAL'; seats?: SeatCount };
+
+export type SeatOutcome = SeatOutcomeKind & {
+  operation: SeatOperation;
+  at: Date;
+  /** null when the license key resolved to no license. */
+  licenseId: string | null;
+  orgId: string | null;
+  fingerprint: string | null;
+  caller: SeatCaller;
+};
+
+/**
+ * The one seam where seat outcomes are known (seats/outcomes.ts reports them): metering,
+ * utilization history, the verification log and metrics listen here instead of in each
+ * operation. Listeners run synchronously on the request path, so they only buffer.
+ */
+export interface SeatOutcomes {
+  record(outcome: SeatOutcome): void;
+  /** Adds a listener; returns its removal. */
+  listen(listener: (outcome: SeatOutcome) => void): () => void;
 }

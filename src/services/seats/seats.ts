@@ -15,7 +15,8 @@ import {
 import { subscriptionStream } from '../../lib/asyncIterators.ts';
 import { inTenantStatement } from '../../db/tenant.ts';
 import { announceSeatLimitReached } from './limitReached.ts';
-import type { Actor, ServiceContext } from '../context.ts';
+import type { Actor, ResolvedKey, SeatCaller, ServiceContext } from '../context.ts';
+import { observed, type SeatCallFacts } from './outcomes.ts';
 import {
   err,
   LicenseExpired,
@@ -126,22 +127,48 @@ export interface AcquireInput {
   clientInfo?: unknown;
 }
 
-export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount };
+/** `renewed`: the fingerprint's live lease was renewed instead of a new seat granted. */
+export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount; renewed: boolean };
 
-export async function acquireSeat(
+/** The license of a seat call's key, noted in the call's facts; undefined for a key this server did not issue. */
+async function licenseOfKey(ctx: ServiceContext, licenseKey: string, facts: SeatCallFacts): Promise<ResolvedKey | undefined> {
+  const license = await resolveLicenseKey(ctx, licenseKey);
+  if (license) {
+    facts.licenseId = license.licenseId;
+    facts.orgId = license.orgId;
+  }
+  return license;
+}
+
+export function acquireSeat(
   ctx: ServiceContext,
   input: AcquireInput,
-  requestId: string | null,
-  rateLimit?: SeatRateLimit,
+  caller: SeatCaller,
+): Promise<Result<SeatGranted, InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines>> {
+  return observed(
+    ctx,
+    'acquire',
+    caller,
+    input.fingerprint,
+    (facts) => acquire(ctx, input, caller, facts),
+    (granted) => ({ kind: 'granted', sessionId: granted.session.id, renewed: granted.renewed, overage: false, seats: granted.seats }),
+  );
+}
+
+async function acquire(
+  ctx: ServiceContext,
+  input: AcquireInput,
+  caller: SeatCaller,
+  facts: SeatCallFacts,
 ): Promise<Result<SeatGranted, InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines>> {
   const invalid = checkAcquireInput(input);
   if (invalid) return err(invalid);
-  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  const license = await licenseOfKey(ctx, input.licenseKey, facts);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
   const sessionId = newId('ses');
-  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) =>
+  const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
     ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate),
   );
   if (outcome.kind === 'refused') {
@@ -168,13 +195,13 @@ export async function acquireSeat(
   if (outcome.renewed) {
     ctx.heartbeats.record(session.id, now, expiresAt);
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
-    return ok({ session, lease, seats: outcome.seats });
+    return ok({ session, lease, seats: outcome.seats, renewed: true });
   }
 
   // A new seat is held in the store from here on: any failure below must give it back.
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
-    const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+    const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId: caller.requestId };
     await inTenantStatement(
       ctx.db,
       license.orgId,
@@ -184,7 +211,7 @@ export async function acquireSeat(
         { clientInfo: input.clientInfo, newMachine: outcome.newMachine, seats: outcome.seats },
       ),
     );
-    return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats });
+    return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats, renewed: false });
   } catch (error) {
     await ctx.seats.release(licenseId, session.id, outcome.newMachine).catch((releaseError: unknown) => {
       ctx.log.error('could not give back a seat after a failed acquire', { licenseId, sessionId: session.id, error: String(releaseError) });
@@ -196,18 +223,36 @@ export async function acquireSeat(
 
 export type SeatRenewed = { session: SessionView; lease: SignedLease };
 
-export async function heartbeatSeat(
+export function heartbeatSeat(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
-  rateLimit?: SeatRateLimit,
+  caller: SeatCaller,
+): Promise<Result<SeatRenewed, InvalidInput | LicenseError | SessionExpired | SessionNotFound>> {
+  return observed(
+    ctx,
+    'heartbeat',
+    caller,
+    null,
+    (facts) => heartbeat(ctx, input, caller, facts),
+    (renewed) => ({ kind: 'renewed', sessionId: renewed.session.id }),
+  );
+}
+
+async function heartbeat(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+  caller: SeatCaller,
+  facts: SeatCallFacts,
 ): Promise<Result<SeatRenewed, InvalidInput | LicenseError | SessionExpired | SessionNotFound>> {
   const invalid = checkSessionId(input.sessionId);
   if (invalid) return err(invalid);
-  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  const license = await licenseOfKey(ctx, input.licenseKey, facts);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
-  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.heartbeat(licenseId, input.sessionId, rate));
+  const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
+    ctx.seats.heartbeat(licenseId, input.sessionId, rate),
+  );
   if (outcome.kind === 'refused') return err(licenseError(outcome.reason));
   if (outcome.kind === 'lapsed') {
     // The failure path may ask Postgres: it tells an ended session from one that never existed.
@@ -215,6 +260,7 @@ export async function heartbeatSeat(
     if (!row) return err(new SessionNotFound());
     return err(new SessionExpired(row.endReason === 'REVOKED' ? 'The session was revoked; acquire a seat again.' : undefined));
   }
+  facts.fingerprint = outcome.fingerprint;
   const now = new Date(outcome.nowMs);
   const expiresAt = new Date(outcome.expiresAtMs);
   ctx.heartbeats.record(input.sessionId, now, expiresAt);
@@ -233,19 +279,36 @@ export async function heartbeatSeat(
 
 export type SeatReleased = { session: SessionView; seats: SeatCount };
 
-export async function releaseSeat(
+export function releaseSeat(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
-  requestId: string | null,
-  rateLimit?: SeatRateLimit,
+  caller: SeatCaller,
+): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> {
+  return observed(
+    ctx,
+    'release',
+    caller,
+    null,
+    (facts) => release(ctx, input, caller, facts),
+    (released) => ({ kind: 'released', sessionId: released.session.id, seats: released.seats }),
+  );
+}
+
+async function release(
+  ctx: ServiceContext,
+  input: { licenseKey: string; sessionId: string },
+  caller: SeatCaller,
+  facts: SeatCallFacts,
 ): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> {
   const invalid = checkSessionId(input.sessionId);
   if (invalid) return err(invalid);
-  const license = await resolveLicenseKey(ctx, input.licenseKey);
+  const license = await licenseOfKey(ctx, input.licenseKey, facts);
   if (!license) return err(new LicenseNotFound());
   const { licenseId } = license;
 
-  const outcome = await withLoadedLicense(ctx, licenseId, rateLimit, (rate) => ctx.seats.release(licenseId, input.sessionId, false, rate));
+  const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
+    ctx.seats.release(licenseId, input.sessionId, false, rate),
+  );
   const { seats } = outcome;
   let end: { endedAt: Date; reason: EndReason };
   if (outcome.state === 'released') end = { endedAt: seats.changedAt, reason: 'RELEASED' };
@@ -255,15 +318,17 @@ export async function releaseSeat(
     // existed. A lease held there was this license's, so the common case skips this read.
     const row = await findSession(ctx, licenseId, input.sessionId);
     if (!row) return err(new SessionNotFound());
+    facts.fingerprint = row.fingerprint;
     if (row.endedAt) return ok({ session: sessionFromRow(row), seats });
     end =
       row.expiresAt <= seats.changedAt ? { endedAt: row.expiresAt, reason: 'EXPIRED' } : { endedAt: seats.changedAt, reason: 'RELEASED' };
   }
-  const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId };
+  const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId: caller.requestId };
   const [ended] = await databaseWork(() => endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason));
   // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
   const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));
   if (!session) return err(new SessionNotFound());
+  facts.fingerprint = session.fingerprint;
   return ok({ session: sessionFromRow(session), seats });
 }
 

@@ -13,6 +13,9 @@ import type { BucketSpec, TakeResult } from '../rateLimits/contract.ts';
 
 export type LicenseStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 
+/** A queue ticket's state: waiting in line, holding a seat set aside for it, or done (lapsed, left, claimed). */
+export type QueueStatus = 'WAITING' | 'READY' | 'EXPIRED' | 'LEFT' | 'CLAIMED';
+
 /** What the seat path needs to know about a license; Postgres is its source. */
 export interface LicenseTerms {
   status: LicenseStatus;
