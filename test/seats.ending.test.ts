@@ -12,7 +12,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { auditLogs, seatSessions, webhookEvents } from '../src/db/schema.ts';
-import { DATABASE_URL, acquire, gql, release, seedOrganization, sleep, startApp } from './support/harness.ts';
+import { DATABASE_URL, acquire, gql, release, seedOrganization, startApp } from './support/harness.ts';
+import { untilQueued } from './support/locks.ts';
 import { createLicenseAs } from './support/webhooks.ts';
 
 let app: App;
@@ -50,18 +51,7 @@ async function withRowHeld<T>(sessionId: string, waiters: number, race: () => Pr
   await locker.begin(async (tx) => {
     await tx`select id from seat_sessions where id = ${sessionId} for update`;
     raced = race();
-    for (const deadline = Date.now() + 10_000; ; await sleep(10)) {
-      // A second waiter queues behind the first (on its tuple lock), not behind this transaction.
-      const [queue] = await tx<{ waiting: number }[]>`
-        with recursive queued(pid) as (
-          select pid from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))
-          union
-          select a.pid from pg_stat_activity a join queued on queued.pid = any(pg_blocking_pids(a.pid)))
-        select count(*)::int as waiting from queued`;
-      const waiting = queue!.waiting;
-      if (waiting === waiters) break;
-      if (Date.now() > deadline) throw new Error(`${waiting} of ${waiters} callers reached the locked session`);
-    }
+    await untilQueued(tx, waiters);
   });
   return raced!;
 }

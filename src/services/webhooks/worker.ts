@@ -107,7 +107,14 @@ interface Outcome {
 export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: Outcome): Promise<WebhookDeliveryRow | undefined> {
   const { delivery, token } = claim;
   const attempted = outcome.attempt !== undefined;
+  const writesEndpoint =
+    outcome.disablesEndpoint !== undefined || (attempted && (outcome.endsFailing || outcome.status === 'FAILED' || outcome.status === 'DEAD'));
   const row = await tenantWork(ctx, delivery.orgId, async (tx) => {
+    // Endpoint before delivery, the order in which deleting an endpoint takes them (its row, then
+    // its deliveries by cascade): the other order deadlocks with a delete during a failed attempt.
+    if (writesEndpoint) {
+      await tx.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)).for('no key update');
+    }
     const [row] = await tx
       .update(webhookDeliveries)
       .set({
