@@ -1,15 +1,13 @@
 /**
- * Service-level fixtures for API keys: a fresh organization per test, and the services of one
- * app instance with API-key state of its own (two of them act as two instances).
+ * Service-level fixtures for API keys: the services of one app instance with API-key state of
+ * its own (two of them act as two instances).
  */
 import type { App } from '../../src/app.ts';
-import { organizations } from '../../src/db/schema.ts';
 import { createMemoryUsageStore } from '../../src/stores/usage/memory.ts';
 import type { UsageStore } from '../../src/stores/usage/contract.ts';
 import { createApiKeyLookups } from '../../src/services/apiKeys/lookups.ts';
 import type { ApiKeyEnvironment } from '../../src/services/apiKeys/secrets.ts';
-import type { Actor, ServiceContext } from '../../src/services/context.ts';
-import { newId } from '../../src/lib/ids.ts';
+import type { ServiceContext } from '../../src/services/context.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimitPolicy } from '../../src/config/rateLimitPolicy.ts';
 import { createUsageRecorder } from '../../src/services/usage/recording.ts';
 
@@ -30,13 +28,6 @@ export function instanceServices(
     apiKeys: createApiKeyLookups(db, { ttlMs: cacheMs }),
     usage: createUsageRecorder(options.usageStore ?? createMemoryUsageStore(), db, app.services.clock),
   };
-}
-
-/** A new organization (inserted on the connecting user, as bootstrap does) and an operator acting in it. */
-export async function freshOrganization(app: App): Promise<Actor> {
-  const id = newId('org');
-  await app.services.db.insert(organizations).values({ id, name: `API key test ${id.slice(-6)}` });
-  return { type: 'operator', id: null, orgId: id, requestId: crypto.randomUUID() };
 }
 
 /** A request to a live server from an address no allowlist in these tests names by accident. */

@@ -9,7 +9,7 @@ import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
 import { nodeConnInfo } from '../../src/runtime/nodeServer.ts';
-import { createOrganization, createUser } from '../../src/services/identity/signIn.ts';
+import { removeOrganizations } from './organizations.ts';
 
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,7 +37,13 @@ export async function startApp(env: Record<string, string> = {}, options: Partia
   const config = testConfig(env);
   const files = createFileStore(await mkdtemp(join(tmpdir(), 'leasehold-test-')));
   // As `npm start` on Node: the peer comes from the socket when the app is served over real HTTP.
-  return createApp(config, { files, connInfo: nodeConnInfo, background: false, ...options });
+  const app = await createApp(config, { files, connInfo: nodeConnInfo, background: false, ...options });
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await removeOrganizations(app, config.databaseUrl ?? DATABASE_URL);
+    await close();
+  };
+  return app;
 }
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -127,14 +133,3 @@ export async function release(app: App, licenseKey: string, sessionId: string) {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A fresh organization with one user of the given role, and an access token for that user. */
-export async function seedOrganization(app: App, role: 'owner' | 'admin' | 'member' | 'viewer' = 'owner') {
-  const orgId = await createOrganization(app.services, `Test org ${Math.random().toString(36).slice(2, 8)}`);
-  const email = `${role}-${crypto.randomUUID()}@example.test`;
-  const password = 'correct horse battery staple';
-  const created = await createUser(app.services, { type: 'system', id: 'test-harness', orgId, requestId: null }, { email, password, role });
-  if (!created.ok) throw created.error;
-  const { token } = await app.services.accessTokens.issue({ sub: created.value.id, org: orgId, roles: [role] });
-  return { orgId, userId: created.value.id, email, password, token };
-}

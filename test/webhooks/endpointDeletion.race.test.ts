@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { webhookDeliveries, webhookEndpoints } from '../../src/db/schema.ts';
 import { claimDueDeliveries, recordOutcome } from '../../src/services/webhooks/worker.ts';
-import { DATABASE_URL, gql, seedOrganization, startApp } from '../support/harness.ts';
+import { DATABASE_URL, gql, startApp } from '../support/harness.ts';
 import { untilQueued } from '../support/locks.ts';
 import { createEndpoint, createLicenseAs } from '../support/webhooks.ts';
+import { seedOrganization } from '../support/organizations.ts';
 
 const DELETE = `mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { __typename } }`;
 

@@ -7,8 +7,9 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { webhookEvents } from '../../src/db/schema.ts';
-import { gql, seedOrganization, startApp } from '../support/harness.ts';
+import { gql, startApp } from '../support/harness.ts';
 import { CREATE_ENDPOINT, createEndpoint } from '../support/webhooks.ts';
+import { seedOrganization } from '../support/organizations.ts';
 
 let app: App;
 beforeAll(async () => {

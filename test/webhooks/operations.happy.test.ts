@@ -14,8 +14,9 @@ import type { Actor } from '../../src/services/context.ts';
 import { SCOPES } from '../../src/services/principals.ts';
 import { deliverDueWebhooks } from '../../src/services/webhooks/worker.ts';
 import { MINUTE, movableClock } from '../support/clock.ts';
-import { gql, seedOrganization, sleep, startApp } from '../support/harness.ts';
+import { gql, sleep, startApp } from '../support/harness.ts';
 import { createEndpoint, startReceiver, verifiesStandardWebhook, verifiesXWebhookSignature, type Receiver } from '../support/webhooks.ts';
+import { seedOrganization } from '../support/organizations.ts';
 
 // Longer than any failing stretch below, whose clock runs ahead of the events' creation times.
 const MAX_EVENT_AGE_SECONDS = 3 * 3600;
