@@ -56,11 +56,14 @@ describe('seats signed by Cloud KMS', () => {
     expect((await acquire(app, license.key, 'after')).__typename).toBe('SeatGranted');
   });
 
-  it('refuses an answer whose CRC32C does not match, without keeping the seat', async () => {
+  it.each([
+    ['an answer whose CRC32C does not match', 'bad-signature-crc'],
+    ['a signature that does not verify against the published key', 'wrong-signature'],
+  ] as const)('refuses %s, without keeping the seat', async (_answer, fault) => {
     const license = await createLicense(app, { maxSeats: 1 });
-    fake.setFault('bad-signature-crc');
+    fake.setFault(fault);
     try {
-      expect((await acquire(app, license.key, 'crc')).errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect((await acquire(app, license.key, fault)).errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
       fake.setFault('none');
     }

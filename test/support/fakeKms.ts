@@ -32,7 +32,7 @@ export type FakeKmsAlgorithm =
   // Not a signing key: lets tests exercise Encrypt/Decrypt against a named key like any other.
   | 'GOOGLE_SYMMETRIC_ENCRYPTION';
 
-export type FakeKmsFault = 'none' | 'unavailable' | 'bad-signature-crc' | 'unverified-digest';
+export type FakeKmsFault = 'none' | 'unavailable' | 'bad-signature-crc' | 'unverified-digest' | 'wrong-signature';
 
 export interface FakeKms {
   /** `host:port`, plaintext gRPC. */
@@ -175,12 +175,14 @@ export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKm
         throw new RpcError(grpc.status.INVALID_ARGUMENT, `${key.algorithm} requires a 32-byte digest.sha256.`);
       }
       let verified = checkCrc('digest_crc32c', digest, int64In(req.digestCrc32c));
+      // A key or HSM gone wrong: a well-formed signature with a matching checksum, of other bytes.
+      const signed = fault === 'wrong-signature' ? Buffer.from(digest).map((b, i) => (i === 0 ? b ^ 1 : b)) : digest;
       const signature =
         key.ecScalar !== undefined
-          ? ecdsaP256SignDigest(key.ecScalar, digest)
+          ? ecdsaP256SignDigest(key.ecScalar, signed)
           : privateEncrypt(
               { key: key.privateKey, padding: cryptoConstants.RSA_PKCS1_PADDING },
-              Buffer.concat([SHA256_DIGEST_INFO, digest]),
+              Buffer.concat([SHA256_DIGEST_INFO, signed]),
             );
       signCount++;
       let signatureCrc = crc(signature);

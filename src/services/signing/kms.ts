@@ -47,7 +47,10 @@ interface VersionKey {
   jwk: JWK;
   /** RS256 signatures are exactly the modulus length; ES256 ones are two 32-byte integers. */
   signatureBytes: number;
+  /** The published public key, to check each signature before it leaves the signer. */
+  verifyKey: CryptoKey;
 }
+
 
 export async function createKmsSigner(options: KmsSignerOptions): Promise<Signer> {
   const { keyVersions } = options;
@@ -94,11 +97,19 @@ export async function createKmsSigner(options: KmsSignerOptions): Promise<Signer
       if (int64(response.signatureCrc32c) !== crc(signature)) {
         throw new SignerUnavailableError(`KMS signature from ${signing.name} failed its checksum`);
       }
+      let jws: Uint8Array;
       try {
-        return toJwsSignature(signing, signature);
+        jws = toJwsSignature(signing, signature);
       } catch (error) {
         throw new SignerUnavailableError(`KMS returned an unusable signature from ${signing.name}`, { cause: error });
       }
+      // The checksums prove the bytes arrived as sent, not that they are a signature of this
+      // input by the key verifiers trust: a document that fails offline must never be handed out.
+      const params = signing.algorithm === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
+      if (!(await crypto.subtle.verify(params, signing.verifyKey, new Uint8Array(jws), signingInput))) {
+        throw new SignerUnavailableError(`KMS signature from ${signing.name} does not verify against its public key`);
+      }
+      return jws;
     },
 
     async publicJwks() {
@@ -136,13 +147,14 @@ async function loadVersion(client: KeyManagementServiceClient, name: string, cal
         `use one of ${Object.keys(JWS_ALGORITHM).join(', ')}`,
     );
   }
-  const { kid: _kid, ...publicJwk } = await exportJWK(await importSPKI(pem, algorithm, { extractable: true }));
+  const verifyKey = await importSPKI(pem, algorithm, { extractable: true });
+  const { kid: _kid, ...publicJwk } = await exportJWK(verifyKey);
   // The RFC 7638 thumbprint rather than the version name: it is what the local signer uses, any
   // verifier can recompute it from the JWK, and it keeps project and key ring names out of every
   // token header. It changes only if the key material does, which for a KMS version it never does.
   const kid = await calculateJwkThumbprint(publicJwk);
   const signatureBytes = algorithm === 'ES256' ? 64 : base64urlLength(publicJwk.n!);
-  return { name, algorithm, jwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' }, signatureBytes };
+  return { name, algorithm, jwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' }, signatureBytes, verifyKey };
 }
 
 function plaintextEndpoint(endpoint: string) {
