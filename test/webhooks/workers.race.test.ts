@@ -59,7 +59,8 @@ async function waitUntilDelivered(app: App, endpointId: string, n: number, timeo
   }
 }
 
-describe('webhook workers', () => {
+// Waiting for 1,000 deliveries is bounded by waitUntilDelivered, not by the default test timeout.
+describe('webhook workers', { timeout: 150_000 }, () => {
   it('two workers at once over 1,000 due deliveries deliver each exactly once', async () => {
     const { org, endpointId, eventIds } = await queue(1000);
     const scope = { organizationId: org.orgId };
