@@ -245,7 +245,8 @@ describe('the scope of every root field', () => {
     }
   });
 
-  it('lets each credential through to exactly the fields its scopes allow, and refuses the rest', async () => {
+  // Every root field times every credential, one request each: bounded by the work, not by the default test timeout.
+  it('lets each credential through to exactly the fields its scopes allow, and refuses the rest', { timeout: 120_000 }, async () => {
     const expected: Record<string, Record<string, Verdict>> = {};
     const actual: Record<string, Record<string, Verdict>> = {};
     await Promise.all(
