@@ -1,8 +1,10 @@
 /** Sign-in, token refresh, sign-out, the caller's identity, and adding users. */
-import { createUser, login, logout, refreshSession } from '../services/identity/signIn.ts';
+import { changePassword, createUser, login, logout, refreshSession } from '../services/identity/signIn.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import {
+  ChangePasswordInput,
+  ChangePasswordResult,
   CreateUserInput,
   CreateUserResult,
   LoginInput,
@@ -38,6 +40,12 @@ builder.mutationFields((t) => ({
     description: 'Revokes the refresh token and every token rotated from the same sign-in; true when it existed.',
     args: { input: t.arg({ type: RefreshTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) => logout(ctx.services, input.refreshToken, ctx.requestId),
+  }),
+  changePassword: t.field({
+    type: ChangePasswordResult,
+    description: "Replaces the caller's password (a dashboard user's, proving the current one); ends every other sign-in of the user and answers a new one.",
+    args: { input: t.arg({ type: ChangePasswordInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => unwrap(await changePassword(ctx.services, requireActor(ctx), input)),
   }),
   createUser: t.field({
     type: CreateUserResult,

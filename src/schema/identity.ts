@@ -49,6 +49,13 @@ export const RefreshTokenInput = builder.inputType('RefreshTokenInput', {
   fields: (t) => ({ refreshToken: t.string({ required: true }) }),
 });
 
+export const ChangePasswordInput = builder.inputType('ChangePasswordInput', {
+  fields: (t) => ({
+    currentPassword: t.string({ required: true }),
+    newPassword: t.string({ required: true, description: 'At least 12 characters.' }),
+  }),
+});
+
 export const CreateUserInput = builder.inputType('CreateUserInput', {
   fields: (t) => ({
     email: t.string({ required: true }),
@@ -64,6 +71,10 @@ export const UserCreatedType = builder.objectRef<{ user: SignedIn['user'] }>('Us
 export const LoginResult = builder.errorUnion('LoginResult', { types: [SignedInType, InvalidCredentials], resolveType: () => 'SignedIn' });
 export const RefreshTokenResult = builder.errorUnion('RefreshTokenResult', {
   types: [SignedInType, InvalidCredentials],
+  resolveType: () => 'SignedIn',
+});
+export const ChangePasswordResult = builder.errorUnion('ChangePasswordResult', {
+  types: [SignedInType, InvalidCredentials, InvalidInput],
   resolveType: () => 'SignedIn',
 });
 export const CreateUserResult = builder.errorUnion('CreateUserResult', {

@@ -75,6 +75,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',
   'Mutation.logout': 'public',
+  'Mutation.changePassword': 'authenticated',
   'Mutation.createUser': 'users:write',
   'Mutation.createLicense': 'licenses:write',
   'Mutation.updateLicense': 'licenses:write',

@@ -11,7 +11,7 @@ import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { err, guarded, InvalidCredentials, InvalidInput, ok, RequestError, type Result } from '../errors.ts';
 import { newId } from '../../lib/ids.ts';
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from './passwords.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Role } from '../principals.ts';
 import { base64url, sha256Hex } from '../../lib/encoding.ts';
 import { databaseWork, tenantWork } from '../database.ts';
@@ -79,12 +79,60 @@ export async function login(
   }
   const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
   const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
+  // The one moment the password is known: a hash of older parameters is made again with today's.
+  const rehashed = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
   return ok(
     await tenantWork(ctx, user.orgId, async (tx) => {
+      if (rehashed) {
+        // Conditional on the hash it replaces, so a password changed meanwhile is not undone.
+        await tx
+          .update(users)
+          .set({ passwordHash: rehashed })
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+      }
       await appendAudit(tx, actor, [{ action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]);
       return issueTokens(ctx, view, newId('rtf'), tx);
     }),
   );
+}
+
+/**
+ * A signed-in user replaces their password, proving the current one. Every refresh token of the
+ * user is revoked (their other sign-ins end when their access tokens do, within the hour) and the
+ * caller gets a new sign-in. Limited like sign-in, per account, against guessing the current one.
+ */
+export async function changePassword(
+  ctx: ServiceContext,
+  actor: Actor,
+  input: { currentPassword: string; newPassword: string },
+): Promise<Result<SignedIn, InvalidCredentials | InvalidInput>> {
+  if (actor.type !== 'user' || !actor.id) throw new RequestError('FORBIDDEN', 'Only a signed-in user has a password to change.');
+  const userId = actor.id;
+  const invalid = passwordProblem(input.newPassword, 'newPassword');
+  if (invalid) return err(invalid);
+  await limitLogin(ctx, `account-id:${userId}`);
+  const [user] = await tenantWork(ctx, actor.orgId, (tx) => tx.select().from(users).where(eq(users.id, userId)));
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+    return err(new InvalidCredentials('The current password is not correct.'));
+  }
+  const passwordHash = await hashPassword(input.newPassword);
+  const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
+  const changed = await tenantWork(ctx, actor.orgId, async (tx) => {
+    const [row] = await tx
+      .update(users)
+      .set({ passwordHash })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+      .returning({ id: users.id });
+    // Another change won the race: this one proved a password that is no longer current.
+    if (!row) return undefined;
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: new Date(ctx.clock.now()) })
+      .where(and(eq(refreshTokens.userId, user.id), isNull(refreshTokens.revokedAt)));
+    await appendAudit(tx, actor, [{ action: 'user.password_changed', resourceType: 'user', resourceId: user.id }]);
+    return issueTokens(ctx, view, newId('rtf'), tx);
+  });
+  return changed ? ok(changed) : err(new InvalidCredentials('The current password is not correct.'));
 }
 
 export async function refreshSession(
@@ -142,6 +190,14 @@ export async function logout(ctx: ServiceContext, refreshToken: string, requestI
 }
 
 const PASSWORD_MIN = 12;
+/** Longer is not a password anyone types; bounded like every other string input. */
+const PASSWORD_MAX = 1024;
+
+function passwordProblem(password: string, field: string): InvalidInput | undefined {
+  if (password.length < PASSWORD_MIN) return new InvalidInput(`${field} must be at least ${PASSWORD_MIN} characters`, field);
+  if (password.length > PASSWORD_MAX) return new InvalidInput(`${field} must be at most ${PASSWORD_MAX} characters`, field);
+  return undefined;
+}
 
 export async function createUser(
   ctx: ServiceContext,
@@ -150,8 +206,8 @@ export async function createUser(
 ): Promise<Result<SignedIn['user'], InvalidInput>> {
   const email = normaliseEmail(input.email);
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) return err(new InvalidInput('email is not an email address', 'email'));
-  if (input.password.length < PASSWORD_MIN)
-    return err(new InvalidInput(`password must be at least ${PASSWORD_MIN} characters`, 'password'));
+  const invalid = passwordProblem(input.password, 'password');
+  if (invalid) return err(invalid);
   const passwordHash = await hashPassword(input.password);
   const created = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
