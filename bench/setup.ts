@@ -4,6 +4,7 @@
  * live sessions that the heartbeat lanes renew. The floors renew the same leases as the app:
  * the license is loaded into Redis (lh:{<licenseId>}:*) by the app's acquires.
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,7 @@ export async function startApp(options: {
         DATABASE_URL: options.databaseUrl,
         REDIS_URL,
         LEASEHOLD_ADMIN_TOKEN: adminToken,
+        ...sharedSecrets(),
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         // As `npm start` runs it: graphql skips its development-only checks.
@@ -79,6 +81,17 @@ export async function startApp(options: {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** What a server on Postgres refuses to start without (an instance must not generate them). */
+function sharedSecrets(): Record<string, string> {
+  const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return {
+    LICENSE_KEY_SECRET: randomBytes(32).toString('base64url'),
+    WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
+    ACCESS_TOKEN_KEY_PEM: pem(),
+    SIGNING_KEY_PEM: pem(),
+  };
 }
 
 /** The bare floor runs on Node only (it is node:http itself); the Yoga floor on any runtime. */

@@ -165,8 +165,30 @@ function secret(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/**
+ * What every instance on one database must hold alike. Left unset, each is generated into the
+ * instance's data directory, which is right for the embedded mode and wrong for two instances:
+ * each would refuse the other's license keys, tokens, webhook secrets and leases.
+ */
+function sharedSecretsLeftToGenerate(env: Env, signer: SignerKind): string[] {
+  const shared = ['LEASEHOLD_ADMIN_TOKEN', 'LICENSE_KEY_SECRET', 'WEBHOOK_SECRET_KEY', 'ACCESS_TOKEN_KEY_PEM'];
+  if (signer === 'local') shared.push('SIGNING_KEY_PEM');
+  return shared.filter((name) => !env[name]);
+}
+
 export function loadConfig(env: Env = readEnv()): Config {
   const signer = oneOf(env, 'SIGNER', ['local', 'kms'] as const, 'local');
+  // On Postgres the server is meant to scale out; only tests and development may still generate.
+  if (env.DATABASE_URL && env.NODE_ENV !== 'test' && env.NODE_ENV !== 'development') {
+    const missing = sharedSecretsLeftToGenerate(env, signer);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        'DATABASE_URL',
+        `is set, so every instance on that database must share its secrets: set ${missing.join(', ')} to the same values on each ` +
+          '(README, "Configuration"); generated ones would differ per instance',
+      );
+    }
+  }
   const kmsKeyVersions = (env.KMS_KEY_VERSION ?? '')
     .split(',')
     .map((s) => s.trim())

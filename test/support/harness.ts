@@ -27,6 +27,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     WEBHOOK_ALLOW_PRIVATE: '1',
     WEBHOOK_WORKER: 'off',
     LOG_LEVEL: 'silent',
+    // As vitest's own environment says (and servers the tests spawn inherit): signing keys may be
+    // generated per data directory, which a server on Postgres in production refuses.
+    NODE_ENV: 'test',
     // Suites share 127.0.0.1 and one Redis; the rate-limit suites set their own limits.
     RATE_LIMITS: JSON.stringify({ anonymous: '1000000/min', user: '1000000/min', operator: '1000000/min', license: '1000000/min' }),
     ...env,
