@@ -12,6 +12,7 @@ import { inProcessConnInfo, type ConnInfo, type ServerContext } from './http/cli
 import { maskError } from './http/errorMasking.ts';
 import { loadPersistedOperations, persistedOperationsPlugin, type PersistedOperations } from './http/persistedOperations.ts';
 import { graphqlContext } from './http/graphqlContext.ts';
+import { queryLimitPlugins } from './http/queryLimits.ts';
 import { rateLimitPlugin } from './http/rateLimit.ts';
 import { routes } from './http/routes.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
@@ -178,6 +179,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     },
     plugins: [
       bodyLimit(config.maxRequestBytes),
+      ...queryLimitPlugins(),
       persistedOperationsPlugin(persistedOperations),
       routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
       rateLimitPlugin(services, connInfo),

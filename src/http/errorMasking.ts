@@ -28,11 +28,14 @@ export function maskError(log: Logger): MaskError {
     }
     if (original instanceof Error && original.name === 'GraphQLError') {
       // Errors graphql-js raises about the request itself (bad variables, unknown fields) carry no code.
-      const graphqlError = original as Error & { extensions?: Record<string, unknown> };
-      if (graphqlError.extensions?.code) return graphqlError;
+      const graphqlError = original as Error & { extensions?: { code?: string; http?: { spec?: boolean; status?: number } } };
+      const { code, http } = graphqlError.extensions ?? {};
+      if (code && !http?.spec) return graphqlError;
+      // A document the server refuses to run is the client's fault: 400, even where the
+      // GraphQL-over-HTTP spec lets `application/json` answers say 200 (`spec`).
       return createGraphQLError(graphqlError.message, {
         ...graphqlError,
-        extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' },
+        extensions: { ...graphqlError.extensions, code: code ?? 'BAD_USER_INPUT', http: { status: http?.status ?? 400 } },
       });
     }
     log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });

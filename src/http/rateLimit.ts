@@ -3,7 +3,9 @@
  *
  * Each operation takes a token from its caller's bucket (services/rateLimits.ts) before it
  * executes: the principal's, or for an anonymous seat operation its license's, or else the
- * client address's. Acquire, heartbeat and release without a credential take their license's
+ * client address's; one per document it can sign (http/queryLimits.ts counts them), so a
+ * thousand aliases of validateLicense cost a thousand tokens, and an operation asking for more
+ * signatures than a request may carry is refused with BAD_USER_INPUT. Acquire, heartbeat and release without a credential take their license's
  * token inside their own seat store call instead (one round trip per seat operation, one token
  * per such field); one that never reaches the store (an unknown key, a malformed session id)
  * is counted against its client address when it is done. Every GraphQL HTTP response carries
@@ -19,7 +21,7 @@
  * If the rate limiter's store is down the request goes through unlimited (and a warning is
  * logged): the limits protect the service, and the parts that need Redis fail on their own.
  */
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ValueNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../schema/context.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -27,6 +29,7 @@ import { resolveLicenseKey } from '../services/licenses/licenses.ts';
 import type { Principal } from '../services/principals.ts';
 import type { TakeResult } from '../stores/rateLimits/contract.ts';
 import { clientAddress, type ConnInfo, type ServerContext } from './clientAddress.ts';
+import { signatureCount, SIGNATURE_LIMITS } from './queryLimits.ts';
 import {
   bucketSpec,
   rateLimitBucket,
@@ -116,14 +119,22 @@ function refusal(take: TakeResult): ExecutionResult {
   return { errors: [createGraphQLError(error.message, { extensions: { code: error.code, ...error.extensions } })] };
 }
 
+/** An operation asking for more signed documents than one request may carry: HTTP 400. */
+function tooManySignatures(signatures: number, limit: number, credentialed: boolean): ExecutionResult {
+  const who = credentialed ? 'A request' : 'A request without a credential';
+  const message = `This operation asks for up to ${signatures} signed documents; ${who} may ask for at most ${limit}.`;
+  return { errors: [createGraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] };
+}
+
 export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): Plugin<object, ServerContext> {
   const operations = new WeakMap<Request, Operation>();
   const policy = services.config.rateLimits;
   const licenseSpec = bucketSpec(policy.license);
 
-  const take = async (bucket: RateLimitBucket): Promise<TakeResult | undefined> => {
+  const take = async (bucket: RateLimitBucket, cost = 1): Promise<TakeResult | undefined> => {
     try {
-      return await services.rateLimiter.take(bucket.name, bucket.spec);
+      // A cost past the bucket's capacity could never be served: it takes the whole bucket.
+      return await services.rateLimiter.take(bucket.name, bucket.spec, Math.min(cost, bucket.spec.capacity));
     } catch (error) {
       services.log.warn('rate limiter unavailable; request not limited', { error: String(error) });
       return undefined;
@@ -169,6 +180,7 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
    */
   const admit = async (
     context: GraphQLContext & { request: Request },
+    schema: GraphQLSchema,
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Variables,
@@ -178,16 +190,23 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
     op.admitted = true;
     op.principal = context.principal ?? null;
     op.clientIp = context.clientIp;
-    const caller = await callerOf(context, document, operationName, variables);
+    const signatures = signatureCount(schema, document, operationName, variables);
+    const signatureLimit = context.principal ? SIGNATURE_LIMITS.credentialed : SIGNATURE_LIMITS.anonymous;
+    let caller = await callerOf(context, document, operationName, variables);
+    if (!caller && signatures > signatureLimit) caller = anonymous(context.clientIp);
     if (!caller) {
       op.limitedInStore = true;
       const seatRateLimit: SeatRateLimit = { spec: licenseSpec, taken: (result) => (op.take = result) };
       return { op, seatRateLimit, refusal: undefined };
     }
-    op.take = await take(rateLimitBucket(policy, caller));
-    if (!op.take || op.take.allowed) return { op, refusal: undefined };
-    if (!op.http) recordUsage(op, 429);
-    return { op, refusal: refusal(op.take) };
+    // Each document the operation can sign takes its own token, so aliases cannot multiply the work.
+    op.take = await take(rateLimitBucket(policy, caller), Math.max(1, signatures));
+    let refused: ExecutionResult | undefined;
+    if (op.take && !op.take.allowed) refused = refusal(op.take);
+    else if (signatures > signatureLimit) refused = tooManySignatures(signatures, signatureLimit, Boolean(context.principal));
+    if (refused) op.errors = true;
+    if (refused && !op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 400);
+    return { op, refusal: refused };
   };
 
   return {
@@ -200,7 +219,7 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
         op,
         seatRateLimit,
         refusal: refused,
-      } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      } = await admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
       if (refused) return setResultAndStopExecution(refused);
       if (seatRateLimit) extendContext({ seatRateLimit } satisfies Partial<GraphQLContext> as never);
       return {
@@ -217,7 +236,7 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
     },
 
     async onSubscribe({ args, setResultAndStopExecution }) {
-      const { op, refusal: refused } = await admit(args.contextValue as never, args.document, args.operationName, args.variableValues);
+      const { op, refusal: refused } = await admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
       if (refused) return setResultAndStopExecution(refused);
       if (!op.http) recordUsage(op, 200);
     },

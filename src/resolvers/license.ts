@@ -140,6 +140,7 @@ builder.mutationFields((t) => ({
   }),
   validateLicense: t.field({
     skipTypeScopes: true,
+    extensions: { signs: true },
     type: LicenseValidationType,
     description: 'Checks a license key (and optionally a machine and entitlements) and answers with a signed verdict.',
     args: { input: t.arg({ type: ValidateLicenseInput, required: true }) },

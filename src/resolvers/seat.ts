@@ -16,12 +16,14 @@ import { unwrap } from '../services/errors.ts';
 builder.mutationFields((t) => ({
   acquireSeat: t.field({
     skipTypeScopes: true,
+    extensions: { signs: true },
     type: AcquireSeatResult,
     args: { input: t.arg({ type: AcquireSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) => unwrap(await acquireSeat(ctx.services, input, seatCaller(ctx))),
   }),
   heartbeatSeat: t.field({
     skipTypeScopes: true,
+    extensions: { signs: true },
     type: HeartbeatSeatResult,
     args: { input: t.arg({ type: HeartbeatSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>

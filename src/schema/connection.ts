@@ -1,5 +1,6 @@
 /** Relay-style connections: one PageInfo type and a helper to declare `<Node>Connection` types. */
 import type { ObjectRef } from '@pothos/core';
+import { InvalidInput } from '../services/errors.ts';
 import { builder, type BuilderTypes } from './builder.ts';
 
 export interface Page<T> {
@@ -37,4 +38,11 @@ export function toPage<T>(page: { rows: T[]; hasNextPage: boolean }, cursorOf: (
 }
 
 export const MAX_PAGE = 100;
-export const pageSize = (first: number | null | undefined) => Math.min(Math.max(first ?? 20, 1), MAX_PAGE);
+export const DEFAULT_PAGE = 20;
+
+/** A page's size: `first` when it is 1 to MAX_PAGE, DEFAULT_PAGE when absent; anything else is refused, not clamped. */
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE;
+  if (first < 1 || first > MAX_PAGE) throw new InvalidInput(`first must be from 1 to ${MAX_PAGE}, got ${first}.`, 'first');
+  return first;
+}

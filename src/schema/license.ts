@@ -27,6 +27,7 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     seats: t.field({ type: SeatCountType, resolve: (license, _args, ctx) => seatCount(ctx.services, license.id) }),
     certificate: t.field({
+      extensions: { signs: true },
       type: SignedLeaseType,
       description:
         'A signed certificate of this license (tier, features, limits, expiry) for apps that run offline; valid 7 days or until the license expires.',
