@@ -3,18 +3,20 @@
  * Runtime-agnostic: src/runtime/* serve `app.yoga` over HTTP and WebSocket and hand in the
  * ports that differ per runtime (files, the client's address).
  */
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config/config.ts';
 import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
 import { bodyLimit } from './http/bodyLimit.ts';
 import { inProcessConnInfo, type ConnInfo, type ServerContext } from './http/clientAddress.ts';
-import { maskError } from './http/errorMasking.ts';
+import { corsOptions, jsonPostsOnly } from './http/crossOrigin.ts';
+import { guardHooks, maskError } from './http/errorMasking.ts';
+import { graphiqlPage } from './http/graphiql.ts';
 import { loadPersistedOperations, persistedOperationsPlugin, type PersistedOperations } from './http/persistedOperations.ts';
 import { graphqlContext } from './http/graphqlContext.ts';
 import { queryLimitPlugins } from './http/queryLimits.ts';
 import { rateLimitPlugin } from './http/rateLimit.ts';
 import { routes } from './http/routes.ts';
+import { securityHeaders } from './http/securityHeaders.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { base64url } from './lib/encoding.ts';
 import type { FileStore } from './lib/files.ts';
@@ -153,15 +155,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     log,
   };
   const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);
-  // Embedded mode is one person's local server: GraphiQL opens with the bootstrap key filled in.
-  if (bootstrapped && database.kind === 'pglite') await options.files.writeSecret('graphiql-api-key', bootstrapped.apiKey);
-  const graphiqlKey = database.kind === 'pglite' ? (await options.files.read('graphiql-api-key'))?.trim() : undefined;
   const background: BackgroundJobs | undefined =
     options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });
 
   const authenticator = createAuthenticator(services, { adminToken: adminToken.value, operatorOrgId, environment: config.environment });
   const connInfo = options.connInfo ?? inProcessConnInfo;
   const persistedOperations = loadPersistedOperations(schema, config.anonymousOperations);
+  const graphiql = graphiqlPage('/graphql');
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -171,19 +171,23 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     healthCheckEndpoint: '/yoga-health',
     // Yoga's own limit wraps every body in a TransformStream and halves throughput; ours is cheaper.
     maxRequestBodySize: false,
-    renderGraphiQL,
-    graphiql: {
-      title: 'Leasehold',
-      subscriptionsProtocol: 'WS',
-      ...(graphiqlKey ? { headers: JSON.stringify({ Authorization: `Bearer ${graphiqlKey}` }) } : {}),
-    },
-    plugins: [
-      bodyLimit(config.maxRequestBytes),
-      ...queryLimitPlugins(),
-      persistedOperationsPlugin(persistedOperations),
-      routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
-      rateLimitPlugin(services, connInfo),
-    ],
+    renderGraphiQL: graphiql.render,
+    // No page carries a credential: the visitor enters one in the Headers tab. Over SSE the
+    // subscriptions carry those headers too (GraphiQL's WebSocket client sends none).
+    graphiql: { title: 'Leasehold', subscriptionsProtocol: 'SSE' },
+    cors: corsOptions(config.corsOrigins),
+    plugins: guardHooks(
+      [
+        securityHeaders({ hsts: config.hsts, trustedProxies: config.trustedProxies, connInfo, routes: [graphiql.securityRoute] }),
+        jsonPostsOnly(),
+        bodyLimit(config.maxRequestBytes),
+        ...queryLimitPlugins(),
+        persistedOperationsPlugin(persistedOperations),
+        routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
+        rateLimitPlugin(services, connInfo),
+      ],
+      log,
+    ),
     context: graphqlContext(services, authenticator, connInfo),
     maskedErrors: { maskError: maskError(log) },
     logging: false,

@@ -5,6 +5,8 @@
 import { parseRateLimitPolicy, type RateLimitPolicy } from './rateLimitPolicy.ts';
 
 export type SignerKind = 'local' | 'kms';
+/** When responses carry Strict-Transport-Security: for requests that arrived over https, always, or never. */
+export type HstsMode = 'https' | 'always' | 'off';
 
 export interface Config {
   port: number;
@@ -30,6 +32,10 @@ export interface Config {
   sweepIntervalMs: number;
   heartbeatFlushMs: number;
   maxRequestBytes: number;
+  /** Browser origins that may call the API cross-origin (`CORS_ORIGINS`); empty = same-origin only. */
+  corsOrigins: string[];
+  /** Strict-Transport-Security: when the request arrived over https (default), always, or never. */
+  hsts: HstsMode;
   /** What callers without a credential may send: any document, or only the SDK's persisted ones. */
   anonymousOperations: 'any' | 'persisted';
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -158,6 +164,24 @@ function aesKey(env: Env, name: string): string | undefined {
   return raw.trim();
 }
 
+/** Comma-separated browser origins (`https://console.example.com`), each exactly as a browser sends it. */
+function origins(env: Env, name: string): string[] {
+  const list = (env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(name, `"${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
+    }
+  }
+  return list;
+}
+
 function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -218,6 +242,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     heartbeatFlushMs: int(env, 'HEARTBEAT_FLUSH_MS', 5000, 50, 3_600_000),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', 1_048_576, 1024, 100_000_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    hsts: oneOf(env, 'HSTS', ['https', 'always', 'off'] as const, 'https'),
     anonymousOperations: oneOf(env, 'ANONYMOUS_OPERATIONS', ['any', 'persisted'] as const, 'any'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     environment: oneOf(env, 'LEASEHOLD_ENVIRONMENT', ['live', 'test'] as const, 'live'),

@@ -15,7 +15,7 @@ import { clientIpFrom } from '../lib/ipAddress.ts';
  */
 export interface ServerContext {
   remoteAddress?: string | undefined;
-  req?: { socket: { remoteAddress?: string | undefined } };
+  req?: { socket: { remoteAddress?: string | undefined } | null };
 }
 
 export interface ConnInfo {

@@ -2,8 +2,11 @@
  * What a client sees of an error: a RequestError as its code, bad input as BAD_USER_INPUT
  * naming the field, graphql-js's own complaints about the request as BAD_USER_INPUT; anything
  * else is masked as INTERNAL and logged once with the request's id, never sent.
+ *
+ * The same holds outside GraphQL: `guardHooks` catches what our plugins' onRequest and
+ * onResponse hooks throw (the HTTP adapter would answer 500 with the stack in the body).
  */
-import { createGraphQLError, type YogaServerOptions } from 'graphql-yoga';
+import { createGraphQLError, type Plugin, type YogaServerOptions } from 'graphql-yoga';
 import type { Logger } from '../lib/logger.ts';
 import { InvalidInput, RequestError } from '../services/errors.ts';
 
@@ -41,4 +44,37 @@ export function maskError(log: Logger): MaskError {
     log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
     return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });
   };
+}
+
+type Hook = (payload: { request: Request; fetchAPI: { Response: typeof Response } } & Record<string, any>) => unknown;
+
+/**
+ * Our plugins with their onRequest and onResponse hooks wrapped: an unexpected error is logged
+ * once (with the request's id, if it sent one) and answered as a masked INTERNAL, HTTP 500.
+ */
+export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any, any>[] {
+  const internal = (fetchAPI: { Response: typeof Response }) =>
+    fetchAPI.Response.json({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL' } }] }, { status: 500 });
+  const guard = (hook: Hook | undefined, answer: (payload: Parameters<Hook>[0], response: Response) => void): Hook | undefined =>
+    hook &&
+    ((payload) => {
+      const fail = (error: unknown) => {
+        const requestId = payload.request.headers.get('x-request-id')?.slice(0, 64);
+        log.error('unexpected error', { error: String(error), stack: (error as Error | undefined)?.stack, requestId });
+        answer(payload, internal(payload.fetchAPI));
+      };
+      try {
+        const result = hook(payload) as Promise<unknown> | undefined;
+        return result && typeof result.then === 'function' ? result.then(undefined, fail) : result;
+      } catch (error) {
+        return fail(error);
+      }
+    });
+  return plugins.map(
+    (plugin): Plugin<any, any> => ({
+      ...plugin,
+      onRequest: guard(plugin.onRequest as Hook | undefined, (payload, response) => payload.endResponse(response)) as Plugin['onRequest'],
+      onResponse: guard(plugin.onResponse as Hook | undefined, (payload, response) => payload.setResponse(response)) as Plugin['onResponse'],
+    }),
+  );
 }

@@ -10,7 +10,10 @@ import type { ConnInfo } from '../http/clientAddress.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 
 /** Yoga is the node:http listener, so Node's request (and its socket) is in the server context. */
-export const nodeConnInfo: ConnInfo = { remoteAddress: (_request, serverContext) => serverContext.req?.socket.remoteAddress };
+export const nodeConnInfo: ConnInfo = {
+  // A request whose socket is gone (the peer hung up mid-body) has no socket any more.
+  remoteAddress: (_request, serverContext) => serverContext.req?.socket?.remoteAddress,
+};
 
 export function createNodeServer(app: App): { server: Server; close(): Promise<void> } {
   const server = createServer(app.yoga);

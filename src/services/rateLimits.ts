@@ -57,11 +57,15 @@ export interface SeatRateLimit {
 
 export const retryAfterSeconds = (take: TakeResult) => Math.max(1, Math.ceil(take.retryAfterMs / 1000));
 
-/** The refusal of a request whose bucket is empty: HTTP 429 with Retry-After. */
+/**
+ * The refusal of a request whose bucket is empty: HTTP 429. The `Retry-After` header is set
+ * once, by the rate-limit plugin with the other rate-limit headers (a header here as well would
+ * be sent twice).
+ */
 export function rateLimitedError(take: TakeResult): RequestError {
   const retryAfter = retryAfterSeconds(take);
   return new RequestError('RATE_LIMITED', `Rate limit exceeded (${take.limit} requests at most); retry in ${retryAfter} s.`, {
     retryAfter,
-    http: { status: 429, headers: { 'Retry-After': String(retryAfter) } },
+    http: { status: 429 },
   });
 }

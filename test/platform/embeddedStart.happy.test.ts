@@ -1,4 +1,4 @@
-/** `npm start` on an empty data directory: the first start prints an admin API key that works at once. */
+/** `npm start` on an empty data directory: the first start makes an admin API key that works at once, and no page hands it out. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,9 +44,10 @@ describe('the first embedded start', () => {
     expect(login.data.login.__typename).toBe('SignedIn');
   });
 
-  it('serves GraphiQL with that key filled in', async () => {
+  it('serves GraphiQL with no credential in it: the visitor enters the key', async () => {
     const page = await fetch(`${server.base}/graphql`, { headers: { accept: 'text/html' } }).then((r) => r.text());
-    expect(page).toContain('pk_live_');
+    expect(page).not.toContain('pk_live_');
+    expect(page).not.toMatch(/Bearer /);
     // Inlined, not loaded from a CDN: GraphiQL works with no internet.
     expect(page).not.toMatch(/<(script|link)[^>]+(src|href)=["']https?:/i);
   });
