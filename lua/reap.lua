@@ -8,6 +8,7 @@
   KEYS[2] lh:{lic}:fp       HASH fingerprint -> session id
   KEYS[3] lh:{lic}:sessions HASH session id -> fingerprint
   KEYS[4] lh:{lic}:meta     HASH the license's limits and status; field reapedAt is kept here
+  KEYS[5] lh:{lic}:overage  SET  session ids of overage leases
   ARGV[1] license id (names the count channel)
   ARGV[2..n] session ids that Postgres believes may have expired
 
@@ -34,6 +35,7 @@ for i = 2, #ARGV do
     table.insert(reply, sessionId); table.insert(reply, -1); table.insert(reply, 0)
   elseif tonumber(expiry) <= now - reviveMs then
     redis.call('ZREM', KEYS[1], sessionId)
+    redis.call('SREM', KEYS[5], sessionId)
     local fingerprint = redis.call('HGET', KEYS[3], sessionId)
     redis.call('HDEL', KEYS[3], sessionId)
     if fingerprint and redis.call('HGET', KEYS[2], fingerprint) == sessionId then

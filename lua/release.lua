@@ -11,6 +11,7 @@
   KEYS[4] lh:{lic}:sessions HASH session id -> fingerprint
   KEYS[5] lh:{lic}:meta     HASH the license's limits and status
   KEYS[6] lh:{lic}:rate     HASH the license's rate-limit bucket (see lib/token_bucket.lua)
+  KEYS[7] lh:{lic}:overage  SET  session ids of overage leases
   ARGV[1] license id (names the count channel)
   ARGV[2] session id
   ARGV[3] 1 to forget the session's machine as well, else 0
@@ -37,6 +38,7 @@ local state = 0
 if leaseExpiry then
   state = tonumber(leaseExpiry) > now and 1 or 2
   redis.call('ZREM', KEYS[1], sessionId)
+  redis.call('SREM', KEYS[7], sessionId)
 end
 local fingerprint = redis.call('HGET', KEYS[4], sessionId)
 if fingerprint then

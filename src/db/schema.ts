@@ -9,6 +9,7 @@ const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'dat
 
 export const licenseStatus = pgEnum('license_status', ['ACTIVE', 'SUSPENDED', 'REVOKED']);
 export const sessionEndReason = pgEnum('session_end_reason', ['RELEASED', 'EXPIRED', 'REVOKED']);
+export const overageStrategy = pgEnum('overage_strategy', ['NONE', 'ALLOW_1_25X', 'ALLOW_1_5X', 'ALLOW_2X', 'ALWAYS']);
 
 export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
@@ -35,6 +36,7 @@ export const licenses = pgTable(
     maxMachines: integer('max_machines'),
     leaseSeconds: integer('lease_seconds').notNull(),
     reviveSeconds: integer('revive_seconds').notNull().default(0),
+    overage: overageStrategy('overage').notNull().default('NONE'),
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
@@ -78,6 +80,8 @@ export const seatSessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
     endReason: sessionEndReason('end_reason'),
+    /** Granted past maxSeats under the license's overage strategy. */
+    overage: boolean('overage').notNull().default(false),
   },
   (t) => [
     index('seat_sessions_license_idx').on(t.licenseId, t.startedAt),

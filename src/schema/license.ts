@@ -9,6 +9,12 @@ import { SeatCountType, SignedLeaseType } from './seat.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
+export const OverageStrategyEnum = builder.enumType('OverageStrategy', {
+  description:
+    'How far past maxSeats a license grants seats: NONE, up to 1.25, 1.5 or 2 times maxSeats (rounded down), or ALWAYS. Seats past maxSeats are marked overage.',
+  values: ['NONE', 'ALLOW_1_25X', 'ALLOW_1_5X', 'ALLOW_2X', 'ALWAYS'] as const,
+});
+
 export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -19,6 +25,7 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     maxMachines: t.exposeInt('maxMachines', { nullable: true }),
     leaseSeconds: t.exposeInt('leaseSeconds'),
     reviveSeconds: t.exposeInt('reviveSeconds'),
+    overage: t.expose('overage', { type: OverageStrategyEnum }),
     status: t.expose('status', { type: LicenseStatusEnum }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     // Vendors keep their own notes here; a key holder validating the license must not read them.
@@ -55,6 +62,7 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
     reviveSeconds: t.int({ required: false, description: 'How long after expiry a heartbeat may still revive its lease (default 0).' }),
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
+    overage: t.field({ type: OverageStrategyEnum, required: false, description: 'Seats granted past maxSeats (default NONE).' }),
   }),
 });
 
@@ -70,6 +78,7 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
     reviveSeconds: t.int({ required: false }),
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
+    overage: t.field({ type: OverageStrategyEnum, required: false }),
   }),
 });
 

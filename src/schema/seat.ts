@@ -34,6 +34,7 @@ export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').imp
     expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     endReason: t.expose('endReason', { type: SessionEndReasonEnum, nullable: true }),
+    overage: t.exposeBoolean('overage', { description: "Granted past maxSeats under the license's overage strategy." }),
   }),
 });
 

@@ -7,13 +7,13 @@ import { Cluster, Redis } from 'ioredis';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 6,
-  heartbeat: 5,
-  release: 6,
+  acquire: 7,
+  heartbeat: 6,
+  release: 7,
   count: 2,
-  reap: 4,
-  load: 5,
-  configure: 4,
+  reap: 5,
+  load: 6,
+  configure: 5,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

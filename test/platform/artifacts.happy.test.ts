@@ -39,13 +39,13 @@ describe('artifacts', () => {
 
   // A change to a script (or to a lua/lib file it includes) changes its SHA1: this pin makes every such change a visible diff.
   const PINNED: Record<ScriptName, string> = {
-    acquire: '029af114fe36184dac8351c7ef25d1b941411d73',
-    heartbeat: '0f800a089532704366eab408db1636673292e58c',
-    release: '8cc791a5a03e0cc1331b8cc4f51feb5efbac0155',
+    acquire: 'bb544789b86907a31283e0b15eeeb97e4f1c252f',
+    heartbeat: 'fe37fe7f1c5f1ed8fefdf0842e98254ce182646f',
+    release: '38bcc6a3632e1cc77badcd4bab62abfdfddec228',
     count: '5e6e04e6dcfd59fa6aaf8a97a355608d5c627dc1',
-    reap: '641199243aae28e31c3a8e625b641f47f21bce59',
-    load: '1eceb452e79079f234450e119e9154189dcfd32d',
-    configure: '1312d49128a1a435556bbd340742c8219c0faf0a',
+    reap: '7240c8f1d21cae54bbc2abd98e3d444b9c2d5306',
+    load: '5112bc8a00f46484568e60fb7fdc954ad779a77b',
+    configure: '0ac6d7413a0e5f013bf1c4d57e043ea4143b6ea6',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
   };
 

@@ -61,6 +61,7 @@ describe('recovery', () => {
       expiresAtMs: null,
       tier: 'pro',
       features: [],
+      overage: 'NONE',
     });
 
     proxy.cut();

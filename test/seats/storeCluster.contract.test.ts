@@ -49,6 +49,7 @@ const terms = (maxSeats: number): LicenseTerms => ({
   expiresAtMs: null,
   tier: 'pro',
   features: [],
+  overage: 'NONE',
 });
 
 describe('seats on Redis Cluster', () => {
@@ -169,4 +170,5 @@ const TERMS_FOR_OUTAGE: LicenseTerms = {
   expiresAtMs: null,
   tier: 'pro',
   features: [],
+  overage: 'NONE',
 };

@@ -92,6 +92,8 @@ export async function createLicense(
     tier?: string;
     features?: string[];
     expiresAt?: string;
+    /** Seat policies (overage, …), as CreateLicenseInput names them. */
+    [policy: string]: unknown;
   },
 ): Promise<LicenseFixture> {
   const result = await admin(

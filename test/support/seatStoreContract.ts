@@ -22,6 +22,7 @@ const terms = (overrides: Partial<LicenseTerms> = {}): LicenseTerms => ({
   expiresAtMs: null,
   tier: 'pro',
   features: ['export'],
+  overage: 'NONE',
   ...overrides,
 });
 
@@ -153,7 +154,7 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
     it('loads once: a second load of a loaded license changes nothing', async () => {
       const id = newId('lic');
       const sessionId = newId('ses');
-      await store.load(id, terms({ maxSeats: 4 }), [{ sessionId, fingerprint: 'kept', expiresAtMs: Date.now() + 60_000 }], ['kept']);
+      await store.load(id, terms({ maxSeats: 4 }), [{ sessionId, fingerprint: 'kept', expiresAtMs: Date.now() + 60_000, overage: false }], ['kept']);
       await store.load(id, terms({ maxSeats: 9 }), [], []);
       expect(await store.count(id)).toMatchObject({ used: 1, max: 4 });
       expect(await store.heartbeat(id, sessionId)).toMatchObject({ kind: 'renewed', fingerprint: 'kept' });
@@ -190,6 +191,71 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
         leaseExpiresAtMs: granted.expiresAtMs,
       });
       expect(await store.release(id, granted.sessionId, false)).toMatchObject({ state: 'unknown', leaseExpiresAtMs: null });
+    });
+
+    describe('overage', () => {
+      it.each([
+        ['NONE', 8],
+        ['ALLOW_1_25X', 10],
+        ['ALLOW_1_5X', 12],
+        ['ALLOW_2X', 16],
+        ['ALWAYS', 300],
+      ] as const)('under %s grants exactly %i of 8 seats to 300 concurrent clients, those past maxSeats marked', async (overage, bound) => {
+        const id = await license({ maxSeats: 8, overage });
+        const outcomes = await Promise.all(Array.from({ length: 300 }, (_, i) => store.acquire(id, newId('ses'), `fp-${i}`)));
+        const granted = outcomes.filter((o) => o.kind === 'granted');
+        expect(granted).toHaveLength(bound);
+        expect(granted.filter((o) => o.overage)).toHaveLength(bound - 8);
+        expect(outcomes.filter((o) => o.kind === 'refused' && o.reason === 'NO_SEATS')).toHaveLength(300 - bound);
+        expect(await store.count(id)).toMatchObject({ used: bound, max: 8 });
+      });
+
+      it('rounds the bound down: 1.25 times 3 seats grants no overage', async () => {
+        const id = await license({ maxSeats: 3, overage: 'ALLOW_1_25X' });
+        for (const fp of ['a', 'b', 'c']) await grant(id, fp);
+        expect(await store.acquire(id, newId('ses'), 'd')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+      });
+
+      it('keeps the mark through renewals and heartbeats, and a seat freed below maxSeats is granted unmarked', async () => {
+        const id = await license({ maxSeats: 1, overage: 'ALLOW_2X' });
+        const first = await grant(id, 'first');
+        const extra = await grant(id, 'extra');
+        expect([first.overage, extra.overage]).toEqual([false, true]);
+        expect((await grant(id, 'extra')).overage).toBe(true);
+        expect(await store.heartbeat(id, extra.sessionId)).toMatchObject({ kind: 'renewed', overage: true });
+        expect(await store.heartbeat(id, first.sessionId)).toMatchObject({ kind: 'renewed', overage: false });
+        await store.release(id, first.sessionId, false);
+        await store.release(id, extra.sessionId, false);
+        expect((await grant(id, 'later')).overage).toBe(false);
+      });
+
+      it('applies a changed strategy at once', async () => {
+        const id = await license({ maxSeats: 1 });
+        await grant(id, 'one');
+        expect(await store.acquire(id, newId('ses'), 'two')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        await store.configure(id, terms({ maxSeats: 1, overage: 'ALLOW_2X' }));
+        expect((await grant(id, 'two')).overage).toBe(true);
+        await store.configure(id, terms({ maxSeats: 1, overage: 'NONE' }));
+        expect(await store.acquire(id, newId('ses'), 'three')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        expect(await store.count(id)).toMatchObject({ used: 2, max: 1 });
+      });
+
+      it('loads the overage marks it is given', async () => {
+        const id = newId('lic');
+        const [a, b] = [newId('ses'), newId('ses')];
+        const expiresAtMs = Date.now() + 60_000;
+        await store.load(
+          id,
+          terms({ maxSeats: 1, overage: 'ALLOW_2X' }),
+          [
+            { sessionId: a, fingerprint: 'a', expiresAtMs, overage: false },
+            { sessionId: b, fingerprint: 'b', expiresAtMs, overage: true },
+          ],
+          ['a', 'b'],
+        );
+        expect(await store.heartbeat(id, b)).toMatchObject({ kind: 'renewed', overage: true });
+        expect(await store.acquire(id, newId('ses'), 'c')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+      });
     });
 
     describe("the license's rate-limit token, taken in the same step", () => {

@@ -21,6 +21,7 @@ const LAPSING: LicenseTerms = {
   expiresAtMs: null,
   tier: 'pro',
   features: [],
+  overage: 'NONE',
 };
 const PAST_EXPIRY_MS = 250;
 

@@ -5,7 +5,7 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { licenses } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
-import type { LicenseTerms } from '../../stores/seats/contract.ts';
+import type { LicenseTerms, OverageStrategy } from '../../stores/seats/contract.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import { emitEvent, licenseData } from '../webhooks/events.ts';
 import { endOpenSessions } from '../sessions/sessions.ts';
@@ -24,6 +24,8 @@ export interface LicenseInput {
   reviveSeconds: number | null;
   expiresAt: Date | null;
   metadata: Record<string, unknown> | null;
+  /** The seat policies, each optional: absent is the default. */
+  overage?: OverageStrategy | null;
 }
 
 /** Absent fields stay as they are; `maxMachines: null` means unlimited, `expiresAt: null` never. */
@@ -36,6 +38,7 @@ export interface LicensePatch {
   reviveSeconds?: number;
   expiresAt?: Date | null;
   metadata?: Record<string, unknown>;
+  overage?: OverageStrategy;
 }
 
 const LIMITS = {
@@ -85,6 +88,7 @@ export function licenseTerms(license: LicenseRow): LicenseTerms {
     expiresAtMs: license.expiresAt?.getTime() ?? null,
     tier: license.tier,
     features: license.features,
+    overage: license.overage,
   };
 }
 
@@ -112,6 +116,7 @@ export async function createLicense(
         reviveSeconds: input.reviveSeconds ?? 0,
         expiresAt: input.expiresAt,
         metadata: input.metadata ?? {},
+        overage: input.overage ?? 'NONE',
       })
       .returning();
     await appendAudit(tx, actor, [

@@ -14,7 +14,12 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
   const { license, sessions, activated } = await databaseWork(async () => {
     const [license] = await ctx.db.select().from(licenses).where(eq(licenses.id, licenseId));
     const sessions = await ctx.db
-      .select({ sessionId: seatSessions.id, fingerprint: seatSessions.fingerprint, expiresAt: seatSessions.expiresAt })
+      .select({
+        sessionId: seatSessions.id,
+        fingerprint: seatSessions.fingerprint,
+        expiresAt: seatSessions.expiresAt,
+        overage: seatSessions.overage,
+      })
       .from(seatSessions)
       .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
     const activated = await ctx.db.select({ fingerprint: machines.fingerprint }).from(machines).where(eq(machines.licenseId, licenseId));
@@ -25,7 +30,7 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
     ctx.seats.load(
       licenseId,
       licenseTerms(license),
-      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime() })),
+      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime(), overage: s.overage })),
       activated.map((m) => m.fingerprint),
     ),
   );

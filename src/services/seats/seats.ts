@@ -100,7 +100,7 @@ async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
 
 function signLease(
   ctx: ServiceContext,
-  session: { id: string; licenseId: string; fingerprint: string },
+  session: { id: string; licenseId: string; fingerprint: string; overage: boolean },
   nowMs: number,
   expiresAtMs: number,
   terms: LeaseTerms,
@@ -114,6 +114,7 @@ function signLease(
       fp: session.fingerprint,
       tier: terms.tier,
       features: terms.features,
+      overage: session.overage,
       iat: Math.floor(nowMs / 1000),
       ...(terms.licenseExpiresAtMs !== null ? { lexp: Math.floor(terms.licenseExpiresAtMs / 1000) } : {}),
     },
@@ -151,7 +152,13 @@ export function acquireSeat(
     caller,
     input.fingerprint,
     (facts) => acquire(ctx, input, caller, facts),
-    (granted) => ({ kind: 'granted', sessionId: granted.session.id, renewed: granted.renewed, overage: false, seats: granted.seats }),
+    (granted) => ({
+      kind: 'granted',
+      sessionId: granted.session.id,
+      renewed: granted.renewed,
+      overage: granted.session.overage,
+      seats: granted.seats,
+    }),
   );
 }
 
@@ -190,6 +197,7 @@ async function acquire(
     expiresAt,
     endedAt: null,
     endReason: null,
+    overage: outcome.overage,
   };
 
   if (outcome.renewed) {
@@ -272,6 +280,7 @@ async function heartbeat(
     expiresAt,
     endedAt: null,
     endReason: null,
+    overage: outcome.overage,
   };
   const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
   return ok({ session, lease });

@@ -29,6 +29,8 @@ export interface SessionView {
   expiresAt: Date;
   endedAt: Date | null;
   endReason: EndReason | null;
+  /** Granted past maxSeats under the license's overage strategy. */
+  overage: boolean;
 }
 
 export function sessionFromRow(row: SeatSessionRow): SessionView {
@@ -41,6 +43,7 @@ export function sessionFromRow(row: SeatSessionRow): SessionView {
     expiresAt: row.expiresAt,
     endedAt: row.endedAt,
     endReason: row.endReason,
+    overage: row.overage,
   };
 }
 
@@ -121,7 +124,7 @@ function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], re
       sql`select event_id, ${kind}, jsonb_build_object('session', ${sessionDataSql()}) from ended order by position`,
     )}
     select id, org_id as "orgId", license_id as "licenseId", fingerprint, client_info as "clientInfo", started_at as "startedAt",
-           last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason"
+           last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason", overage
       from ended order by position`;
 }
 
@@ -149,7 +152,8 @@ export async function endSessionsInTenant(
 /**
  * One statement that records a seat granted by the seat store: the session, the machine when
  * the store saw its fingerprint for the first time, the audit row and the `seat.acquired` event,
- * whose session is the row just written, as `sessionDataSql` shows every session event's.
+ * whose session is the row just written, as `sessionDataSql` shows every session event's. A seat
+ * granted past maxSeats is also announced as `seat.overage`, with the same session and count.
  */
 export function sessionStarted(
   actor: Actor,
@@ -165,20 +169,23 @@ export function sessionStarted(
     : sql``;
   return sql`
     with started as (
-      insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at)
+      insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at, overage)
       values (${session.id}, ${actor.orgId}, ${session.licenseId}, ${session.fingerprint},
               ${grant.clientInfo == null ? null : JSON.stringify(grant.clientInfo)}::jsonb,
-              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz)
+              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz, ${session.overage})
       returning *),
     ${machine}
     ${auditWrites(
       actor,
-      sql`select ${newId('aud')}::text, 'seat.acquired', 'session', id, jsonb_build_object('fingerprint', fingerprint), started_at from started`,
+      sql`select ${newId('aud')}::text, 'seat.acquired', 'session', id,
+                 jsonb_build_object('fingerprint', fingerprint, 'overage', overage), started_at from started`,
     )},
     ${eventWrites(
       actor.orgId,
-      sql`select ${newId('evt')}::text, 'seat.acquired',
-                 jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(grant.seats)}::jsonb) from started`,
+      sql`select event_id, event_type, jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(grant.seats)}::jsonb)
+            from started, (values (${newId('evt')}::text, 'seat.acquired', true), (${newId('evt')}::text, 'seat.overage', ${session.overage}))
+                 as event(event_id, event_type, emitted)
+           where emitted`,
     )}
     select 1`;
 }

@@ -122,6 +122,7 @@ export const licenseData = (license: LicenseRow) => ({
   maxSeats: license.maxSeats,
   maxMachines: license.maxMachines,
   leaseSeconds: license.leaseSeconds,
+  overage: license.overage,
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
 });
@@ -131,7 +132,7 @@ const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY
 /** A session as every `seat.*` event carries it, over the `seat_sessions` columns in scope. */
 export const sessionDataSql = (): SQL => sql`jsonb_build_object(
   'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
-  'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason)`;
+  'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason, 'overage', overage)`;
 
 export const apiKeyData = (key: ApiKeyRow) => ({
   id: key.id,

@@ -16,6 +16,20 @@ export type LicenseStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 /** A queue ticket's state: waiting in line, holding a seat set aside for it, or done (lapsed, left, claimed). */
 export type QueueStatus = 'WAITING' | 'READY' | 'EXPIRED' | 'LEFT' | 'CLAIMED';
 
+/** How far past maxSeats a license may grant: seats past maxSeats are overage seats, up to the bound. */
+export type OverageStrategy = 'NONE' | 'ALLOW_1_25X' | 'ALLOW_1_5X' | 'ALLOW_2X' | 'ALWAYS';
+
+const OVERAGE_FACTOR: Record<OverageStrategy, number> = { NONE: 1, ALLOW_1_25X: 1.25, ALLOW_1_5X: 1.5, ALLOW_2X: 2, ALWAYS: Infinity };
+
+/**
+ * The most leases a license may hold at once, or null for no bound (ALWAYS). Rounded down, so
+ * a bound is never more than its factor allows: 1.25 × 3 seats is 3, 1.25 × 4 is 5.
+ */
+export function seatBound(terms: Pick<LicenseTerms, 'maxSeats' | 'overage'>): number | null {
+  const factor = OVERAGE_FACTOR[terms.overage];
+  return factor === Infinity ? null : Math.floor(terms.maxSeats * factor);
+}
+
 /** What the seat path needs to know about a license; Postgres is its source. */
 export interface LicenseTerms {
   status: LicenseStatus;
@@ -28,6 +42,7 @@ export interface LicenseTerms {
   expiresAtMs: number | null;
   tier: string;
   features: string[];
+  overage: OverageStrategy;
 }
 
 export interface SeatCount {
@@ -61,6 +76,8 @@ export type AcquireOutcome =
       /** true when the fingerprint's live lease was renewed instead of a new one granted */
       renewed: boolean;
       newMachine: boolean;
+      /** The lease was granted past maxSeats under the overage strategy (a renewal keeps its mark). */
+      overage: boolean;
       expiresAtMs: number;
       nowMs: number;
       seats: SeatCount;
@@ -74,7 +91,15 @@ export type HeartbeatOutcome =
       | { kind: 'refused'; reason: LicenseRefusal }
       /** `unknown`: no lease with this id is held (never was, released, or reaped); `expired`: past expiry and not revivable. */
       | { kind: 'lapsed'; reason: 'unknown' | 'expired' }
-      | { kind: 'renewed'; revived: boolean; fingerprint: string; expiresAtMs: number; nowMs: number; terms: LeaseTerms }
+      | {
+          kind: 'renewed';
+          revived: boolean;
+          fingerprint: string;
+          overage: boolean;
+          expiresAtMs: number;
+          nowMs: number;
+          terms: LeaseTerms;
+        }
     ) &
       Rated);
 
@@ -100,6 +125,7 @@ export interface LoadedSession {
   sessionId: string;
   fingerprint: string;
   expiresAtMs: number;
+  overage: boolean;
 }
 
 export interface SeatStore {

@@ -5,7 +5,7 @@
 import { createTokenBuckets, type TokenBuckets } from '../rateLimits/memory.ts';
 import type { PubSub } from '../pubsub/contract.ts';
 import { licenseBucket, type BucketSpec } from '../rateLimits/contract.ts';
-import { seatChannel, type LeaseTerms, type LicenseTerms, type ReapedSession, type SeatCount, type SeatStore } from './contract.ts';
+import { seatBound, seatChannel, type LeaseTerms, type LicenseTerms, type ReapedSession, type SeatCount, type SeatStore } from './contract.ts';
 
 interface LicenseSeats {
   terms: LicenseTerms;
@@ -14,6 +14,8 @@ interface LicenseSeats {
   machines: Set<string>;
   sessionByFingerprint: Map<string, string>;
   fingerprintBySession: Map<string, string>;
+  /** session ids of overage leases */
+  overage: Set<string>;
   reapedAt: number;
 }
 
@@ -45,8 +47,14 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         : t.expiresAtMs !== null && t.expiresAtMs <= now
           ? 'EXPIRED'
           : undefined;
+  /** Room for one more lease under the license's seat bound (maxSeats, or more with overage). */
+  const hasRoom = (l: LicenseSeats, now: number) => {
+    const bound = seatBound(l.terms);
+    return bound === null || used(l, now) < bound;
+  };
   const forgetSession = (l: LicenseSeats, sessionId: string) => {
     l.leases.delete(sessionId);
+    l.overage.delete(sessionId);
     const fingerprint = l.fingerprintBySession.get(sessionId);
     l.fingerprintBySession.delete(sessionId);
     if (fingerprint !== undefined && l.sessionByFingerprint.get(fingerprint) === sessionId) l.sessionByFingerprint.delete(fingerprint);
@@ -74,6 +82,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
           sessionId: held,
           renewed: true,
           newMachine: false,
+          overage: l.overage.has(held),
           expiresAtMs,
           nowMs: now,
           seats: seats(licenseId, l, now),
@@ -84,7 +93,9 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (newMachine && l.terms.maxMachines !== null && l.machines.size >= l.terms.maxMachines) {
         return { kind: 'refused', reason: 'TOO_MANY_MACHINES', seats: seats(licenseId, l, now), rate };
       }
-      if (used(l, now) >= l.terms.maxSeats) return { kind: 'refused', reason: 'NO_SEATS', seats: seats(licenseId, l, now), rate };
+      if (!hasRoom(l, now)) return { kind: 'refused', reason: 'NO_SEATS', seats: seats(licenseId, l, now), rate };
+      const overage = used(l, now) >= l.terms.maxSeats;
+      if (overage) l.overage.add(sessionId);
       l.machines.add(fingerprint);
       l.leases.set(sessionId, expiresAtMs);
       l.sessionByFingerprint.set(fingerprint, sessionId);
@@ -96,6 +107,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         sessionId,
         renewed: false,
         newMachine,
+        overage,
         expiresAtMs,
         nowMs: now,
         seats: seats(licenseId, l, now),
@@ -116,15 +128,15 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const fingerprint = l.fingerprintBySession.get(sessionId) ?? '';
       let revived = false;
       if (expiry <= now) {
-        const revivable =
-          now - expiry <= l.terms.reviveMs && l.sessionByFingerprint.get(fingerprint) === sessionId && used(l, now) < l.terms.maxSeats;
+        const revivable = now - expiry <= l.terms.reviveMs && l.sessionByFingerprint.get(fingerprint) === sessionId && hasRoom(l, now);
         if (!revivable) return { kind: 'lapsed', reason: 'expired', rate };
+        if (used(l, now) >= l.terms.maxSeats) l.overage.add(sessionId);
         revived = true;
       }
       const expiresAtMs = now + l.terms.leaseMs;
       l.leases.set(sessionId, expiresAtMs);
       if (revived) publish(licenseId, l, now);
-      return { kind: 'renewed', revived, fingerprint, expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
+      return { kind: 'renewed', revived, fingerprint, overage: l.overage.has(sessionId), expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
     },
 
     async release(licenseId, sessionId, forgetMachine, spec) {
@@ -172,10 +184,12 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         machines: new Set(machines),
         sessionByFingerprint: new Map(),
         fingerprintBySession: new Map(),
+        overage: new Set(),
         reapedAt: clock(),
       };
       for (const s of sessions) {
         l.leases.set(s.sessionId, s.expiresAtMs);
+        if (s.overage) l.overage.add(s.sessionId);
         l.sessionByFingerprint.set(s.fingerprint, s.sessionId);
         l.fingerprintBySession.set(s.sessionId, s.fingerprint);
       }
@@ -196,6 +210,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         l.leases.clear();
         l.sessionByFingerprint.clear();
         l.fingerprintBySession.clear();
+        l.overage.clear();
       }
       if (maxChanged || used(l, now) !== usedBefore) publish(licenseId, l, now);
       return { endedSessionIds };

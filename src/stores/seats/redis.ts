@@ -12,6 +12,7 @@ import {
   type ReleaseOutcome,
   type SeatCount,
   type SeatStore,
+  seatBound,
 } from './contract.ts';
 
 /** Keys of one license share the hash tag `{licenseId}`, so every script stays in one Cluster slot. */
@@ -23,6 +24,7 @@ function keysOf(licenseId: string) {
     fp: p + 'fp',
     sessions: p + 'sessions',
     meta: p + 'meta',
+    overage: p + 'overage',
     rate: licenseRateKey(licenseId),
   };
 }
@@ -65,6 +67,7 @@ function termsArgs(terms: LicenseTerms): (string | number)[] {
     terms.expiresAtMs ?? -1,
     terms.tier,
     JSON.stringify(terms.features),
+    seatBound(terms) ?? -1,
   ];
 }
 
@@ -90,7 +93,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         await runScript(
           redis,
           'acquire',
-          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate],
+          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate, k.overage],
           [licenseId, sessionId, fingerprint, ...rateArgs(spec)],
         ),
         spec,
@@ -111,6 +114,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         expiresAtMs: Number(r[2]),
         seats: count(licenseId, r[3], r[4], r[6]),
         newMachine: r[5] === 1,
+        overage: r[10] === 1,
         nowMs: Number(r[6]),
         terms: leaseTerms(r[7]!, r[8]!, r[9]!),
       };
@@ -119,7 +123,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     async heartbeat(licenseId, sessionId, spec): Promise<HeartbeatOutcome> {
       const k = keysOf(licenseId);
       const { rate, r } = rated(
-        await runScript(redis, 'heartbeat', [k.leases, k.fp, k.sessions, k.meta, k.rate], [licenseId, sessionId, ...rateArgs(spec)]),
+        await runScript(redis, 'heartbeat', [k.leases, k.fp, k.sessions, k.meta, k.rate, k.overage], [licenseId, sessionId, ...rateArgs(spec)]),
         spec,
       );
       const code = Number(r[0]);
@@ -135,6 +139,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         expiresAtMs: Number(r[1]),
         nowMs: Number(r[2]),
         fingerprint: String(r[3]),
+        overage: r[7] === 1,
         terms: leaseTerms(r[4]!, r[5]!, r[6]!),
       };
     },
@@ -145,7 +150,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         await runScript(
           redis,
           'release',
-          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate],
+          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate, k.overage],
           [licenseId, sessionId, forgetMachine ? 1 : 0, ...rateArgs(spec)],
         ),
         spec,
@@ -173,7 +178,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
 
     async reap(licenseId, sessionIds) {
       const k = keysOf(licenseId);
-      const r = await runScript(redis, 'reap', [k.leases, k.fp, k.sessions, k.meta], [licenseId, ...sessionIds]);
+      const r = await runScript(redis, 'reap', [k.leases, k.fp, k.sessions, k.meta, k.overage], [licenseId, ...sessionIds]);
       if (r.length === 1) return undefined;
       const reaped: ReapedSession[] = [];
       for (let i = 3; i < r.length; i += 3) {
@@ -190,14 +195,14 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     async load(licenseId, terms, sessions, machines) {
       const k = keysOf(licenseId);
       const args: (string | number)[] = [licenseId, ...termsArgs(terms), sessions.length];
-      for (const s of sessions) args.push(s.sessionId, s.fingerprint, s.expiresAtMs);
+      for (const s of sessions) args.push(s.sessionId, s.fingerprint, s.expiresAtMs, s.overage ? 1 : 0);
       args.push(...machines);
-      await runScript(redis, 'load', [k.leases, k.machines, k.fp, k.sessions, k.meta], args);
+      await runScript(redis, 'load', [k.leases, k.machines, k.fp, k.sessions, k.meta, k.overage], args);
     },
 
     async configure(licenseId, terms) {
       const k = keysOf(licenseId);
-      const r = await runScript(redis, 'configure', [k.leases, k.fp, k.sessions, k.meta], [licenseId, ...termsArgs(terms)]);
+      const r = await runScript(redis, 'configure', [k.leases, k.fp, k.sessions, k.meta, k.overage], [licenseId, ...termsArgs(terms)]);
       return Number(r[0]) === 1 ? { endedSessionIds: r.slice(4).map(String) } : undefined;
     },
 
