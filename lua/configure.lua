@@ -1,41 +1,44 @@
 #!lua
 --[[
-  Apply a license change (limits, status, expiry, tier, features) to the seat path at once.
-  Suspending or revoking also ends every lease in the same step, so no seat outlives it.
+  Apply a license change (limits, status, expiry, tier, features, seat policies) to the seat
+  path at once. Suspending or revoking also ends every lease in the same step, so no seat
+  outlives it. A license that turns PER_USER gets its user seats built from its live leases
+  (a lease held by no user is a seat of its own); one that leaves PER_USER drops them.
   A license that is not loaded is left alone: it is loaded from Postgres, already changed,
   when it is next used.
 
-  KEYS[1] lh:{lic}:leases   ZSET session id -> expiry ms
-  KEYS[2] lh:{lic}:fp       HASH fingerprint -> session id
-  KEYS[3] lh:{lic}:sessions HASH session id -> fingerprint
-  KEYS[4] lh:{lic}:meta     HASH the license's limits and status
-  KEYS[5] lh:{lic}:overage  SET  session ids of overage leases
+  KEYS    the license's seat keys (lib/seat_keys.lua)
   ARGV[1] license id (names the count channel)
-  ARGV[2..10] status, maxSeats, maxMachines (-1 = unlimited), leaseMs, reviveMs,
-              expiresAt ms (-1 = never), tier, features (JSON array),
-              seatBound (the most leases the overage strategy allows; -1 = unlimited)
+  ARGV[2..] the license's terms (lib/terms.lua)
 
   Reply: {1, used, max, now ms, ended session ids...} when applied, {0} when not loaded.
 ]]
-local previousMax = redis.call('HGET', KEYS[4], 'maxSeats')
-if not previousMax then return {0} end
+--@include seat_keys
+--@include holders
+--@include terms
+local previous = redis.call('HMGET', K.meta, 'maxSeats', 'leasingStrategy')
+if not previous[1] then return {0} end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local previousStrategy = previous[2] or 'PER_MACHINE'
+local status, maxSeats, strategy = ARGV[2], ARGV[3], ARGV[11]
 
-local usedBefore = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
-redis.call('HSET', KEYS[4], 'status', ARGV[2], 'maxSeats', ARGV[3], 'maxMachines', ARGV[4], 'leaseMs', ARGV[5],
-  'reviveMs', ARGV[6], 'expiresAt', ARGV[7], 'tier', ARGV[8], 'features', ARGV[9], 'seatBound', ARGV[10])
+local usedBefore = seatsUsed(K, previousStrategy, now)
+writeTerms(K.meta)
 
-local reply = {1, 0, tonumber(ARGV[3]), now}
-if ARGV[2] ~= 'ACTIVE' then
-  local ended = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local reply = {1, 0, tonumber(maxSeats), now}
+if status ~= 'ACTIVE' then
+  local ended = redis.call('ZRANGEBYSCORE', K.leases, '(' .. now, '+inf')
   for _, sessionId in ipairs(ended) do table.insert(reply, sessionId) end
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5])
+  redis.call('DEL', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users)
+elseif strategy ~= previousStrategy then
+  redis.call('DEL', K.users)
+  if strategy == 'PER_USER' then rebuildUserSeats(K, now) end
 end
 
-local used = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+local used = seatsUsed(K, strategy, now)
 reply[2] = used
-if previousMax ~= ARGV[3] or used ~= usedBefore then
-  redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. ARGV[3] .. ':' .. now)
+if previous[1] ~= maxSeats or used ~= usedBefore then
+  redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)
 end
 return reply

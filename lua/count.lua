@@ -1,13 +1,14 @@
 #!lua
 --[[
-  The number of live leases of one license, read at the Redis clock.
+  The number of seats in use of one license, read at the Redis clock.
 
-  KEYS[1] lh:{lic}:leases ZSET session id -> expiry ms
-  KEYS[2] lh:{lic}:meta   HASH the license's limits and status
+  KEYS    the license's seat keys (lib/seat_keys.lua)
   Reply: {used, max, now ms}, or {-1} when the license is not loaded.
 ]]
+--@include seat_keys
+--@include holders
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local maxSeats = redis.call('HGET', KEYS[2], 'maxSeats')
-if not maxSeats then return {-1} end
-return {redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf'), tonumber(maxSeats), now}
+local meta = redis.call('HMGET', K.meta, 'maxSeats', 'leasingStrategy')
+if not meta[1] then return {-1} end
+return {seatsUsed(K, meta[2] or 'PER_MACHINE', now), tonumber(meta[1]), now}

@@ -9,6 +9,7 @@ const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'dat
 
 export const licenseStatus = pgEnum('license_status', ['ACTIVE', 'SUSPENDED', 'REVOKED']);
 export const sessionEndReason = pgEnum('session_end_reason', ['RELEASED', 'EXPIRED', 'REVOKED']);
+export const leasingStrategy = pgEnum('leasing_strategy', ['PER_MACHINE', 'PER_USER', 'PER_PROCESS']);
 export const overageStrategy = pgEnum('overage_strategy', ['NONE', 'ALLOW_1_25X', 'ALLOW_1_5X', 'ALLOW_2X', 'ALWAYS']);
 
 export const organizations = pgTable('organizations', {
@@ -37,6 +38,9 @@ export const licenses = pgTable(
     leaseSeconds: integer('lease_seconds').notNull(),
     reviveSeconds: integer('revive_seconds').notNull().default(0),
     overage: overageStrategy('overage').notNull().default('NONE'),
+    leasingStrategy: leasingStrategy('leasing_strategy').notNull().default('PER_MACHINE'),
+    /** Under PER_PROCESS, the live sessions one machine may hold; null = unlimited. */
+    maxProcessesPerMachine: integer('max_processes_per_machine'),
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
@@ -82,6 +86,9 @@ export const seatSessions = pgTable(
     endReason: sessionEndReason('end_reason'),
     /** Granted past maxSeats under the license's overage strategy. */
     overage: boolean('overage').notNull().default(false),
+    /** The ids the acquire gave; the leasing strategy decides which of them make the holder. */
+    userId: text('user_id'),
+    processId: text('process_id'),
   },
   (t) => [
     index('seat_sessions_license_idx').on(t.licenseId, t.startedAt),

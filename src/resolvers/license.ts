@@ -53,13 +53,14 @@ builder.queryFields((t) => ({
 
 /** Explicit null is allowed only where it means something (unlimited machines, no expiry). */
 function toPatch(input: typeof UpdateLicenseInput.$inferInput): LicensePatch | InvalidInput {
-  const { id: _id, maxMachines, expiresAt, ...rest } = input;
+  const { id: _id, maxMachines, maxProcessesPerMachine, expiresAt, ...rest } = input;
   const patch: LicensePatch = {};
   for (const [field, value] of Object.entries(rest)) {
     if (value === null) return new InvalidInput(`${field} cannot be null`, field);
     if (value !== undefined) (patch as Record<string, unknown>)[field] = value;
   }
   if (maxMachines !== undefined) patch.maxMachines = maxMachines;
+  if (maxProcessesPerMachine !== undefined) patch.maxProcessesPerMachine = maxProcessesPerMachine;
   if (expiresAt !== undefined) patch.expiresAt = expiresAt;
   return patch;
 }
@@ -81,6 +82,8 @@ builder.mutationFields((t) => ({
           expiresAt: input.expiresAt ?? null,
           metadata: (input.metadata as Record<string, unknown> | null | undefined) ?? null,
           overage: input.overage ?? null,
+          leasingStrategy: input.leasingStrategy ?? null,
+          maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
         }),
       ),
   }),

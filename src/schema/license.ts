@@ -9,6 +9,12 @@ import { SeatCountType, SignedLeaseType } from './seat.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
+export const LeasingStrategyEnum = builder.enumType('LeasingStrategy', {
+  description:
+    'Who holds a seat: each machine (PER_MACHINE), each user however many machines they use (PER_USER, by userId), or each process of a machine (PER_PROCESS, by processId).',
+  values: ['PER_MACHINE', 'PER_USER', 'PER_PROCESS'] as const,
+});
+
 export const OverageStrategyEnum = builder.enumType('OverageStrategy', {
   description:
     'How far past maxSeats a license grants seats: NONE, up to 1.25, 1.5 or 2 times maxSeats (rounded down), or ALWAYS. Seats past maxSeats are marked overage.',
@@ -26,6 +32,8 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     leaseSeconds: t.exposeInt('leaseSeconds'),
     reviveSeconds: t.exposeInt('reviveSeconds'),
     overage: t.expose('overage', { type: OverageStrategyEnum }),
+    leasingStrategy: t.expose('leasingStrategy', { type: LeasingStrategyEnum }),
+    maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine', { nullable: true }),
     status: t.expose('status', { type: LicenseStatusEnum }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     // Vendors keep their own notes here; a key holder validating the license must not read them.
@@ -63,11 +71,14 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
     overage: t.field({ type: OverageStrategyEnum, required: false, description: 'Seats granted past maxSeats (default NONE).' }),
+    leasingStrategy: t.field({ type: LeasingStrategyEnum, required: false, description: 'Who holds a seat (default PER_MACHINE).' }),
+    maxProcessesPerMachine: t.int({ required: false, description: 'Under PER_PROCESS, the live sessions one machine may hold; null = unlimited.' }),
   }),
 });
 
 export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
-  description: 'Fields left out stay as they are. `maxMachines: null` means unlimited; `expiresAt: null` means never.',
+  description:
+    'Fields left out stay as they are. `maxMachines: null` and `maxProcessesPerMachine: null` mean unlimited; `expiresAt: null` means never.',
   fields: (t) => ({
     id: t.id({ required: true }),
     tier: t.string({ required: false }),
@@ -79,6 +90,12 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
     overage: t.field({ type: OverageStrategyEnum, required: false }),
+    leasingStrategy: t.field({
+      type: LeasingStrategyEnum,
+      required: false,
+      description: 'Applies to new leases; live ones keep their holder (under PER_USER, a lease without a user is a seat of its own).',
+    }),
+    maxProcessesPerMachine: t.int({ required: false }),
   }),
 });
 

@@ -2,8 +2,9 @@
 import type { SeatCount } from '../stores/seats/contract.ts';
 import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
 import { findSession, type SessionView } from '../services/sessions/sessions.ts';
-import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines } from '../services/errors.ts';
+import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines, TooManyProcesses } from '../services/errors.ts';
 import { builder } from './builder.ts';
+import type { GraphQLContext } from './context.ts';
 import { connectionType } from './connection.ts';
 import { ErrorInterface, LICENSE_ERRORS } from './errors.ts';
 
@@ -18,6 +19,10 @@ export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement
 });
 
 export const SessionEndReasonEnum = builder.enumType('SessionEndReason', { values: ['RELEASED', 'EXPIRED', 'REVOKED'] as const });
+
+/** A field of the session's Postgres row, read only when asked for when the session came from the seat store alone. */
+const recorded = async (session: SessionView, field: 'userId' | 'processId', ctx: GraphQLContext) =>
+  session[field] !== undefined ? session[field] : ((await findSession(ctx.services, session.licenseId, session.id))?.[field] ?? null);
 
 export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').implement({
   fields: (t) => ({
@@ -35,6 +40,8 @@ export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').imp
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     endReason: t.expose('endReason', { type: SessionEndReasonEnum, nullable: true }),
     overage: t.exposeBoolean('overage', { description: "Granted past maxSeats under the license's overage strategy." }),
+    userId: t.string({ nullable: true, resolve: (session, _args, ctx) => recorded(session, 'userId', ctx) }),
+    processId: t.string({ nullable: true, resolve: (session, _args, ctx) => recorded(session, 'processId', ctx) }),
   }),
 });
 
@@ -81,6 +88,8 @@ export const AcquireSeatInput = builder.inputType('AcquireSeatInput', {
       required: false,
       description: 'Free-form facts about the client (app version, OS), at most 4 kB.',
     }),
+    userId: t.string({ required: false, description: 'The user the seat is for: required when the license leases PER_USER.' }),
+    processId: t.string({ required: false, description: 'The process the seat is for: required when the license leases PER_PROCESS.' }),
   }),
 });
 
@@ -120,8 +129,14 @@ builder.objectType(TooManyMachines, {
   fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
 });
 
+builder.objectType(TooManyProcesses, {
+  name: 'TooManyProcesses',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine') }),
+});
+
 export const AcquireSeatResult = builder.errorUnion('AcquireSeatResult', {
-  types: [SeatGrantedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines],
+  types: [SeatGrantedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines, TooManyProcesses],
   resolveType: () => 'SeatGranted',
 });
 export const HeartbeatSeatResult = builder.errorUnion('HeartbeatSeatResult', {

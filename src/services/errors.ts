@@ -15,6 +15,7 @@ export const ErrorCode = {
   EXPIRED: 'EXPIRED',
   NO_SEATS_AVAILABLE: 'NO_SEATS_AVAILABLE',
   TOO_MANY_MACHINES: 'TOO_MANY_MACHINES',
+  TOO_MANY_PROCESSES: 'TOO_MANY_PROCESSES',
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   INVALID_INPUT: 'INVALID_INPUT',
@@ -60,6 +61,12 @@ export class TooManyMachines extends DomainError {
   readonly code = ErrorCode.TOO_MANY_MACHINES;
   constructor(readonly maxMachines: number) {
     super(`The license is already activated on its maximum of ${maxMachines} machines.`);
+  }
+}
+export class TooManyProcesses extends DomainError {
+  readonly code = ErrorCode.TOO_MANY_PROCESSES;
+  constructor(readonly maxProcessesPerMachine: number) {
+    super(`This machine already runs its maximum of ${maxProcessesPerMachine} processes on the license.`);
   }
 }
 export class SessionExpired extends DomainError {

@@ -7,13 +7,13 @@ import { Cluster, Redis } from 'ioredis';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 7,
-  heartbeat: 6,
-  release: 7,
-  count: 2,
-  reap: 5,
-  load: 6,
-  configure: 5,
+  acquire: 10,
+  heartbeat: 10,
+  release: 10,
+  count: 10,
+  reap: 10,
+  load: 10,
+  configure: 10,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

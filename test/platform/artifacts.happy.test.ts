@@ -39,13 +39,13 @@ describe('artifacts', () => {
 
   // A change to a script (or to a lua/lib file it includes) changes its SHA1: this pin makes every such change a visible diff.
   const PINNED: Record<ScriptName, string> = {
-    acquire: 'bb544789b86907a31283e0b15eeeb97e4f1c252f',
-    heartbeat: 'fe37fe7f1c5f1ed8fefdf0842e98254ce182646f',
-    release: '38bcc6a3632e1cc77badcd4bab62abfdfddec228',
-    count: '5e6e04e6dcfd59fa6aaf8a97a355608d5c627dc1',
-    reap: '7240c8f1d21cae54bbc2abd98e3d444b9c2d5306',
-    load: '5112bc8a00f46484568e60fb7fdc954ad779a77b',
-    configure: '0ac6d7413a0e5f013bf1c4d57e043ea4143b6ea6',
+    acquire: '2b8264438da8fb338144c8003e3f7820c2c94731',
+    heartbeat: '41095cab4bab46b7e871fb6282b0c7ac67b8e2e3',
+    release: '186c9384fbc76b48da0e28d836335028d262e05e',
+    count: '42d5715dd17af034c8b1e2da01a72130e9a978d7',
+    reap: 'fcc3bb77958aea5d372b9f67b26ab46d3be0428e',
+    load: '277e6696604bc6a46ec9854544bf4c8070d1b8bb',
+    configure: 'add202821bd954a49007da6a285079c7ba348c4b',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
   };
 

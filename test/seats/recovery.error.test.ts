@@ -62,6 +62,8 @@ describe('recovery', () => {
       tier: 'pro',
       features: [],
       overage: 'NONE',
+      leasingStrategy: 'PER_MACHINE',
+      maxProcessesPerMachine: null,
     });
 
     proxy.cut();

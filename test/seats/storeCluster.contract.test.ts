@@ -50,6 +50,8 @@ const terms = (maxSeats: number): LicenseTerms => ({
   tier: 'pro',
   features: [],
   overage: 'NONE',
+  leasingStrategy: 'PER_MACHINE',
+  maxProcessesPerMachine: null,
 });
 
 describe('seats on Redis Cluster', () => {
@@ -171,4 +173,6 @@ const TERMS_FOR_OUTAGE: LicenseTerms = {
   tier: 'pro',
   features: [],
   overage: 'NONE',
+  leasingStrategy: 'PER_MACHINE',
+  maxProcessesPerMachine: null,
 };

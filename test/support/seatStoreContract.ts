@@ -23,6 +23,8 @@ const terms = (overrides: Partial<LicenseTerms> = {}): LicenseTerms => ({
   tier: 'pro',
   features: ['export'],
   overage: 'NONE',
+  leasingStrategy: 'PER_MACHINE',
+  maxProcessesPerMachine: null,
   ...overrides,
 });
 
@@ -154,7 +156,7 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
     it('loads once: a second load of a loaded license changes nothing', async () => {
       const id = newId('lic');
       const sessionId = newId('ses');
-      await store.load(id, terms({ maxSeats: 4 }), [{ sessionId, fingerprint: 'kept', expiresAtMs: Date.now() + 60_000, overage: false }], ['kept']);
+      await store.load(id, terms({ maxSeats: 4 }), [{ sessionId, fingerprint: 'kept', expiresAtMs: Date.now() + 60_000, overage: false, userId: null, processId: null }], ['kept']);
       await store.load(id, terms({ maxSeats: 9 }), [], []);
       expect(await store.count(id)).toMatchObject({ used: 1, max: 4 });
       expect(await store.heartbeat(id, sessionId)).toMatchObject({ kind: 'renewed', fingerprint: 'kept' });
@@ -248,13 +250,124 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
           id,
           terms({ maxSeats: 1, overage: 'ALLOW_2X' }),
           [
-            { sessionId: a, fingerprint: 'a', expiresAtMs, overage: false },
-            { sessionId: b, fingerprint: 'b', expiresAtMs, overage: true },
+            { sessionId: a, fingerprint: 'a', expiresAtMs, overage: false, userId: null, processId: null },
+            { sessionId: b, fingerprint: 'b', expiresAtMs, overage: true, userId: null, processId: null },
           ],
           ['a', 'b'],
         );
         expect(await store.heartbeat(id, b)).toMatchObject({ kind: 'renewed', overage: true });
         expect(await store.acquire(id, newId('ses'), 'c')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+      });
+    });
+
+    describe('leasing per process', () => {
+      const perProcess = (overrides: Partial<LicenseTerms> = {}) =>
+        license({ leasingStrategy: 'PER_PROCESS', maxSeats: 50, maxProcessesPerMachine: 4, ...overrides });
+      const run = (id: string, fingerprint: string, processId: string) =>
+        store.acquire(id, newId('ses'), fingerprint, undefined, { processId });
+
+      it('gives each process of a machine its own seat, renews a returning process, and refuses an acquire without a process id', async () => {
+        const id = await perProcess();
+        const first = await run(id, 'box', 'p1');
+        const second = await run(id, 'box', 'p2');
+        expect(first).toMatchObject({ kind: 'granted', renewed: false, newMachine: true });
+        expect(second).toMatchObject({ kind: 'granted', renewed: false, newMachine: false });
+        expect(await run(id, 'box', 'p1')).toMatchObject({ renewed: true, sessionId: (first as { sessionId: string }).sessionId });
+        expect(await store.acquire(id, newId('ses'), 'box')).toMatchObject({ kind: 'refused', reason: 'PROCESS_ID_REQUIRED' });
+        expect(await store.count(id)).toMatchObject({ used: 2 });
+      });
+
+      it('holds exactly maxProcessesPerMachine per machine against 300 concurrent processes on 3 machines', async () => {
+        const id = await perProcess();
+        const outcomes = await Promise.all(Array.from({ length: 300 }, (_, i) => run(id, `box-${i % 3}`, `proc-${i}`)));
+        expect(outcomes.filter((o) => o.kind === 'granted')).toHaveLength(12);
+        const refused = outcomes.filter((o) => o.kind === 'refused');
+        expect(refused).toHaveLength(288);
+        expect(refused.every((o) => o.kind === 'refused' && o.reason === 'TOO_MANY_PROCESSES' && o.limit === 4)).toBe(true);
+        expect(await store.count(id)).toMatchObject({ used: 12 });
+      });
+
+      it('frees a process slot on release and at expiry, and keeps maxMachines counting machines', async () => {
+        const id = await perProcess({ maxProcessesPerMachine: 1, maxMachines: 2, leaseMs: 300 });
+        const held = (await run(id, 'a', 'p1')) as { sessionId: string };
+        expect(await run(id, 'a', 'p2')).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_PROCESSES' });
+        await store.release(id, held.sessionId, false);
+        expect(await run(id, 'a', 'p2')).toMatchObject({ kind: 'granted' });
+        expect(await run(id, 'b', 'p1')).toMatchObject({ kind: 'granted' });
+        expect(await run(id, 'c', 'p1')).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_MACHINES', limit: 2 });
+        await sleep(350);
+        expect(await run(id, 'a', 'p3')).toMatchObject({ kind: 'granted' });
+      });
+
+      it('loads processes from their sessions, so the per-machine bound holds after a rebuild', async () => {
+        const id = newId('lic');
+        const expiresAtMs = Date.now() + 60_000;
+        const session = (processId: string) => ({ sessionId: newId('ses'), fingerprint: 'box', expiresAtMs, overage: false, userId: null, processId });
+        const kept = session('p1');
+        await store.load(id, terms({ leasingStrategy: 'PER_PROCESS', maxProcessesPerMachine: 2 }), [kept, session('p2')], ['box']);
+        expect(await run(id, 'box', 'p3')).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_PROCESSES' });
+        expect(await run(id, 'box', 'p1')).toMatchObject({ renewed: true, sessionId: kept.sessionId });
+      });
+    });
+
+    describe('leasing per user', () => {
+      const perUser = (overrides: Partial<LicenseTerms> = {}) => license({ leasingStrategy: 'PER_USER', maxSeats: 5, ...overrides });
+      const use = (id: string, userId: string, fingerprint: string) => store.acquire(id, newId('ses'), fingerprint, undefined, { userId });
+
+      it('gives one user on several machines one seat, a session per machine, until the last of them ends', async () => {
+        const id = await perUser({ maxSeats: 1 });
+        const laptop = (await use(id, 'ann', 'laptop')) as { sessionId: string };
+        const desktop = (await use(id, 'ann', 'desktop')) as { sessionId: string };
+        expect(desktop).toMatchObject({ kind: 'granted', renewed: false, overage: false, seats: { used: 1, max: 1 } });
+        expect(desktop.sessionId).not.toBe(laptop.sessionId);
+        expect(await use(id, 'bob', 'bobs-box')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        expect(await store.release(id, laptop.sessionId, false)).toMatchObject({ seats: { used: 1 } });
+        expect(await use(id, 'bob', 'bobs-box')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        expect(await store.release(id, desktop.sessionId, false)).toMatchObject({ seats: { used: 0 } });
+        expect(await use(id, 'bob', 'bobs-box')).toMatchObject({ kind: 'granted' });
+        expect(await store.acquire(id, newId('ses'), 'anon')).toMatchObject({ kind: 'refused', reason: 'USER_ID_REQUIRED' });
+      });
+
+      it('grants exactly maxSeats users, on all of their machines, to 300 concurrent acquires', async () => {
+        const id = await perUser();
+        const outcomes = await Promise.all(Array.from({ length: 300 }, (_, i) => use(id, `user-${i % 30}`, `machine-${i}`)));
+        const granted = outcomes.filter((o) => o.kind === 'granted');
+        expect(granted).toHaveLength(50);
+        expect(outcomes.filter((o) => o.kind === 'refused' && o.reason === 'NO_SEATS')).toHaveLength(250);
+        expect(await store.count(id)).toMatchObject({ used: 5 });
+      });
+
+      it("ends a user's seat at the expiry of its last lease, and revives a lease while the user's seat lives", async () => {
+        const id = await perUser({ maxSeats: 1, leaseMs: 300, reviveMs: 5_000 });
+        const short = (await use(id, 'ann', 'a')) as { sessionId: string };
+        await sleep(150);
+        const long = (await use(id, 'ann', 'b')) as { sessionId: string };
+        await sleep(200);
+        expect(await store.count(id)).toMatchObject({ used: 1 });
+        expect(await store.heartbeat(id, short.sessionId)).toMatchObject({ kind: 'renewed', revived: true });
+        expect(await store.count(id)).toMatchObject({ used: 1 });
+        await sleep(350);
+        expect(await store.count(id)).toMatchObject({ used: 0 });
+        expect(await use(id, 'bob', 'c')).toMatchObject({ kind: 'granted' });
+        expect(await store.heartbeat(id, long.sessionId)).toEqual({ kind: 'lapsed', reason: 'expired' });
+      });
+
+      it('counts each live lease as a seat of its own when a license turns PER_USER, and user seats after a rebuild', async () => {
+        const id = await license({ maxSeats: 2 });
+        await grant(id, 'old-1');
+        await store.configure(id, terms({ maxSeats: 2, leasingStrategy: 'PER_USER' }));
+        expect(await store.count(id)).toMatchObject({ used: 1 });
+        await use(id, 'ann', 'x');
+        expect(await use(id, 'bob', 'y')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        await store.configure(id, terms({ maxSeats: 2 }));
+        expect(await store.count(id)).toMatchObject({ used: 2 });
+
+        const rebuilt = newId('lic');
+        const expiresAtMs = Date.now() + 60_000;
+        const session = (userId: string, fingerprint: string) => ({ sessionId: newId('ses'), fingerprint, expiresAtMs, overage: false, userId, processId: null });
+        await store.load(rebuilt, terms({ maxSeats: 2, leasingStrategy: 'PER_USER' }), [session('ann', 'a'), session('ann', 'b')], ['a', 'b']);
+        expect(await store.count(rebuilt)).toMatchObject({ used: 1 });
+        expect(await use(rebuilt, 'bob', 'c')).toMatchObject({ kind: 'granted', seats: { used: 2 } });
       });
     });
 

@@ -22,6 +22,8 @@ const LAPSING: LicenseTerms = {
   tier: 'pro',
   features: [],
   overage: 'NONE',
+  leasingStrategy: 'PER_MACHINE',
+  maxProcessesPerMachine: null,
 };
 const PAST_EXPIRY_MS = 250;
 

@@ -5,7 +5,7 @@
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { licenses } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
-import type { LicenseTerms, OverageStrategy } from '../../stores/seats/contract.ts';
+import type { LeasingStrategy, LicenseTerms, OverageStrategy } from '../../stores/seats/contract.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import { emitEvent, licenseData } from '../webhooks/events.ts';
 import { endOpenSessions } from '../sessions/sessions.ts';
@@ -26,6 +26,8 @@ export interface LicenseInput {
   metadata: Record<string, unknown> | null;
   /** The seat policies, each optional: absent is the default. */
   overage?: OverageStrategy | null;
+  leasingStrategy?: LeasingStrategy | null;
+  maxProcessesPerMachine?: number | null;
 }
 
 /** Absent fields stay as they are; `maxMachines: null` means unlimited, `expiresAt: null` never. */
@@ -39,6 +41,9 @@ export interface LicensePatch {
   expiresAt?: Date | null;
   metadata?: Record<string, unknown>;
   overage?: OverageStrategy;
+  leasingStrategy?: LeasingStrategy;
+  /** null = unlimited */
+  maxProcessesPerMachine?: number | null;
 }
 
 const LIMITS = {
@@ -66,6 +71,9 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
   }
   if (input.maxMachines != null && input.maxMachines < 1)
     return new InvalidInput('maxMachines must be at least 1 (or null for unlimited)', 'maxMachines');
+  if (input.maxProcessesPerMachine != null && input.maxProcessesPerMachine < 1) {
+    return new InvalidInput('maxProcessesPerMachine must be at least 1 (or null for unlimited)', 'maxProcessesPerMachine');
+  }
   if (input.leaseSeconds != null && (input.leaseSeconds < 1 || input.leaseSeconds > LIMITS.leaseSeconds)) {
     return new InvalidInput(`leaseSeconds must be between 1 and ${LIMITS.leaseSeconds}`, 'leaseSeconds');
   }
@@ -89,6 +97,8 @@ export function licenseTerms(license: LicenseRow): LicenseTerms {
     tier: license.tier,
     features: license.features,
     overage: license.overage,
+    leasingStrategy: license.leasingStrategy,
+    maxProcessesPerMachine: license.maxProcessesPerMachine,
   };
 }
 
@@ -117,6 +127,8 @@ export async function createLicense(
         expiresAt: input.expiresAt,
         metadata: input.metadata ?? {},
         overage: input.overage ?? 'NONE',
+        leasingStrategy: input.leasingStrategy ?? 'PER_MACHINE',
+        maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
       })
       .returning();
     await appendAudit(tx, actor, [

@@ -19,6 +19,8 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
         fingerprint: seatSessions.fingerprint,
         expiresAt: seatSessions.expiresAt,
         overage: seatSessions.overage,
+        userId: seatSessions.userId,
+        processId: seatSessions.processId,
       })
       .from(seatSessions)
       .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
@@ -30,7 +32,7 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
     ctx.seats.load(
       licenseId,
       licenseTerms(license),
-      sessions.map((s) => ({ sessionId: s.sessionId, fingerprint: s.fingerprint, expiresAtMs: s.expiresAt.getTime(), overage: s.overage })),
+      sessions.map(({ expiresAt, ...s }) => ({ ...s, expiresAtMs: expiresAt.getTime() })),
       activated.map((m) => m.fingerprint),
     ),
   );

@@ -32,12 +32,13 @@ import {
   SessionExpired,
   SessionNotFound,
   TooManyMachines,
+  TooManyProcesses,
   type LicenseError,
   type Result,
 } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
 import { getLicense, resolveLicenseKey } from '../licenses/licenses.ts';
-import { checkFingerprint } from '../licenses/fingerprints.ts';
+import { checkClientId, checkFingerprint } from '../licenses/fingerprints.ts';
 import { loadLicenseSeats } from './loading.ts';
 import { rateLimitedError, type SeatRateLimit } from '../rateLimits.ts';
 import {
@@ -59,8 +60,11 @@ export type SignedLease = SignedDocument;
 const CLIENT_INFO_MAX_BYTES = 4096;
 
 function checkAcquireInput(input: AcquireInput): InvalidInput | undefined {
-  const fingerprint = checkFingerprint(input.fingerprint);
-  if (fingerprint) return fingerprint;
+  const id =
+    checkFingerprint(input.fingerprint) ??
+    (input.userId != null ? checkClientId(input.userId, 'userId') : undefined) ??
+    (input.processId != null ? checkClientId(input.processId, 'processId') : undefined);
+  if (id) return id;
   if (input.clientInfo != null && JSON.stringify(input.clientInfo).length > CLIENT_INFO_MAX_BYTES) {
     return new InvalidInput(`clientInfo must be at most ${CLIENT_INFO_MAX_BYTES} bytes of JSON`, 'clientInfo');
   }
@@ -126,7 +130,12 @@ export interface AcquireInput {
   licenseKey: string;
   fingerprint: string;
   clientInfo?: unknown;
+  /** The user (PER_USER) and the process (PER_PROCESS) the seat is for; recorded under every strategy. */
+  userId?: string | null;
+  processId?: string | null;
 }
+
+type AcquireError = InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines | TooManyProcesses;
 
 /** `renewed`: the fingerprint's live lease was renewed instead of a new seat granted. */
 export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount; renewed: boolean };
@@ -145,7 +154,7 @@ export function acquireSeat(
   ctx: ServiceContext,
   input: AcquireInput,
   caller: SeatCaller,
-): Promise<Result<SeatGranted, InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines>> {
+): Promise<Result<SeatGranted, AcquireError>> {
   return observed(
     ctx,
     'acquire',
@@ -167,7 +176,7 @@ async function acquire(
   input: AcquireInput,
   caller: SeatCaller,
   facts: SeatCallFacts,
-): Promise<Result<SeatGranted, InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines>> {
+): Promise<Result<SeatGranted, AcquireError>> {
   const invalid = checkAcquireInput(input);
   if (invalid) return err(invalid);
   const license = await licenseOfKey(ctx, input.licenseKey, facts);
@@ -176,15 +185,24 @@ async function acquire(
 
   const sessionId = newId('ses');
   const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
-    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate),
+    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate, { userId: input.userId, processId: input.processId }),
   );
   if (outcome.kind === 'refused') {
-    if (outcome.reason === 'NO_SEATS') {
-      await announceSeatLimitReached(ctx, { orgId: license.orgId, licenseId, fingerprint: input.fingerprint, seats: outcome.seats });
-      return err(new NoSeatsAvailable(outcome.seats));
+    switch (outcome.reason) {
+      case 'NO_SEATS':
+        await announceSeatLimitReached(ctx, { orgId: license.orgId, licenseId, fingerprint: input.fingerprint, seats: outcome.seats });
+        return err(new NoSeatsAvailable(outcome.seats));
+      case 'TOO_MANY_MACHINES':
+        return err(new TooManyMachines(outcome.limit!));
+      case 'TOO_MANY_PROCESSES':
+        return err(new TooManyProcesses(outcome.limit!));
+      case 'USER_ID_REQUIRED':
+        return err(new InvalidInput("userId is required: this license's seats are per user", 'userId'));
+      case 'PROCESS_ID_REQUIRED':
+        return err(new InvalidInput("processId is required: this license's seats are per process", 'processId'));
+      default:
+        return err(licenseError(outcome.reason));
     }
-    if (outcome.reason === 'TOO_MANY_MACHINES') return err(new TooManyMachines(outcome.seats.max));
-    return err(licenseError(outcome.reason));
   }
 
   const now = new Date(outcome.nowMs);
@@ -198,6 +216,8 @@ async function acquire(
     endedAt: null,
     endReason: null,
     overage: outcome.overage,
+    userId: input.userId ?? null,
+    processId: input.processId ?? null,
   };
 
   if (outcome.renewed) {

@@ -31,6 +31,9 @@ export interface SessionView {
   endReason: EndReason | null;
   /** Granted past maxSeats under the license's overage strategy. */
   overage: boolean;
+  /** Absent, like `startedAt`, when the session came from the seat store alone. */
+  userId?: string | null;
+  processId?: string | null;
 }
 
 export function sessionFromRow(row: SeatSessionRow): SessionView {
@@ -44,6 +47,8 @@ export function sessionFromRow(row: SeatSessionRow): SessionView {
     endedAt: row.endedAt,
     endReason: row.endReason,
     overage: row.overage,
+    userId: row.userId,
+    processId: row.processId,
   };
 }
 
@@ -124,7 +129,8 @@ function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], re
       sql`select event_id, ${kind}, jsonb_build_object('session', ${sessionDataSql()}) from ended order by position`,
     )}
     select id, org_id as "orgId", license_id as "licenseId", fingerprint, client_info as "clientInfo", started_at as "startedAt",
-           last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason", overage
+           last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason", overage,
+           user_id as "userId", process_id as "processId"
       from ended order by position`;
 }
 
@@ -169,10 +175,12 @@ export function sessionStarted(
     : sql``;
   return sql`
     with started as (
-      insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at, overage)
+      insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at, overage,
+                                 user_id, process_id)
       values (${session.id}, ${actor.orgId}, ${session.licenseId}, ${session.fingerprint},
               ${grant.clientInfo == null ? null : JSON.stringify(grant.clientInfo)}::jsonb,
-              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz, ${session.overage})
+              ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz, ${session.overage},
+              ${session.userId ?? null}, ${session.processId ?? null})
       returning *),
     ${machine}
     ${auditWrites(

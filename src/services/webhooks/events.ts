@@ -123,6 +123,8 @@ export const licenseData = (license: LicenseRow) => ({
   maxMachines: license.maxMachines,
   leaseSeconds: license.leaseSeconds,
   overage: license.overage,
+  leasingStrategy: license.leasingStrategy,
+  maxProcessesPerMachine: license.maxProcessesPerMachine,
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
 });
@@ -132,7 +134,8 @@ const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY
 /** A session as every `seat.*` event carries it, over the `seat_sessions` columns in scope. */
 export const sessionDataSql = (): SQL => sql`jsonb_build_object(
   'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
-  'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason, 'overage', overage)`;
+  'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason, 'overage', overage,
+  'userId', user_id, 'processId', process_id)`;
 
 export const apiKeyData = (key: ApiKeyRow) => ({
   id: key.id,

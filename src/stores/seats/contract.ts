@@ -30,6 +30,19 @@ export function seatBound(terms: Pick<LicenseTerms, 'maxSeats' | 'overage'>): nu
   return factor === Infinity ? null : Math.floor(terms.maxSeats * factor);
 }
 
+/**
+ * Who holds a seat: a machine (PER_MACHINE), each process of a machine (PER_PROCESS, by
+ * `processId`), or a user, however many machines they use (PER_USER, by `userId`: each machine
+ * of the user has a session of its own, and the user holds one seat while any of them is live).
+ */
+export type LeasingStrategy = 'PER_MACHINE' | 'PER_USER' | 'PER_PROCESS';
+
+/** The ids of an acquire that the leasing strategy may need beside the fingerprint. */
+export interface SeatHolderIds {
+  userId?: string | null;
+  processId?: string | null;
+}
+
 /** What the seat path needs to know about a license; Postgres is its source. */
 export interface LicenseTerms {
   status: LicenseStatus;
@@ -43,6 +56,9 @@ export interface LicenseTerms {
   tier: string;
   features: string[];
   overage: OverageStrategy;
+  leasingStrategy: LeasingStrategy;
+  /** Under PER_PROCESS, the live leases one machine may hold; null = unlimited. */
+  maxProcessesPerMachine: number | null;
 }
 
 export interface SeatCount {
@@ -61,6 +77,15 @@ export interface LeaseTerms {
 
 export type LicenseRefusal = 'SUSPENDED' | 'REVOKED' | 'EXPIRED';
 
+/** `USER_ID_REQUIRED` / `PROCESS_ID_REQUIRED`: the leasing strategy needs an id the acquire did not give. */
+export type AcquireRefusal =
+  | LicenseRefusal
+  | 'NO_SEATS'
+  | 'TOO_MANY_MACHINES'
+  | 'TOO_MANY_PROCESSES'
+  | 'USER_ID_REQUIRED'
+  | 'PROCESS_ID_REQUIRED';
+
 /** Refused for want of a token: nothing changed. */
 export type RateLimited = { kind: 'rate-limited'; rate: TakeResult };
 /** The token taken, when the call passed a bucket spec. */
@@ -69,7 +94,8 @@ type Rated = { rate?: TakeResult };
 export type AcquireOutcome =
   | { kind: 'unloaded' }
   | RateLimited
-  | ({ kind: 'refused'; reason: LicenseRefusal | 'NO_SEATS' | 'TOO_MANY_MACHINES'; seats: SeatCount } & Rated)
+  /** `limit`: the limit that refused, for TOO_MANY_MACHINES and TOO_MANY_PROCESSES. */
+  | ({ kind: 'refused'; reason: AcquireRefusal; seats: SeatCount; limit?: number } & Rated)
   | ({
       kind: 'granted';
       sessionId: string;
@@ -126,11 +152,13 @@ export interface LoadedSession {
   fingerprint: string;
   expiresAtMs: number;
   overage: boolean;
+  userId: string | null;
+  processId: string | null;
 }
 
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
-  acquire(licenseId: string, sessionId: string, fingerprint: string, rate?: BucketSpec): Promise<AcquireOutcome>;
+  acquire(licenseId: string, sessionId: string, fingerprint: string, rate?: BucketSpec, ids?: SeatHolderIds): Promise<AcquireOutcome>;
   heartbeat(licenseId: string, sessionId: string, rate?: BucketSpec): Promise<HeartbeatOutcome>;
   /** `forgetMachine` undoes a first activation too: the compensation for a failed acquire. */
   release(licenseId: string, sessionId: string, forgetMachine: boolean, rate?: BucketSpec): Promise<ReleaseOutcome>;

@@ -3,7 +3,7 @@ import { runScript, type RedisConnection, type Reply } from '../redisConnection.
 import type { BucketSpec } from '../rateLimits/contract.ts';
 import { licenseRateKey, takeResult } from '../rateLimits/redis.ts';
 import {
-  type AcquireOutcome,
+  type AcquireRefusal,
   type HeartbeatOutcome,
   type LeaseTerms,
   type LicenseRefusal,
@@ -15,18 +15,24 @@ import {
   seatBound,
 } from './contract.ts';
 
-/** Keys of one license share the hash tag `{licenseId}`, so every script stays in one Cluster slot. */
-function keysOf(licenseId: string) {
+/**
+ * A license's seat keys, in the order every seat script declares them (lua/lib/seat_keys.lua).
+ * They share the hash tag `{licenseId}`, so every script stays in one Cluster slot.
+ */
+function seatKeys(licenseId: string): string[] {
   const p = `lh:{${licenseId}}:`;
-  return {
-    leases: p + 'leases',
-    machines: p + 'machines',
-    fp: p + 'fp',
-    sessions: p + 'sessions',
-    meta: p + 'meta',
-    overage: p + 'overage',
-    rate: licenseRateKey(licenseId),
-  };
+  return [
+    p + 'leases',
+    p + 'machines',
+    p + 'fp',
+    p + 'sessions',
+    p + 'meta',
+    licenseRateKey(licenseId),
+    p + 'overage',
+    p + 'holders',
+    p + 'holderOf',
+    p + 'users',
+  ];
 }
 
 /** The bucket arguments of a seat script: empty to take no token. */
@@ -49,12 +55,24 @@ const enum Code {
   NoLease = -7,
   LeaseExpired = -8,
   RateLimited = -9,
+  UserIdRequired = -10,
+  ProcessIdRequired = -11,
+  TooManyProcesses = -12,
 }
 
 const LICENSE_REFUSALS: Record<number, LicenseRefusal> = {
   [Code.Suspended]: 'SUSPENDED',
   [Code.Revoked]: 'REVOKED',
   [Code.Expired]: 'EXPIRED',
+};
+
+const ACQUIRE_REFUSALS: Record<number, AcquireRefusal> = {
+  ...LICENSE_REFUSALS,
+  [Code.NoSeats]: 'NO_SEATS',
+  [Code.TooManyMachines]: 'TOO_MANY_MACHINES',
+  [Code.UserIdRequired]: 'USER_ID_REQUIRED',
+  [Code.ProcessIdRequired]: 'PROCESS_ID_REQUIRED',
+  [Code.TooManyProcesses]: 'TOO_MANY_PROCESSES',
 };
 
 function termsArgs(terms: LicenseTerms): (string | number)[] {
@@ -68,6 +86,8 @@ function termsArgs(terms: LicenseTerms): (string | number)[] {
     terms.tier,
     JSON.stringify(terms.features),
     seatBound(terms) ?? -1,
+    terms.leasingStrategy,
+    terms.maxProcessesPerMachine ?? -1,
   ];
 }
 
@@ -87,24 +107,24 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
   return {
     kind: 'redis',
 
-    async acquire(licenseId, sessionId, fingerprint, spec) {
-      const k = keysOf(licenseId);
+    async acquire(licenseId, sessionId, fingerprint, spec, ids) {
       const { rate, r } = rated(
-        await runScript(
-          redis,
-          'acquire',
-          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate, k.overage],
-          [licenseId, sessionId, fingerprint, ...rateArgs(spec)],
-        ),
+        await runScript(redis, 'acquire', seatKeys(licenseId), [
+          licenseId,
+          sessionId,
+          fingerprint,
+          ...rateArgs(spec),
+          ids?.userId ?? '',
+          ids?.processId ?? '',
+        ]),
         spec,
       );
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
       if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
       if (code < 0) {
-        const reason: Extract<AcquireOutcome, { kind: 'refused' }>['reason'] =
-          code === Code.NoSeats ? 'NO_SEATS' : code === Code.TooManyMachines ? 'TOO_MANY_MACHINES' : LICENSE_REFUSALS[code]!;
-        return { kind: 'refused', reason, seats: count(licenseId, r[1], r[2], r[3]), rate };
+        const refused = { kind: 'refused', reason: ACQUIRE_REFUSALS[code]!, seats: count(licenseId, r[1], r[2], r[3]), rate } as const;
+        return r.length > 4 ? { ...refused, limit: Number(r[4]) } : refused;
       }
       return {
         rate,
@@ -121,11 +141,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     },
 
     async heartbeat(licenseId, sessionId, spec): Promise<HeartbeatOutcome> {
-      const k = keysOf(licenseId);
-      const { rate, r } = rated(
-        await runScript(redis, 'heartbeat', [k.leases, k.fp, k.sessions, k.meta, k.rate, k.overage], [licenseId, sessionId, ...rateArgs(spec)]),
-        spec,
-      );
+      const { rate, r } = rated(await runScript(redis, 'heartbeat', seatKeys(licenseId), [licenseId, sessionId, ...rateArgs(spec)]), spec);
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
       if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
@@ -145,14 +161,8 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     },
 
     async release(licenseId, sessionId, forgetMachine, spec): Promise<ReleaseOutcome> {
-      const k = keysOf(licenseId);
       const { rate, r } = rated(
-        await runScript(
-          redis,
-          'release',
-          [k.leases, k.machines, k.fp, k.sessions, k.meta, k.rate, k.overage],
-          [licenseId, sessionId, forgetMachine ? 1 : 0, ...rateArgs(spec)],
-        ),
+        await runScript(redis, 'release', seatKeys(licenseId), [licenseId, sessionId, forgetMachine ? 1 : 0, ...rateArgs(spec)]),
         spec,
       );
       const code = Number(r[0]);
@@ -170,15 +180,13 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     },
 
     async count(licenseId) {
-      const k = keysOf(licenseId);
-      const r = await runScript(redis, 'count', [k.leases, k.meta], []);
+      const r = await runScript(redis, 'count', seatKeys(licenseId), []);
       if (Number(r[0]) === Code.Unloaded && r.length === 1) return undefined;
       return count(licenseId, r[0], r[1], r[2]);
     },
 
     async reap(licenseId, sessionIds) {
-      const k = keysOf(licenseId);
-      const r = await runScript(redis, 'reap', [k.leases, k.fp, k.sessions, k.meta, k.overage], [licenseId, ...sessionIds]);
+      const r = await runScript(redis, 'reap', seatKeys(licenseId), [licenseId, ...sessionIds]);
       if (r.length === 1) return undefined;
       const reaped: ReapedSession[] = [];
       for (let i = 3; i < r.length; i += 3) {
@@ -193,16 +201,14 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
     },
 
     async load(licenseId, terms, sessions, machines) {
-      const k = keysOf(licenseId);
       const args: (string | number)[] = [licenseId, ...termsArgs(terms), sessions.length];
-      for (const s of sessions) args.push(s.sessionId, s.fingerprint, s.expiresAtMs, s.overage ? 1 : 0);
+      for (const s of sessions) args.push(s.sessionId, s.fingerprint, s.expiresAtMs, s.overage ? 1 : 0, s.userId ?? '', s.processId ?? '');
       args.push(...machines);
-      await runScript(redis, 'load', [k.leases, k.machines, k.fp, k.sessions, k.meta, k.overage], args);
+      await runScript(redis, 'load', seatKeys(licenseId), args);
     },
 
     async configure(licenseId, terms) {
-      const k = keysOf(licenseId);
-      const r = await runScript(redis, 'configure', [k.leases, k.fp, k.sessions, k.meta, k.overage], [licenseId, ...termsArgs(terms)]);
+      const r = await runScript(redis, 'configure', seatKeys(licenseId), [licenseId, ...termsArgs(terms)]);
       return Number(r[0]) === 1 ? { endedSessionIds: r.slice(4).map(String) } : undefined;
     },
 

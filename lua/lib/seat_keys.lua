@@ -1,0 +1,18 @@
+--[[
+  The keys of one license's seat state, as every seat script declares them: in this order,
+  all sharing the hash tag {licenseId} so a script stays in one Cluster slot
+  (stores/seats/redis.ts passes them so). Scripts name them through K.
+
+  KEYS[1]  lh:{lic}:leases   ZSET session id -> lease expiry ms
+  KEYS[2]  lh:{lic}:machines SET  fingerprints ever activated
+  KEYS[3]  lh:{lic}:fp       HASH holder -> session id (see lib/holders.lua)
+  KEYS[4]  lh:{lic}:sessions HASH session id -> fingerprint
+  KEYS[5]  lh:{lic}:meta     HASH the license's limits and status (see load.lua)
+  KEYS[6]  lh:{lic}:rate     HASH the license's rate-limit bucket (see lib/token_bucket.lua)
+  KEYS[7]  lh:{lic}:overage  SET  session ids of overage leases
+  KEYS[8]  lh:{lic}:holders  ZSET holder NUL session id, all scores 0
+  KEYS[9]  lh:{lic}:holderOf HASH session id -> holder, for holders other than a fingerprint
+  KEYS[10] lh:{lic}:users    ZSET PER_USER seats: user id -> expiry ms of its last lease
+]]
+local K = {leases = KEYS[1], machines = KEYS[2], fp = KEYS[3], sessions = KEYS[4], meta = KEYS[5], rate = KEYS[6],
+  overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10]}
