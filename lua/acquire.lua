@@ -8,7 +8,8 @@
   maxProcessesPerMachine (PER_PROCESS), and a new seat under the license's seat bound:
   maxSeats, or more under an overage strategy. A lease granted while maxSeats are already
   taken is an overage lease, and stays marked as one for its life. Under PER_USER a user
-  whose seat is live takes no second seat for another machine.
+  whose seat is live takes no second seat for another machine, and a holder whose released
+  seat still lingers resumes it (a new session on the same seat).
   A lease is live while its score (expiry, ms) is in the future, so an expired lease stops
   counting at its expiry without anyone removing it; the sweeper's reap removes it later.
 
@@ -51,6 +52,7 @@ local seatBound = tonumber(meta[8] or meta[2])
 local strategy = meta[9] or 'PER_MACHINE'
 local maxProcesses = tonumber(meta[10] or '-1')
 
+dropLapsedLinger(K, now)
 local used = seatsUsed(K, strategy, now)
 if meta[1] == 'SUSPENDED' then return {rate, {-2, used, maxSeats, now}} end
 if meta[1] == 'REVOKED' then return {rate, {-3, used, maxSeats, now}} end
@@ -84,12 +86,15 @@ if strategy == 'PER_PROCESS' and maxProcesses >= 0 then
   if running >= maxProcesses then return {rate, {-12, used, maxSeats, now, maxProcesses}} end
 end
 
--- Under PER_USER a user whose seat is live adds a machine without taking a seat.
+-- Under PER_USER a user whose seat is live adds a machine without taking a seat; a lingering
+-- seat of this holder is resumed rather than a new one taken.
 local takesSeat = true
 if strategy == 'PER_USER' then
   local userSeat = redis.call('ZSCORE', K.users, userId)
   takesSeat = not (userSeat and tonumber(userSeat) > now)
 end
+local resumes = redis.call('ZREM', K.linger, lingerOf(strategy, holder, ARGV[2])) == 1
+if resumes then takesSeat = false end
 if takesSeat and seatBound >= 0 and used >= seatBound then return {rate, {-5, used, maxSeats, now}} end
 
 local sessionId = ARGV[2]

@@ -30,7 +30,7 @@ local reply = {1, 0, tonumber(maxSeats), now}
 if status ~= 'ACTIVE' then
   local ended = redis.call('ZRANGEBYSCORE', K.leases, '(' .. now, '+inf')
   for _, sessionId in ipairs(ended) do table.insert(reply, sessionId) end
-  redis.call('DEL', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users)
+  redis.call('DEL', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users, K.linger)
 elseif strategy ~= previousStrategy then
   redis.call('DEL', K.users)
   if strategy == 'PER_USER' then rebuildUserSeats(K, now) end

@@ -8,7 +8,9 @@
   ARGV[1] license id (names the count channel)
   ARGV[2..] the license's terms (lib/terms.lua), then:
   n, the number of open sessions that follow; per session: id, fingerprint, expiry ms,
-  overage 0|1, user id or '', process id or ''; then the activated fingerprints
+  overage 0|1, user id or '', process id or ''; then m, the number of lingering seats (sessions
+  released less than lingerMs ago) that follow, per seat: session id, fingerprint, user id or
+  '', process id or '', lingering until ms; then the activated fingerprints
 
   Reply: {1, used, max, now ms} when loaded, {0} when it already was.
 ]]
@@ -31,7 +33,20 @@ for i = 0, sessionCount - 1 do
   if ARGV[base + 3] == '1' then redis.call('SADD', K.overage, sessionId) end
   if strategy == 'PER_USER' then redis.call('ZADD', K.users, 'GT', expiry, userSeatOf(holder, sessionId)) end
 end
-for i = first + sessionCount * 6, #ARGV do
+local lingerAt = first + sessionCount * 6
+local lingerCount = tonumber(ARGV[lingerAt])
+for i = 0, lingerCount - 1 do
+  local base = lingerAt + 1 + i * 5
+  local holder = holderOf(strategy, ARGV[base + 1], ARGV[base + 2], ARGV[base + 3])
+  local member = lingerOf(strategy, holder, ARGV[base])
+  -- A holder with an open session resumed its seat already; one released twice lingers once.
+  local holds
+  if strategy == 'PER_USER' then holds = redis.call('ZSCORE', K.users, member) else holds = redis.call('HEXISTS', K.fp, holder) == 1 end
+  if not holds then
+    redis.call('ZADD', K.linger, 'GT', ARGV[base + 4], member)
+  end
+end
+for i = lingerAt + 1 + lingerCount * 5, #ARGV do
   redis.call('SADD', K.machines, ARGV[i])
 end
 writeTerms(K.meta, 'reapedAt', now)

@@ -1,8 +1,9 @@
 #!lua
 --[[
   The sweeper's step for one license: remove leases that are past expiry and past the revive
-  window, and announce the count if any seat expired since the previous reap (expiry itself
-  changes the count without a write, so nothing was published at that instant).
+  window, and announce the count if any seat expired or stopped lingering since the previous
+  reap (expiry itself changes the count without a write, so nothing was published at that
+  instant).
 
   KEYS    the license's seat keys (lib/seat_keys.lua); meta keeps the field reapedAt
   ARGV[1] license id (names the count channel)
@@ -24,7 +25,9 @@ local reapedAt = tonumber(meta[3] or '0')
 local strategy = meta[4] or 'PER_MACHINE'
 
 local expiredSinceLastReap = redis.call('ZCOUNT', seatSet(K, strategy), '(' .. reapedAt, now)
+  + redis.call('ZCOUNT', K.linger, '(' .. reapedAt, now)
 redis.call('HSET', K.meta, 'reapedAt', now)
+dropLapsedLinger(K, now)
 
 local reply = {now, 0, tonumber(meta[1])}
 for i = 2, #ARGV do

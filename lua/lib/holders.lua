@@ -13,6 +13,9 @@
   latest expiry of that user's leases, so a user on several machines holds one seat that ends
   with the last of them. A lease without a user (granted before the license turned PER_USER)
   is a seat of its own there, as NUL .. session id.
+
+  A released seat may linger (K.linger): it stays in use, for its seat holder only (the holder,
+  or under PER_USER the user), until its score; that holder's next acquire resumes it.
 ]]
 
 -- The holder of a new lease, and the prefix its group (a machine's processes, a user's
@@ -53,9 +56,19 @@ local function seatSet(K, strategy)
   return strategy == 'PER_USER' and K.users or K.leases
 end
 
--- Seats in use at `now`.
+-- Seats in use at `now`: live seats and lingering ones.
 local function seatsUsed(K, strategy, now)
-  return redis.call('ZCOUNT', seatSet(K, strategy), '(' .. now, '+inf')
+  return redis.call('ZCOUNT', seatSet(K, strategy), '(' .. now, '+inf') + redis.call('ZCOUNT', K.linger, '(' .. now, '+inf')
+end
+
+-- The member of K.linger that a holder's released seat lingers as.
+local function lingerOf(strategy, holder, sessionId)
+  return strategy == 'PER_USER' and userSeatOf(holder, sessionId) or holder
+end
+
+-- Forgets lingering seats whose time is up: each is removed once, by whichever call comes first.
+local function dropLapsedLinger(K, now)
+  redis.call('ZREMRANGEBYSCORE', K.linger, '-inf', now)
 end
 
 -- Records a new lease's holder.
@@ -87,7 +100,8 @@ local function settleUserSeat(K, holder, sessionId)
   if latest == 0 then redis.call('ZREM', K.users, seat) else redis.call('ZADD', K.users, latest, seat) end
 end
 
--- Forgets a lease and its holder; answers the fingerprint it was held on (nil if none).
+-- Forgets a lease and its holder; answers the fingerprint it was held on (nil if none) and
+-- the holder.
 local function dropSession(K, sessionId, strategy)
   redis.call('ZREM', K.leases, sessionId)
   redis.call('SREM', K.overage, sessionId)
@@ -100,7 +114,7 @@ local function dropSession(K, sessionId, strategy)
     redis.call('ZREM', K.holders, holder .. '\0' .. sessionId)
   end
   if strategy == 'PER_USER' then settleUserSeat(K, holder, sessionId) end
-  return fingerprint
+  return fingerprint, holder
 end
 
 -- Under PER_USER, builds K.users from the live leases (a license that just turned PER_USER).

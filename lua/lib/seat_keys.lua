@@ -13,6 +13,7 @@
   KEYS[8]  lh:{lic}:holders  ZSET holder NUL session id, all scores 0
   KEYS[9]  lh:{lic}:holderOf HASH session id -> holder, for holders other than a fingerprint
   KEYS[10] lh:{lic}:users    ZSET PER_USER seats: user id -> expiry ms of its last lease
+  KEYS[11] lh:{lic}:linger   ZSET released seats held for their holder: seat holder -> until ms
 ]]
 local K = {leases = KEYS[1], machines = KEYS[2], fp = KEYS[3], sessions = KEYS[4], meta = KEYS[5], rate = KEYS[6],
-  overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10]}
+  overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10], linger = KEYS[11]}

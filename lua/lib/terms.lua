@@ -5,10 +5,10 @@
   status, maxSeats, maxMachines (-1 = unlimited), leaseMs, reviveMs, expiresAt ms (-1 = never),
   tier, features (JSON array), seatBound (the most seats the overage strategy allows; -1 =
   unlimited), leasingStrategy (PER_MACHINE, PER_USER, PER_PROCESS), maxProcesses (per machine
-  under PER_PROCESS; -1 = unlimited)
+  under PER_PROCESS; -1 = unlimited), lingerMs (how long a released seat stays its holder's)
 ]]
 local TERM_FIELDS = {'status', 'maxSeats', 'maxMachines', 'leaseMs', 'reviveMs', 'expiresAt', 'tier', 'features', 'seatBound',
-  'leasingStrategy', 'maxProcesses'}
+  'leasingStrategy', 'maxProcesses', 'lingerMs'}
 
 -- Writes the terms (and any extra field, value pairs) to the meta hash.
 local function writeTerms(metaKey, ...)

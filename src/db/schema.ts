@@ -41,6 +41,8 @@ export const licenses = pgTable(
     leasingStrategy: leasingStrategy('leasing_strategy').notNull().default('PER_MACHINE'),
     /** Under PER_PROCESS, the live sessions one machine may hold; null = unlimited. */
     maxProcessesPerMachine: integer('max_processes_per_machine'),
+    /** How long a seat a client released stays held for the same holder. */
+    lingerSeconds: integer('linger_seconds').notNull().default(0),
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),

@@ -84,6 +84,7 @@ builder.mutationFields((t) => ({
           overage: input.overage ?? null,
           leasingStrategy: input.leasingStrategy ?? null,
           maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
+          lingerSeconds: input.lingerSeconds ?? null,
         }),
       ),
   }),

@@ -34,6 +34,7 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     overage: t.expose('overage', { type: OverageStrategyEnum }),
     leasingStrategy: t.expose('leasingStrategy', { type: LeasingStrategyEnum }),
     maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine', { nullable: true }),
+    lingerSeconds: t.exposeInt('lingerSeconds'),
     status: t.expose('status', { type: LicenseStatusEnum }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     // Vendors keep their own notes here; a key holder validating the license must not read them.
@@ -73,6 +74,10 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
     overage: t.field({ type: OverageStrategyEnum, required: false, description: 'Seats granted past maxSeats (default NONE).' }),
     leasingStrategy: t.field({ type: LeasingStrategyEnum, required: false, description: 'Who holds a seat (default PER_MACHINE).' }),
     maxProcessesPerMachine: t.int({ required: false, description: 'Under PER_PROCESS, the live sessions one machine may hold; null = unlimited.' }),
+    lingerSeconds: t.int({
+      required: false,
+      description: 'How long a released seat stays held for the same machine (user, process), which resumes it by acquiring (default 0).',
+    }),
   }),
 });
 
@@ -96,6 +101,7 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
       description: 'Applies to new leases; live ones keep their holder (under PER_USER, a lease without a user is a seat of its own).',
     }),
     maxProcessesPerMachine: t.int({ required: false }),
+    lingerSeconds: t.int({ required: false }),
   }),
 });
 

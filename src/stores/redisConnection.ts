@@ -7,13 +7,13 @@ import { Cluster, Redis } from 'ioredis';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 10,
-  heartbeat: 10,
-  release: 10,
-  count: 10,
-  reap: 10,
-  load: 10,
-  configure: 10,
+  acquire: 11,
+  heartbeat: 11,
+  release: 11,
+  count: 11,
+  reap: 11,
+  load: 11,
+  configure: 11,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

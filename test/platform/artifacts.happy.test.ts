@@ -39,13 +39,13 @@ describe('artifacts', () => {
 
   // A change to a script (or to a lua/lib file it includes) changes its SHA1: this pin makes every such change a visible diff.
   const PINNED: Record<ScriptName, string> = {
-    acquire: '2b8264438da8fb338144c8003e3f7820c2c94731',
-    heartbeat: '41095cab4bab46b7e871fb6282b0c7ac67b8e2e3',
-    release: '186c9384fbc76b48da0e28d836335028d262e05e',
-    count: '42d5715dd17af034c8b1e2da01a72130e9a978d7',
-    reap: 'fcc3bb77958aea5d372b9f67b26ab46d3be0428e',
-    load: '277e6696604bc6a46ec9854544bf4c8070d1b8bb',
-    configure: 'add202821bd954a49007da6a285079c7ba348c4b',
+    acquire: 'c751ccb797978d0d47bc72a8515c93528d08402e',
+    heartbeat: '0b102ba1ac763b17a2847312a34f2d9e49a8e6bf',
+    release: 'd0e8a21ca97eb82a16bd256cf71e085fc6c55cc5',
+    count: '450b6ab7b1f2649f66e1ca9937c4316913050e29',
+    reap: '263b4812e741ff1992fd4ba4f462e7096281f2ba',
+    load: '8b80da7e5672f2a1fb07ae2b1001cf1cac320a3a',
+    configure: 'a068e814eb598d4c1683a750d7808ad091473000',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
   };
 

@@ -64,6 +64,7 @@ describe('recovery', () => {
       overage: 'NONE',
       leasingStrategy: 'PER_MACHINE',
       maxProcessesPerMachine: null,
+      lingerMs: 0,
     });
 
     proxy.cut();

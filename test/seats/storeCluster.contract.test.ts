@@ -52,6 +52,7 @@ const terms = (maxSeats: number): LicenseTerms => ({
   overage: 'NONE',
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
+  lingerMs: 0,
 });
 
 describe('seats on Redis Cluster', () => {
@@ -175,4 +176,5 @@ const TERMS_FOR_OUTAGE: LicenseTerms = {
   overage: 'NONE',
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
+  lingerMs: 0,
 };

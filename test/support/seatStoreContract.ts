@@ -25,6 +25,7 @@ const terms = (overrides: Partial<LicenseTerms> = {}): LicenseTerms => ({
   overage: 'NONE',
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
+  lingerMs: 0,
   ...overrides,
 });
 
@@ -368,6 +369,61 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
         await store.load(rebuilt, terms({ maxSeats: 2, leasingStrategy: 'PER_USER' }), [session('ann', 'a'), session('ann', 'b')], ['a', 'b']);
         expect(await store.count(rebuilt)).toMatchObject({ used: 1 });
         expect(await use(rebuilt, 'bob', 'c')).toMatchObject({ kind: 'granted', seats: { used: 2 } });
+      });
+    });
+
+    describe('linger', () => {
+      const linger = { linger: true };
+
+      it('keeps a released seat in use for its holder alone, who resumes it, and frees it at its end with nobody removing it', async () => {
+        const id = await license({ maxSeats: 1, lingerMs: 400 });
+        const first = await grant(id, 'mine');
+        expect(await store.release(id, first.sessionId, false, undefined, linger)).toMatchObject({ state: 'released', seats: { used: 1 } });
+        expect(await store.acquire(id, newId('ses'), 'other')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        const resumed = await grant(id, 'mine');
+        expect(resumed).toMatchObject({ renewed: false, seats: { used: 1 } });
+        expect(resumed.sessionId).not.toBe(first.sessionId);
+
+        await store.release(id, resumed.sessionId, false, undefined, linger);
+        await sleep(450);
+        expect(await store.count(id)).toMatchObject({ used: 0 });
+        expect(await store.acquire(id, newId('ses'), 'other')).toMatchObject({ kind: 'granted' });
+      });
+
+      it('frees at once on a release that may not linger (a revoke)', async () => {
+        const id = await license({ maxSeats: 1, lingerMs: 60_000 });
+        const first = await grant(id, 'mine');
+        expect(await store.release(id, first.sessionId, false)).toMatchObject({ seats: { used: 0 } });
+        expect(await store.acquire(id, newId('ses'), 'other')).toMatchObject({ kind: 'granted' });
+      });
+
+      it('gives 5 lingering seats to their 5 holders only, among 300 concurrent acquires', async () => {
+        const id = await license({ maxSeats: 5, lingerMs: 60_000 });
+        for (let i = 0; i < 5; i++) await store.release(id, (await grant(id, `owner-${i}`)).sessionId, false, undefined, linger);
+        const fingerprints = Array.from({ length: 300 }, (_, i) => (i % 60 === 0 ? `owner-${i / 60}` : `stranger-${i}`));
+        const outcomes = await Promise.all(fingerprints.map((fp) => store.acquire(id, newId('ses'), fp)));
+        const winners = fingerprints.filter((_, i) => outcomes[i]!.kind === 'granted');
+        expect(winners.sort()).toEqual(['owner-0', 'owner-1', 'owner-2', 'owner-3', 'owner-4']);
+        expect(await store.count(id)).toMatchObject({ used: 5 });
+      });
+
+      it("lingers a user's seat after the last of its machines releases, for any machine of that user", async () => {
+        const id = await license({ maxSeats: 1, lingerMs: 60_000, leasingStrategy: 'PER_USER' });
+        const use = (fp: string, userId: string) => store.acquire(id, newId('ses'), fp, undefined, { userId });
+        const laptop = (await use('laptop', 'ann')) as { sessionId: string };
+        await store.release(id, laptop.sessionId, false, undefined, linger);
+        expect(await use('bobs', 'bob')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS' });
+        expect(await use('desktop', 'ann')).toMatchObject({ kind: 'granted', seats: { used: 1 } });
+      });
+
+      it('loads lingering seats, and none for a holder that resumed', async () => {
+        const id = newId('lic');
+        const untilMs = Date.now() + 60_000;
+        const open = { sessionId: newId('ses'), fingerprint: 'back', expiresAtMs: untilMs, overage: false, userId: null, processId: null };
+        const seat = (fingerprint: string) => ({ sessionId: newId('ses'), fingerprint, userId: null, processId: null, untilMs });
+        await store.load(id, terms({ maxSeats: 3, lingerMs: 60_000 }), [open], ['back', 'gone'], [seat('gone'), seat('back')]);
+        expect(await store.count(id)).toMatchObject({ used: 2 });
+        expect(await grant(id, 'gone')).toMatchObject({ seats: { used: 2 } });
       });
     });
 

@@ -24,6 +24,7 @@ const LAPSING: LicenseTerms = {
   overage: 'NONE',
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
+  lingerMs: 0,
 };
 const PAST_EXPIRY_MS = 250;
 

@@ -28,6 +28,7 @@ export interface LicenseInput {
   overage?: OverageStrategy | null;
   leasingStrategy?: LeasingStrategy | null;
   maxProcessesPerMachine?: number | null;
+  lingerSeconds?: number | null;
 }
 
 /** Absent fields stay as they are; `maxMachines: null` means unlimited, `expiresAt: null` never. */
@@ -44,6 +45,7 @@ export interface LicensePatch {
   leasingStrategy?: LeasingStrategy;
   /** null = unlimited */
   maxProcessesPerMachine?: number | null;
+  lingerSeconds?: number;
 }
 
 const LIMITS = {
@@ -53,6 +55,7 @@ const LIMITS = {
   maxSeats: 1_000_000,
   leaseSeconds: 86_400,
   reviveSeconds: 86_400,
+  lingerSeconds: 86_400,
   metadataBytes: 16_384,
 };
 
@@ -80,6 +83,9 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
   if (input.reviveSeconds != null && (input.reviveSeconds < 0 || input.reviveSeconds > LIMITS.reviveSeconds)) {
     return new InvalidInput(`reviveSeconds must be between 0 and ${LIMITS.reviveSeconds}`, 'reviveSeconds');
   }
+  if (input.lingerSeconds != null && (input.lingerSeconds < 0 || input.lingerSeconds > LIMITS.lingerSeconds)) {
+    return new InvalidInput(`lingerSeconds must be between 0 and ${LIMITS.lingerSeconds}`, 'lingerSeconds');
+  }
   if (input.metadata != null && JSON.stringify(input.metadata).length > LIMITS.metadataBytes) {
     return new InvalidInput(`metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`, 'metadata');
   }
@@ -99,6 +105,7 @@ export function licenseTerms(license: LicenseRow): LicenseTerms {
     overage: license.overage,
     leasingStrategy: license.leasingStrategy,
     maxProcessesPerMachine: license.maxProcessesPerMachine,
+    lingerMs: license.lingerSeconds * 1000,
   };
 }
 
@@ -129,6 +136,7 @@ export async function createLicense(
         overage: input.overage ?? 'NONE',
         leasingStrategy: input.leasingStrategy ?? 'PER_MACHINE',
         maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
+        lingerSeconds: input.lingerSeconds ?? 0,
       })
       .returning();
     await appendAudit(tx, actor, [

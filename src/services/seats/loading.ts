@@ -1,8 +1,9 @@
 /**
  * Putting a license into the seat store: on its first use, or after Redis lost it. Postgres is
- * the record: the license's terms, its open sessions and its activated machines.
+ * the record: the license's terms, its open sessions, the seats still lingering after a release,
+ * and its activated machines.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { licenses, machines, seatSessions } from '../../db/schema.ts';
 import type { ServiceContext } from '../context.ts';
 import { databaseWork } from '../database.ts';
@@ -11,7 +12,7 @@ import { licenseTerms } from '../licenses/licenses.ts';
 
 /** Puts a license and its open sessions into the seat store (first use, or after Redis lost them). */
 export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): Promise<void> {
-  const { license, sessions, activated } = await databaseWork(async () => {
+  const { license, sessions, lingering, activated } = await databaseWork(async () => {
     const [license] = await ctx.db.select().from(licenses).where(eq(licenses.id, licenseId));
     const sessions = await ctx.db
       .select({
@@ -24,8 +25,28 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
       })
       .from(seatSessions)
       .where(and(eq(seatSessions.licenseId, licenseId), isNull(seatSessions.endedAt)));
+    const lingerSeconds = license?.lingerSeconds ?? 0;
+    const lingering =
+      lingerSeconds > 0
+        ? await ctx.db
+            .select({
+              sessionId: seatSessions.id,
+              fingerprint: seatSessions.fingerprint,
+              userId: seatSessions.userId,
+              processId: seatSessions.processId,
+              endedAt: seatSessions.endedAt,
+            })
+            .from(seatSessions)
+            .where(
+              and(
+                eq(seatSessions.licenseId, licenseId),
+                eq(seatSessions.endReason, 'RELEASED'),
+                gt(seatSessions.endedAt, sql`now() - make_interval(secs => ${lingerSeconds})`),
+              ),
+            )
+        : [];
     const activated = await ctx.db.select({ fingerprint: machines.fingerprint }).from(machines).where(eq(machines.licenseId, licenseId));
-    return { license, sessions, activated };
+    return { license, sessions, lingering, activated };
   });
   if (!license) throw new Error(`license ${licenseId} vanished while loading`);
   await guarded('The seat store', () =>
@@ -34,6 +55,7 @@ export async function loadLicenseSeats(ctx: ServiceContext, licenseId: string): 
       licenseTerms(license),
       sessions.map(({ expiresAt, ...s }) => ({ ...s, expiresAtMs: expiresAt.getTime() })),
       activated.map((m) => m.fingerprint),
+      lingering.map(({ endedAt, ...s }) => ({ ...s, untilMs: endedAt!.getTime() + license.lingerSeconds * 1000 })),
     ),
   );
 }

@@ -336,7 +336,7 @@ async function release(
   const { licenseId } = license;
 
   const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
-    ctx.seats.release(licenseId, input.sessionId, false, rate),
+    ctx.seats.release(licenseId, input.sessionId, false, rate, { linger: true }),
   );
   const { seats } = outcome;
   let end: { endedAt: Date; reason: EndReason };

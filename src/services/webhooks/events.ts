@@ -125,6 +125,7 @@ export const licenseData = (license: LicenseRow) => ({
   overage: license.overage,
   leasingStrategy: license.leasingStrategy,
   maxProcessesPerMachine: license.maxProcessesPerMachine,
+  lingerSeconds: license.lingerSeconds,
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
 });

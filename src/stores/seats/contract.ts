@@ -59,6 +59,8 @@ export interface LicenseTerms {
   leasingStrategy: LeasingStrategy;
   /** Under PER_PROCESS, the live leases one machine may hold; null = unlimited. */
   maxProcessesPerMachine: number | null;
+  /** How long a seat a client released stays in use for its holder alone; 0 = not at all. */
+  lingerMs: number;
 }
 
 export interface SeatCount {
@@ -156,16 +158,34 @@ export interface LoadedSession {
   processId: string | null;
 }
 
+/** A seat released less than lingerMs ago, as Postgres records it: its session and when it stops lingering. */
+export interface LingeringSeat {
+  sessionId: string;
+  fingerprint: string;
+  userId: string | null;
+  processId: string | null;
+  untilMs: number;
+}
+
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
   acquire(licenseId: string, sessionId: string, fingerprint: string, rate?: BucketSpec, ids?: SeatHolderIds): Promise<AcquireOutcome>;
   heartbeat(licenseId: string, sessionId: string, rate?: BucketSpec): Promise<HeartbeatOutcome>;
-  /** `forgetMachine` undoes a first activation too: the compensation for a failed acquire. */
-  release(licenseId: string, sessionId: string, forgetMachine: boolean, rate?: BucketSpec): Promise<ReleaseOutcome>;
+  /**
+   * `forgetMachine` undoes a first activation too: the compensation for a failed acquire.
+   * `linger`: a client's release, whose freed seat lingers for its holder (never a revoke).
+   */
+  release(
+    licenseId: string,
+    sessionId: string,
+    forgetMachine: boolean,
+    rate?: BucketSpec,
+    options?: { linger?: boolean },
+  ): Promise<ReleaseOutcome>;
   count(licenseId: string): Promise<SeatCount | undefined>;
   reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
   /** Loads a license that the store does not hold; a no-op when it already does. */
-  load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[]): Promise<void>;
+  load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[], lingering?: LingeringSeat[]): Promise<void>;
   /**
    * Applies changed terms to a loaded license; a status other than ACTIVE also ends every
    * lease. Returns the ended leases' session ids, or undefined when the license is not loaded.

@@ -31,6 +31,8 @@ interface LicenseSeats {
   overage: Set<string>;
   /** PER_USER seats: user id (or NUL + session id for a lease without a user) -> expiry of its last lease */
   userSeats: Map<string, number>;
+  /** released seats held for their seat holder -> until ms */
+  lingering: Map<string, number>;
   reapedAt: number;
 }
 
@@ -51,6 +53,10 @@ function holderOf(strategy: LeasingStrategy, fingerprint: string, userId: string
 
 const userSeatOf = (holder: Holder | undefined, sessionId: string) => holder?.userId ?? `\0${sessionId}`;
 
+/** What a released seat lingers as: its holder, or under PER_USER its user. */
+const lingerOf = (strategy: LeasingStrategy, holder: Holder | undefined, fingerprint: string, sessionId: string) =>
+  strategy === 'PER_USER' ? userSeatOf(holder, sessionId) : (holder?.key ?? fingerprint);
+
 export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = createTokenBuckets(), clock = Date.now): SeatStore {
   const licenses = new Map<string, LicenseSeats>();
 
@@ -64,7 +70,10 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
   };
   /** The seats' expiries: leases, or under PER_USER users. */
   const seatExpiries = (l: LicenseSeats) => (l.terms.leasingStrategy === 'PER_USER' ? l.userSeats : l.leases).values();
-  const used = (l: LicenseSeats, now: number) => liveIn(seatExpiries(l), now);
+  const used = (l: LicenseSeats, now: number) => liveIn(seatExpiries(l), now) + liveIn(l.lingering.values(), now);
+  const dropLapsedLinger = (l: LicenseSeats, now: number) => {
+    for (const [member, until] of l.lingering) if (until <= now) l.lingering.delete(member);
+  };
   const seats = (licenseId: string, l: LicenseSeats, now: number): SeatCount => ({
     licenseId,
     used: used(l, now),
@@ -137,6 +146,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const now = clock();
       const refuse = (reason: AcquireRefusal, limit?: number) =>
         ({ kind: 'refused', reason, seats: seats(licenseId, l, now), rate, ...(limit !== undefined ? { limit } : {}) }) as const;
+      dropLapsedLinger(l, now);
       const refused = refusal(l.terms, now);
       if (refused) return refuse(refused);
       const strategy = l.terms.leasingStrategy;
@@ -172,8 +182,10 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (strategy === 'PER_PROCESS' && maxProcesses !== null && liveIn(groupExpiries(l, holder!.group), now) >= maxProcesses) {
         return refuse('TOO_MANY_PROCESSES', maxProcesses);
       }
-      // Under PER_USER a user whose seat is live adds a machine without taking a seat.
-      const takesSeat = !(strategy === 'PER_USER' && userSeatLive(l, userId, now));
+      // Under PER_USER a user whose seat is live adds a machine without taking a seat; a lingering
+      // seat of this holder is resumed rather than a new one taken.
+      const resumes = l.lingering.delete(lingerOf(strategy, holder, fingerprint, sessionId));
+      const takesSeat = !resumes && !(strategy === 'PER_USER' && userSeatLive(l, userId, now));
       if (takesSeat && !hasRoom(l, now)) return refuse('NO_SEATS');
       const overage = takesSeat && used(l, now) >= l.terms.maxSeats;
       if (overage) l.overage.add(sessionId);
@@ -225,17 +237,22 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       return { kind: 'renewed', revived, fingerprint, overage: l.overage.has(sessionId), expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
     },
 
-    async release(licenseId, sessionId, forgetMachine, spec) {
+    async release(licenseId, sessionId, forgetMachine, spec, options) {
       const l = licenses.get(licenseId);
       if (!l) return { kind: 'unloaded' };
       const rate = takeToken(licenseId, spec);
       if (rate && !rate.allowed) return { kind: 'rate-limited', rate };
       const now = clock();
       const expiry = l.leases.get(sessionId);
+      dropLapsedLinger(l, now);
       const usedBefore = used(l, now);
+      const holder = l.holderBySession.get(sessionId);
       const fingerprint = forgetSession(l, sessionId);
       if (forgetMachine && fingerprint !== undefined) l.machines.delete(fingerprint);
       const state = expiry === undefined ? 'unknown' : expiry > now ? 'released' : 'already-expired';
+      if (options?.linger && state === 'released' && l.terms.lingerMs > 0 && used(l, now) < usedBefore) {
+        l.lingering.set(lingerOf(l.terms.leasingStrategy, holder, fingerprint!, sessionId), now + l.terms.lingerMs);
+      }
       if (used(l, now) !== usedBefore) publish(licenseId, l, now);
       return { kind: 'released', state, leaseExpiresAtMs: expiry ?? null, seats: seats(licenseId, l, now), rate };
     },
@@ -250,8 +267,11 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (!l) return undefined;
       const now = clock();
       let expiredSinceLastReap = false;
-      for (const expiry of seatExpiries(l)) if (expiry > l.reapedAt && expiry <= now) expiredSinceLastReap = true;
+      for (const expiries of [seatExpiries(l), l.lingering.values()]) {
+        for (const expiry of expiries) if (expiry > l.reapedAt && expiry <= now) expiredSinceLastReap = true;
+      }
       l.reapedAt = now;
+      dropLapsedLinger(l, now);
       const reaped: ReapedSession[] = sessionIds.map((sessionId) => {
         const expiry = l.leases.get(sessionId);
         if (expiry === undefined) return { sessionId, state: 'missing', expiresAtMs: 0 };
@@ -263,7 +283,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       return reaped;
     },
 
-    async load(licenseId, terms, sessions, machines) {
+    async load(licenseId, terms, sessions, machines, lingering = []) {
       if (licenses.has(licenseId)) return;
       const l: LicenseSeats = {
         terms,
@@ -274,6 +294,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         holderBySession: new Map(),
         overage: new Set(),
         userSeats: new Map(),
+        lingering: new Map(),
         reapedAt: clock(),
       };
       for (const s of sessions) {
@@ -282,6 +303,13 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         addHolder(l, holder, s.sessionId, s.fingerprint);
         if (s.overage) l.overage.add(s.sessionId);
         if (terms.leasingStrategy === 'PER_USER') extendUserSeat(l, userSeatOf(holder, s.sessionId), s.expiresAtMs);
+      }
+      for (const seat of lingering) {
+        const holder = holderOf(terms.leasingStrategy, seat.fingerprint, seat.userId ?? '', seat.processId ?? '');
+        const member = lingerOf(terms.leasingStrategy, holder, seat.fingerprint, seat.sessionId);
+        // A holder with an open session resumed its seat already; one released twice lingers once.
+        const holds = terms.leasingStrategy === 'PER_USER' ? l.userSeats.has(member) : l.sessionByHolder.has(member);
+        if (!holds) l.lingering.set(member, Math.max(l.lingering.get(member) ?? 0, seat.untilMs));
       }
       licenses.set(licenseId, l);
       publish(licenseId, l, clock());
@@ -304,6 +332,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         l.holderBySession.clear();
         l.overage.clear();
         l.userSeats.clear();
+        l.lingering.clear();
       } else if (strategyChanged) {
         l.userSeats.clear();
         if (terms.leasingStrategy === 'PER_USER') rebuildUserSeats(l, now);

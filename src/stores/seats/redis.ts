@@ -32,6 +32,7 @@ function seatKeys(licenseId: string): string[] {
     p + 'holders',
     p + 'holderOf',
     p + 'users',
+    p + 'linger',
   ];
 }
 
@@ -88,6 +89,7 @@ function termsArgs(terms: LicenseTerms): (string | number)[] {
     seatBound(terms) ?? -1,
     terms.leasingStrategy,
     terms.maxProcessesPerMachine ?? -1,
+    terms.lingerMs,
   ];
 }
 
@@ -160,9 +162,15 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
       };
     },
 
-    async release(licenseId, sessionId, forgetMachine, spec): Promise<ReleaseOutcome> {
+    async release(licenseId, sessionId, forgetMachine, spec, options): Promise<ReleaseOutcome> {
       const { rate, r } = rated(
-        await runScript(redis, 'release', seatKeys(licenseId), [licenseId, sessionId, forgetMachine ? 1 : 0, ...rateArgs(spec)]),
+        await runScript(redis, 'release', seatKeys(licenseId), [
+          licenseId,
+          sessionId,
+          forgetMachine ? 1 : 0,
+          ...rateArgs(spec),
+          options?.linger ? 1 : 0,
+        ]),
         spec,
       );
       const code = Number(r[0]);
@@ -200,9 +208,11 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
       return reaped;
     },
 
-    async load(licenseId, terms, sessions, machines) {
+    async load(licenseId, terms, sessions, machines, lingering = []) {
       const args: (string | number)[] = [licenseId, ...termsArgs(terms), sessions.length];
       for (const s of sessions) args.push(s.sessionId, s.fingerprint, s.expiresAtMs, s.overage ? 1 : 0, s.userId ?? '', s.processId ?? '');
+      args.push(lingering.length);
+      for (const s of lingering) args.push(s.sessionId, s.fingerprint, s.userId ?? '', s.processId ?? '', s.untilMs);
       args.push(...machines);
       await runScript(redis, 'load', seatKeys(licenseId), args);
     },
