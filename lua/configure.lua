@@ -3,7 +3,8 @@
   Apply a license change (limits, status, expiry, tier, features, seat policies) to the seat
   path at once. Suspending or revoking also ends every lease in the same step, so no seat
   outlives it. A license that turns PER_USER gets its user seats built from its live leases
-  (a lease held by no user is a seat of its own); one that leaves PER_USER drops them.
+  (a lease held by no user is a seat of its own); one that leaves PER_USER drops them. Seats
+  that a raised limit frees go to the first in line (lib/queue.lua).
   A license that is not loaded is left alone: it is loaded from Postgres, already changed,
   when it is next used.
 
@@ -15,6 +16,7 @@
 ]]
 --@include seat_keys
 --@include holders
+--@include queue
 --@include terms
 local previous = redis.call('HMGET', K.meta, 'maxSeats', 'leasingStrategy')
 if not previous[1] then return {0} end
@@ -30,13 +32,17 @@ local reply = {1, 0, tonumber(maxSeats), now}
 if status ~= 'ACTIVE' then
   local ended = redis.call('ZRANGEBYSCORE', K.leases, '(' .. now, '+inf')
   for _, sessionId in ipairs(ended) do table.insert(reply, sessionId) end
+  -- Open tickets end too (their holders learn it as EXPIRED); ended ones are forgotten in time.
+  for _, ticketId in ipairs(redis.call('ZRANGE', K.tickets, 0, -1)) do endTicket(K, ticketId, readTicket(K, ticketId), 'EXPIRED', now) end
   redis.call('DEL', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users, K.linger)
+  redis.call('PUBLISH', 'lh:queue:' .. ARGV[1], now)
 elseif strategy ~= previousStrategy then
   redis.call('DEL', K.users)
   if strategy == 'PER_USER' then rebuildUserSeats(K, now) end
 end
 
-local used = seatsUsed(K, strategy, now)
+-- A raised limit gives its new seats to the first in line.
+local used = settleQueue(K, ARGV[1], strategy, tonumber(ARGV[10]), tonumber(ARGV[16]), now)
 reply[2] = used
 if previous[1] ~= maxSeats or used ~= usedBefore then
   redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)

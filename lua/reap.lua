@@ -15,17 +15,18 @@
 ]]
 --@include seat_keys
 --@include holders
+--@include queue
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
-local meta = redis.call('HMGET', K.meta, 'maxSeats', 'reviveMs', 'reapedAt', 'leasingStrategy')
+local meta = redis.call('HMGET', K.meta, 'maxSeats', 'reviveMs', 'reapedAt', 'leasingStrategy', 'seatBound', 'claimMs')
 if not meta[1] then return {-1} end
 local reviveMs = tonumber(meta[2])
 local reapedAt = tonumber(meta[3] or '0')
 local strategy = meta[4] or 'PER_MACHINE'
 
 local expiredSinceLastReap = redis.call('ZCOUNT', seatSet(K, strategy), '(' .. reapedAt, now)
-  + redis.call('ZCOUNT', K.linger, '(' .. reapedAt, now)
+  + redis.call('ZCOUNT', K.linger, '(' .. reapedAt, now) + redis.call('ZCOUNT', K.ready, '(' .. reapedAt, now)
 redis.call('HSET', K.meta, 'reapedAt', now)
 dropLapsedLinger(K, now)
 
@@ -43,7 +44,8 @@ for i = 2, #ARGV do
   end
 end
 
-local used = seatsUsed(K, strategy, now)
+-- Seats freed by expiry go to the first in line.
+local used = settleQueue(K, ARGV[1], strategy, tonumber(meta[5] or meta[1]), tonumber(meta[6] or '0'), now)
 reply[2] = used
 if expiredSinceLastReap > 0 then
   redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. meta[1] .. ':' .. now)

@@ -6,7 +6,8 @@
   that this acquire activated for the first time is forgotten again.
 
   A client's release (ARGV[6] is 1) of a live lease that frees a seat lets the seat linger for
-  the license's lingerMs: still in use, and resumed by the same holder's next acquire.
+  the license's lingerMs: still in use, and resumed by the same holder's next acquire. A seat
+  that does free is set aside for the first ticket in line (lib/queue.lua) in the same step.
 
   KEYS    the license's seat keys (lib/seat_keys.lua)
   ARGV[1] license id (names the count channel)
@@ -24,10 +25,11 @@
 --@include seat_keys
 --@include token_bucket
 --@include holders
+--@include queue
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
-local meta = redis.call('HMGET', K.meta, 'maxSeats', 'leasingStrategy', 'lingerMs')
+local meta = redis.call('HMGET', K.meta, 'maxSeats', 'leasingStrategy', 'lingerMs', 'seatBound', 'claimMs')
 local maxSeats = meta[1]
 if not maxSeats then return {{}, {-1}} end
 local rate = takeSeatToken(K.rate, ARGV[4], ARGV[5], now)
@@ -47,8 +49,9 @@ local used = seatsUsed(K, strategy, now)
 local lingerMs = tonumber(meta[3] or '0')
 if ARGV[6] == '1' and state == 1 and lingerMs > 0 and used < usedBefore then
   redis.call('ZADD', K.linger, now + lingerMs, lingerOf(strategy, holder, sessionId))
-  used = used + 1
 end
+-- A freed seat goes to the first in line at once.
+used = settleQueue(K, ARGV[1], strategy, tonumber(meta[4] or maxSeats), tonumber(meta[5] or '0'), now)
 if used ~= usedBefore then
   redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)
 end

@@ -56,9 +56,11 @@ local function seatSet(K, strategy)
   return strategy == 'PER_USER' and K.users or K.leases
 end
 
--- Seats in use at `now`: live seats and lingering ones.
+-- Seats in use at `now`: live seats, lingering ones and ones set aside for the queue.
 local function seatsUsed(K, strategy, now)
-  return redis.call('ZCOUNT', seatSet(K, strategy), '(' .. now, '+inf') + redis.call('ZCOUNT', K.linger, '(' .. now, '+inf')
+  local live = '(' .. now
+  return redis.call('ZCOUNT', seatSet(K, strategy), live, '+inf') + redis.call('ZCOUNT', K.linger, live, '+inf')
+    + redis.call('ZCOUNT', K.ready, live, '+inf')
 end
 
 -- The member of K.linger that a holder's released seat lingers as.

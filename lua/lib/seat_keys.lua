@@ -14,6 +14,13 @@
   KEYS[9]  lh:{lic}:holderOf HASH session id -> holder, for holders other than a fingerprint
   KEYS[10] lh:{lic}:users    ZSET PER_USER seats: user id -> expiry ms of its last lease
   KEYS[11] lh:{lic}:linger   ZSET released seats held for their holder: seat holder -> until ms
+  KEYS[12] lh:{lic}:queue    ZSET waiting tickets -> place in line (see lib/queue.lua)
+  KEYS[13] lh:{lic}:tickets  ZSET open tickets -> expiry ms
+  KEYS[14] lh:{lic}:ready    ZSET tickets with a seat set aside -> claim deadline ms
+  KEYS[15] lh:{lic}:ticketInfo HASH ticket id -> ticket (JSON)
+  KEYS[16] lh:{lic}:ticketOf HASH holder -> open ticket id
+  KEYS[17] lh:{lic}:ticketEnds ZSET ended tickets -> when their status is forgotten, ms
 ]]
 local K = {leases = KEYS[1], machines = KEYS[2], fp = KEYS[3], sessions = KEYS[4], meta = KEYS[5], rate = KEYS[6],
-  overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10], linger = KEYS[11]}
+  overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10], linger = KEYS[11],
+  queue = KEYS[12], tickets = KEYS[13], ready = KEYS[14], ticketInfo = KEYS[15], ticketOf = KEYS[16], ticketEnds = KEYS[17]}

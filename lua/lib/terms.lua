@@ -5,10 +5,13 @@
   status, maxSeats, maxMachines (-1 = unlimited), leaseMs, reviveMs, expiresAt ms (-1 = never),
   tier, features (JSON array), seatBound (the most seats the overage strategy allows; -1 =
   unlimited), leasingStrategy (PER_MACHINE, PER_USER, PER_PROCESS), maxProcesses (per machine
-  under PER_PROCESS; -1 = unlimited), lingerMs (how long a released seat stays its holder's)
+  under PER_PROCESS; -1 = unlimited), lingerMs (how long a released seat stays its holder's),
+  queueEnabled (1 or 0), queueMax (the most waiting tickets), claimMs (how long a ticket lives
+  past its last heartbeat, and a set-aside seat waits for its claim)
 ]]
 local TERM_FIELDS = {'status', 'maxSeats', 'maxMachines', 'leaseMs', 'reviveMs', 'expiresAt', 'tier', 'features', 'seatBound',
-  'leasingStrategy', 'maxProcesses', 'lingerMs'}
+  'leasingStrategy', 'maxProcesses', 'lingerMs',
+  'queueEnabled', 'queueMax', 'claimMs'}
 
 -- Writes the terms (and any extra field, value pairs) to the meta hash.
 local function writeTerms(metaKey, ...)

@@ -43,6 +43,10 @@ export const licenses = pgTable(
     maxProcessesPerMachine: integer('max_processes_per_machine'),
     /** How long a seat a client released stays held for the same holder. */
     lingerSeconds: integer('linger_seconds').notNull().default(0),
+    /** The seat queue: whether a full license lets clients wait in line, how many, and how long a ticket lives unheard (and a set-aside seat waits for its claim). */
+    queueEnabled: boolean('queue_enabled').notNull().default(false),
+    queueMaxLength: integer('queue_max_length').notNull().default(1000),
+    queueClaimSeconds: integer('queue_claim_seconds').notNull().default(60),
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),

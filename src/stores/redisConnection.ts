@@ -7,13 +7,14 @@ import { Cluster, Redis } from 'ioredis';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 11,
-  heartbeat: 11,
-  release: 11,
-  count: 11,
-  reap: 11,
-  load: 11,
-  configure: 11,
+  acquire: 17,
+  heartbeat: 17,
+  release: 17,
+  count: 17,
+  reap: 17,
+  load: 17,
+  configure: 17,
+  ticket: 17,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -39,13 +39,14 @@ describe('artifacts', () => {
 
   // A change to a script (or to a lua/lib file it includes) changes its SHA1: this pin makes every such change a visible diff.
   const PINNED: Record<ScriptName, string> = {
-    acquire: 'c751ccb797978d0d47bc72a8515c93528d08402e',
-    heartbeat: '0b102ba1ac763b17a2847312a34f2d9e49a8e6bf',
-    release: 'd0e8a21ca97eb82a16bd256cf71e085fc6c55cc5',
-    count: '450b6ab7b1f2649f66e1ca9937c4316913050e29',
-    reap: '263b4812e741ff1992fd4ba4f462e7096281f2ba',
-    load: '8b80da7e5672f2a1fb07ae2b1001cf1cac320a3a',
-    configure: 'a068e814eb598d4c1683a750d7808ad091473000',
+    acquire: 'e95d6dcd3c9e9087df2ffb1f885cd6ef0aa608ab',
+    heartbeat: 'e6eaacec73623c5fa70e661478fc826cc35302d4',
+    release: '51a61358691d7f8e04619d273f8b4110689ad9d3',
+    count: '3e53ea986ad17f18380be35a9cccbd93757a780a',
+    reap: '897065da75c966fb2cec879db3bce0d50805fdcf',
+    load: 'ce7217269ea52db9a3ef2d8e9496f0190437fe3b',
+    configure: '80717bc16fec83059b4443bf0233e9fe141ced03',
+    ticket: '9a29627a5491a9b7b9b64dcbe2ddf0a422162f96',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
   };
 

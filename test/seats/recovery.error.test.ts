@@ -65,6 +65,7 @@ describe('recovery', () => {
       leasingStrategy: 'PER_MACHINE',
       maxProcessesPerMachine: null,
       lingerMs: 0,
+      queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
     });
 
     proxy.cut();

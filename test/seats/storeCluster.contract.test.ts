@@ -53,6 +53,7 @@ const terms = (maxSeats: number): LicenseTerms => ({
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
   lingerMs: 0,
+  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
 });
 
 describe('seats on Redis Cluster', () => {
@@ -177,4 +178,5 @@ const TERMS_FOR_OUTAGE: LicenseTerms = {
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
   lingerMs: 0,
+  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
 };

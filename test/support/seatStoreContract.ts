@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PubSub } from '../../src/stores/pubsub/contract.ts';
-import { parseCountMessage, seatChannel, type LicenseTerms, type SeatStore } from '../../src/stores/seats/contract.ts';
+import { parseCountMessage, queueChannel, seatChannel, type LicenseTerms, type SeatStore } from '../../src/stores/seats/contract.ts';
 import { newId } from '../../src/lib/ids.ts';
 
 // Kept here rather than imported from harness.ts, which builds the whole app: the seat store
@@ -26,6 +26,7 @@ const terms = (overrides: Partial<LicenseTerms> = {}): LicenseTerms => ({
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
   lingerMs: 0,
+  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
   ...overrides,
 });
 
@@ -424,6 +425,110 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
         await store.load(id, terms({ maxSeats: 3, lingerMs: 60_000 }), [open], ['back', 'gone'], [seat('gone'), seat('back')]);
         expect(await store.count(id)).toMatchObject({ used: 2 });
         expect(await grant(id, 'gone')).toMatchObject({ seats: { used: 2 } });
+      });
+    });
+
+    describe('the queue', () => {
+      const queued = (claimMs = 60_000, maxLength = 1_000) => ({ enabled: true, maxLength, claimMs });
+      const wait = async (id: string, fingerprint: string) => {
+        const outcome = await store.acquire(id, newId('ses'), fingerprint, undefined, { queueTicketId: newId('qtk') });
+        if (outcome.kind !== 'queued') throw new Error(`expected a ticket, got ${JSON.stringify(outcome)}`);
+        return outcome.ticket;
+      };
+      const status = async (id: string, ticketId: string) => {
+        const read = await store.ticket(id, ticketId, 'read');
+        return read.kind === 'ticket' ? read.ticket && { status: read.ticket.status, position: read.ticket.position } : read;
+      };
+
+      it('grants 10 seats and queues 490 of 500 concurrent clients in line, then hands each freed seat to the next in FIFO order', async () => {
+        const id = await license({ maxSeats: 10, queue: queued() });
+        const order = Array.from({ length: 500 }, (_, i) => `client-${i}`);
+        const outcomes = await Promise.all(order.map((fp) => store.acquire(id, newId('ses'), fp, undefined, { queueTicketId: newId('qtk') })));
+        const granted = outcomes.filter((o) => o.kind === 'granted');
+        const tickets = outcomes.flatMap((o) => (o.kind === 'queued' ? [o.ticket] : []));
+        expect(granted).toHaveLength(10);
+        expect(tickets).toHaveLength(490);
+        expect(tickets.map((t) => t.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 490 }, (_, i) => i + 1));
+        const inLine = [...tickets].sort((a, b) => a.position - b.position);
+
+        for (let i = 0; i < 10; i++) {
+          await store.release(id, (granted[i] as { sessionId: string }).sessionId, false);
+          expect(await status(id, inLine[i]!.ticketId)).toEqual({ status: 'READY', position: 0 });
+          expect(await status(id, inLine[i + 1]!.ticketId)).toEqual({ status: 'WAITING', position: 1 });
+          // The set-aside seat counts as used: nobody outside the line takes it.
+          expect(await store.acquire(id, newId('ses'), 'outsider')).toMatchObject({ kind: 'refused', reason: 'NO_SEATS', seats: { used: 10 } });
+          const claimed = await store.acquire(id, newId('ses'), '', undefined, { claimTicketId: inLine[i]!.ticketId });
+          expect(claimed).toMatchObject({ kind: 'granted', renewed: false, seats: { used: 10 } });
+          expect(await status(id, inLine[i]!.ticketId)).toEqual({ status: 'CLAIMED', position: 0 });
+        }
+        expect(await store.count(id)).toMatchObject({ used: 10 });
+      }, 60_000);
+
+      it('answers the holder its open ticket again, and the holder of a READY ticket takes its seat by acquiring', async () => {
+        const id = await license({ maxSeats: 1, queue: queued() });
+        const holder = await grant(id, 'holder');
+        const ticket = await wait(id, 'waiter');
+        expect((await wait(id, 'waiter')).ticketId).toBe(ticket.ticketId);
+        await store.release(id, holder.sessionId, false);
+        expect(await grant(id, 'waiter')).toMatchObject({ seats: { used: 1 } });
+        expect(await status(id, ticket.ticketId)).toEqual({ status: 'CLAIMED', position: 0 });
+      });
+
+      it('passes a set-aside seat to the next ticket when its claim time is up, and lapsed tickets leave without blocking the line', async () => {
+        const id = await license({ maxSeats: 1, queue: queued(300) });
+        const holder = await grant(id, 'holder');
+        const first = await wait(id, 'first');
+        const lapsing = await wait(id, 'lapsing');
+        const third = await wait(id, 'third');
+        await store.release(id, holder.sessionId, false);
+        expect(await status(id, first.ticketId)).toEqual({ status: 'READY', position: 0 });
+        await sleep(200);
+        expect((await store.ticket(id, third.ticketId, 'heartbeat')).kind).toBe('ticket');
+        await sleep(150);
+        // first never claimed, lapsing never heartbeat: both ended, and the seat is third's.
+        expect(await status(id, third.ticketId)).toEqual({ status: 'READY', position: 0 });
+        expect(await status(id, first.ticketId)).toEqual({ status: 'EXPIRED', position: 0 });
+        expect(await status(id, lapsing.ticketId)).toEqual({ status: 'EXPIRED', position: 0 });
+        expect(await store.acquire(id, newId('ses'), '', undefined, { claimTicketId: first.ticketId })).toMatchObject({
+          kind: 'refused',
+          reason: 'TICKET_ENDED',
+        });
+      });
+
+      it('lets a ticket leave, moving everyone behind it up; unknown tickets are not found, and a full line refuses', async () => {
+        const id = await license({ maxSeats: 1, queue: queued(60_000, 2) });
+        await grant(id, 'holder');
+        const a = await wait(id, 'a');
+        const b = await wait(id, 'b');
+        expect(await store.acquire(id, newId('ses'), 'c', undefined, { queueTicketId: newId('qtk') })).toMatchObject({
+          kind: 'refused',
+          reason: 'NO_SEATS',
+        });
+        expect(await store.ticket(id, a.ticketId, 'leave')).toMatchObject({ ticket: { status: 'LEFT', position: 0 } });
+        expect(await status(id, b.ticketId)).toEqual({ status: 'WAITING', position: 1 });
+        expect(await status(id, newId('qtk'))).toBeNull();
+        expect(await store.acquire(id, newId('ses'), '', undefined, { claimTicketId: b.ticketId })).toMatchObject({ kind: 'queued' });
+      });
+
+      it('gives the seats of a raised limit to the first in line, and queues nobody where the queue is off', async () => {
+        const id = await license({ maxSeats: 1, queue: queued() });
+        await grant(id, 'holder');
+        const a = await wait(id, 'a');
+        await store.configure(id, terms({ maxSeats: 2, queue: queued() }));
+        expect(await status(id, a.ticketId)).toEqual({ status: 'READY', position: 0 });
+        const off = await license({ maxSeats: 1 });
+        await grant(off, 'holder');
+        expect(await store.acquire(off, newId('ses'), 'x', undefined, { queueTicketId: newId('qtk') })).toMatchObject({ kind: 'refused' });
+      });
+
+      it('announces every change of the line', async () => {
+        const id = await license({ maxSeats: 1, queue: queued() });
+        const holder = await grant(id, 'holder');
+        const messages = await pubsub.subscribe(queueChannel(id));
+        await wait(id, 'a');
+        await store.release(id, holder.sessionId, false);
+        for (let i = 0; i < 2; i++) expect(typeof (await messages.next()).value).toBe('string');
+        await messages.return?.();
       });
     });
 

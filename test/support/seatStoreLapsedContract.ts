@@ -25,6 +25,7 @@ const LAPSING: LicenseTerms = {
   leasingStrategy: 'PER_MACHINE',
   maxProcessesPerMachine: null,
   lingerMs: 0,
+  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
 };
 const PAST_EXPIRY_MS = 250;
 

@@ -29,6 +29,14 @@ export interface LicenseInput {
   leasingStrategy?: LeasingStrategy | null;
   maxProcessesPerMachine?: number | null;
   lingerSeconds?: number | null;
+  queue?: SeatQueuePolicy | null;
+}
+
+/** The seat queue of a license as the API sets and shows it. */
+export interface SeatQueuePolicy {
+  enabled: boolean;
+  maxLength: number;
+  claimSeconds: number;
 }
 
 /** Absent fields stay as they are; `maxMachines: null` means unlimited, `expiresAt: null` never. */
@@ -46,6 +54,7 @@ export interface LicensePatch {
   /** null = unlimited */
   maxProcessesPerMachine?: number | null;
   lingerSeconds?: number;
+  queue?: SeatQueuePolicy;
 }
 
 const LIMITS = {
@@ -56,6 +65,8 @@ const LIMITS = {
   leaseSeconds: 86_400,
   reviveSeconds: 86_400,
   lingerSeconds: 86_400,
+  queueMaxLength: 100_000,
+  queueClaimSeconds: 3_600,
   metadataBytes: 16_384,
 };
 
@@ -86,6 +97,14 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
   if (input.lingerSeconds != null && (input.lingerSeconds < 0 || input.lingerSeconds > LIMITS.lingerSeconds)) {
     return new InvalidInput(`lingerSeconds must be between 0 and ${LIMITS.lingerSeconds}`, 'lingerSeconds');
   }
+  if (input.queue != null) {
+    if (input.queue.maxLength < 1 || input.queue.maxLength > LIMITS.queueMaxLength) {
+      return new InvalidInput(`queue.maxLength must be between 1 and ${LIMITS.queueMaxLength}`, 'queue');
+    }
+    if (input.queue.claimSeconds < 1 || input.queue.claimSeconds > LIMITS.queueClaimSeconds) {
+      return new InvalidInput(`queue.claimSeconds must be between 1 and ${LIMITS.queueClaimSeconds}`, 'queue');
+    }
+  }
   if (input.metadata != null && JSON.stringify(input.metadata).length > LIMITS.metadataBytes) {
     return new InvalidInput(`metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`, 'metadata');
   }
@@ -106,8 +125,19 @@ export function licenseTerms(license: LicenseRow): LicenseTerms {
     leasingStrategy: license.leasingStrategy,
     maxProcessesPerMachine: license.maxProcessesPerMachine,
     lingerMs: license.lingerSeconds * 1000,
+    queue: { enabled: license.queueEnabled, maxLength: license.queueMaxLength, claimMs: license.queueClaimSeconds * 1000 },
   };
 }
+
+export const queuePolicyOf = (license: LicenseRow): SeatQueuePolicy => ({
+  enabled: license.queueEnabled,
+  maxLength: license.queueMaxLength,
+  claimSeconds: license.queueClaimSeconds,
+});
+
+/** The queue policy as the license's columns. */
+const queueColumns = (queue: SeatQueuePolicy | null | undefined) =>
+  queue ? { queueEnabled: queue.enabled, queueMaxLength: queue.maxLength, queueClaimSeconds: queue.claimSeconds } : {};
 
 export async function createLicense(
   ctx: ServiceContext,
@@ -137,6 +167,7 @@ export async function createLicense(
         leasingStrategy: input.leasingStrategy ?? 'PER_MACHINE',
         maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
         lingerSeconds: input.lingerSeconds ?? 0,
+        ...queueColumns(input.queue),
       })
       .returning();
     await appendAudit(tx, actor, [
@@ -158,10 +189,11 @@ export async function updateLicense(
   if (invalid) return err(invalid);
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
   if (changes.tier !== undefined) changes.tier = changes.tier.trim();
+  const { queue, ...columns } = changes;
   const license = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(licenses)
-      .set({ ...changes, updatedAt: new Date(ctx.clock.now()) })
+      .set({ ...columns, ...queueColumns(queue), updatedAt: new Date(ctx.clock.now()) })
       .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
       .returning();
     if (!row) return undefined;

@@ -126,6 +126,7 @@ export const licenseData = (license: LicenseRow) => ({
   leasingStrategy: license.leasingStrategy,
   maxProcessesPerMachine: license.maxProcessesPerMachine,
   lingerSeconds: license.lingerSeconds,
+  queue: { enabled: license.queueEnabled, maxLength: license.queueMaxLength, claimSeconds: license.queueClaimSeconds },
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
 });

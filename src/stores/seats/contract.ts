@@ -43,6 +43,16 @@ export interface SeatHolderIds {
   processId?: string | null;
 }
 
+/**
+ * Queue options of an acquire: `queueTicketId` is the id of the ticket to open when no seat is
+ * free (the license's queue enabled); `claimTicketId` claims the seat set aside for that ticket,
+ * for its holder (the fingerprint and ids given are then ignored).
+ */
+export interface AcquireQueueOptions {
+  queueTicketId?: string;
+  claimTicketId?: string;
+}
+
 /** What the seat path needs to know about a license; Postgres is its source. */
 export interface LicenseTerms {
   status: LicenseStatus;
@@ -61,7 +71,33 @@ export interface LicenseTerms {
   maxProcessesPerMachine: number | null;
   /** How long a seat a client released stays in use for its holder alone; 0 = not at all. */
   lingerMs: number;
+  queue: SeatQueueTerms;
 }
+
+/**
+ * A full license's line: at most `maxLength` waiting tickets, each living `claimMs` past its
+ * last heartbeat; a seat set aside for the first in line waits `claimMs` for its claim.
+ */
+export interface SeatQueueTerms {
+  enabled: boolean;
+  maxLength: number;
+  claimMs: number;
+}
+
+/** A queue ticket as the store knows it. `position` is 1 for the next in line, 0 once not waiting. */
+export interface QueueTicket {
+  ticketId: string;
+  licenseId: string;
+  status: QueueStatus;
+  position: number;
+  /** When it lapses without a heartbeat (WAITING), or its set-aside seat without a claim (READY); ended: 0. */
+  expiresAtMs: number;
+  fingerprint: string;
+  userId: string | null;
+  processId: string | null;
+}
+
+export type TicketOutcome = { kind: 'unloaded' } | { kind: 'ticket'; ticket: QueueTicket | null; nowMs: number };
 
 export interface SeatCount {
   licenseId: string;
@@ -86,7 +122,9 @@ export type AcquireRefusal =
   | 'TOO_MANY_MACHINES'
   | 'TOO_MANY_PROCESSES'
   | 'USER_ID_REQUIRED'
-  | 'PROCESS_ID_REQUIRED';
+  | 'PROCESS_ID_REQUIRED'
+  | 'TICKET_NOT_FOUND'
+  | 'TICKET_ENDED';
 
 /** Refused for want of a token: nothing changed. */
 export type RateLimited = { kind: 'rate-limited'; rate: TakeResult };
@@ -96,6 +134,8 @@ type Rated = { rate?: TakeResult };
 export type AcquireOutcome =
   | { kind: 'unloaded' }
   | RateLimited
+  /** No seat was free: the holder waits in line with this ticket. */
+  | ({ kind: 'queued'; ticket: QueueTicket; seats: SeatCount } & Rated)
   /** `limit`: the limit that refused, for TOO_MANY_MACHINES and TOO_MANY_PROCESSES. */
   | ({ kind: 'refused'; reason: AcquireRefusal; seats: SeatCount; limit?: number } & Rated)
   | ({
@@ -169,7 +209,15 @@ export interface LingeringSeat {
 
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
-  acquire(licenseId: string, sessionId: string, fingerprint: string, rate?: BucketSpec, ids?: SeatHolderIds): Promise<AcquireOutcome>;
+  acquire(
+    licenseId: string,
+    sessionId: string,
+    fingerprint: string,
+    rate?: BucketSpec,
+    ids?: SeatHolderIds & AcquireQueueOptions,
+  ): Promise<AcquireOutcome>;
+  /** Reads, keeps alive (WAITING) or leaves a ticket, after settling the queue. */
+  ticket(licenseId: string, ticketId: string, action: 'read' | 'heartbeat' | 'leave'): Promise<TicketOutcome>;
   heartbeat(licenseId: string, sessionId: string, rate?: BucketSpec): Promise<HeartbeatOutcome>;
   /**
    * `forgetMachine` undoes a first activation too: the compensation for a failed acquire.
@@ -203,3 +251,5 @@ export function parseCountMessage(licenseId: string, message: string): SeatCount
 }
 
 export const seatChannel = (licenseId: string) => `lh:seats:${licenseId}`;
+/** Every change of a license's queue is published here (the message says only when). */
+export const queueChannel = (licenseId: string) => `lh:queue:${licenseId}`;

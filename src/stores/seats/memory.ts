@@ -9,7 +9,10 @@ import { licenseBucket, type BucketSpec } from '../rateLimits/contract.ts';
 import {
   seatBound,
   seatChannel,
+  queueChannel,
   type AcquireRefusal,
+  type QueueStatus,
+  type QueueTicket,
   type LeaseTerms,
   type LeasingStrategy,
   type LicenseTerms,
@@ -33,6 +36,14 @@ interface LicenseSeats {
   userSeats: Map<string, number>;
   /** released seats held for their seat holder -> until ms */
   lingering: Map<string, number>;
+  /** every ticket known, open or ended (kept TICKET_KEPT_MS) */
+  tickets: Map<string, MemoryTicket>;
+  /** waiting ticket ids, first in line first (a Map keeps insertion order) */
+  line: Set<string>;
+  /** ticket id -> claim deadline of the seat set aside for it */
+  ready: Map<string, number>;
+  /** holder key -> open ticket id */
+  ticketOf: Map<string, string>;
   reapedAt: number;
 }
 
@@ -53,6 +64,20 @@ function holderOf(strategy: LeasingStrategy, fingerprint: string, userId: string
 
 const userSeatOf = (holder: Holder | undefined, sessionId: string) => holder?.userId ?? `\0${sessionId}`;
 
+/** As lua/lib/queue.lua: an ended ticket's status is kept this long; one call settles at most QUEUE_STEP_MAX tickets. */
+const TICKET_KEPT_MS = 600_000;
+const QUEUE_STEP_MAX = 100;
+
+interface MemoryTicket {
+  status: QueueStatus;
+  fingerprint: string;
+  userId: string;
+  processId: string;
+  holderKey: string;
+  /** open: when it lapses; ended: when it is forgotten */
+  until: number;
+}
+
 /** What a released seat lingers as: its holder, or under PER_USER its user. */
 const lingerOf = (strategy: LeasingStrategy, holder: Holder | undefined, fingerprint: string, sessionId: string) =>
   strategy === 'PER_USER' ? userSeatOf(holder, sessionId) : (holder?.key ?? fingerprint);
@@ -70,7 +95,62 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
   };
   /** The seats' expiries: leases, or under PER_USER users. */
   const seatExpiries = (l: LicenseSeats) => (l.terms.leasingStrategy === 'PER_USER' ? l.userSeats : l.leases).values();
-  const used = (l: LicenseSeats, now: number) => liveIn(seatExpiries(l), now) + liveIn(l.lingering.values(), now);
+  const used = (l: LicenseSeats, now: number) =>
+    liveIn(seatExpiries(l), now) + liveIn(l.lingering.values(), now) + liveIn(l.ready.values(), now);
+  const endTicket = (l: LicenseSeats, ticketId: string, status: QueueStatus, now: number) => {
+    const ticket = l.tickets.get(ticketId)!;
+    l.line.delete(ticketId);
+    l.ready.delete(ticketId);
+    if (l.ticketOf.get(ticket.holderKey) === ticketId) l.ticketOf.delete(ticket.holderKey);
+    ticket.status = status;
+    ticket.until = now + TICKET_KEPT_MS;
+  };
+  const publishQueue = (licenseId: string, now: number) => void pubsub.publish(queueChannel(licenseId), String(now));
+  /** As settleQueue in lua/lib/queue.lua. */
+  const settleQueue = (licenseId: string, l: LicenseSeats, now: number) => {
+    let changed = false;
+    let steps = 0;
+    for (const [ticketId, deadline] of l.ready) {
+      if (steps >= QUEUE_STEP_MAX) break;
+      if (deadline > now) continue;
+      endTicket(l, ticketId, 'EXPIRED', now);
+      changed = true;
+      steps++;
+    }
+    const bound = seatBound(l.terms);
+    for (const head of l.line) {
+      if (steps >= QUEUE_STEP_MAX || (bound !== null && used(l, now) >= bound)) break;
+      steps++;
+      changed = true;
+      const ticket = l.tickets.get(head)!;
+      if (ticket.until <= now) endTicket(l, head, 'EXPIRED', now);
+      else {
+        l.line.delete(head);
+        l.ready.set(head, now + l.terms.queue.claimMs);
+        ticket.status = 'READY';
+        ticket.until = now + l.terms.queue.claimMs;
+      }
+    }
+    for (const [ticketId, ticket] of l.tickets) {
+      const ended = ticket.status !== 'WAITING' && ticket.status !== 'READY';
+      if (ended && ticket.until <= now) l.tickets.delete(ticketId);
+    }
+    if (changed) publishQueue(licenseId, now);
+  };
+  const ticketView = (licenseId: string, l: LicenseSeats, ticketId: string): QueueTicket => {
+    const ticket = l.tickets.get(ticketId)!;
+    const open = ticket.status === 'WAITING' || ticket.status === 'READY';
+    return {
+      ticketId,
+      licenseId,
+      status: ticket.status,
+      position: ticket.status === 'WAITING' ? [...l.line].indexOf(ticketId) + 1 : 0,
+      expiresAtMs: open ? ticket.until : 0,
+      fingerprint: ticket.fingerprint,
+      userId: ticket.userId || null,
+      processId: ticket.processId || null,
+    };
+  };
   const dropLapsedLinger = (l: LicenseSeats, now: number) => {
     for (const [member, until] of l.lingering) if (until <= now) l.lingering.delete(member);
   };
@@ -147,14 +227,28 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const refuse = (reason: AcquireRefusal, limit?: number) =>
         ({ kind: 'refused', reason, seats: seats(licenseId, l, now), rate, ...(limit !== undefined ? { limit } : {}) }) as const;
       dropLapsedLinger(l, now);
+      settleQueue(licenseId, l, now);
       const refused = refusal(l.terms, now);
       if (refused) return refuse(refused);
       const strategy = l.terms.leasingStrategy;
-      const userId = ids?.userId ?? '';
-      const processId = ids?.processId ?? '';
+      let userId = ids?.userId ?? '';
+      let processId = ids?.processId ?? '';
+      let claimed = ids?.claimTicketId;
+      if (claimed) {
+        const ticket = l.tickets.get(claimed);
+        if (!ticket) return refuse('TICKET_NOT_FOUND');
+        if (ticket.status === 'WAITING') return { kind: 'queued', ticket: ticketView(licenseId, l, claimed), seats: seats(licenseId, l, now), rate };
+        if (ticket.status !== 'READY') return refuse('TICKET_ENDED');
+        ({ fingerprint, userId, processId } = ticket);
+      }
       if (strategy === 'PER_USER' && userId === '') return refuse('USER_ID_REQUIRED');
       if (strategy === 'PER_PROCESS' && processId === '') return refuse('PROCESS_ID_REQUIRED');
       const holder = holderOf(strategy, fingerprint, userId, processId);
+      const holderKey = holder?.key ?? fingerprint;
+      if (!claimed) {
+        const open = l.ticketOf.get(holderKey);
+        if (open !== undefined && l.tickets.get(open)?.status === 'READY') claimed = open;
+      }
 
       const expiresAtMs = now + l.terms.leaseMs;
       const held = l.sessionByHolder.get(holder?.key ?? fingerprint);
@@ -184,9 +278,27 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       }
       // Under PER_USER a user whose seat is live adds a machine without taking a seat; a lingering
       // seat of this holder is resumed rather than a new one taken.
-      const resumes = l.lingering.delete(lingerOf(strategy, holder, fingerprint, sessionId));
-      const takesSeat = !resumes && !(strategy === 'PER_USER' && userSeatLive(l, userId, now));
-      if (takesSeat && !hasRoom(l, now)) return refuse('NO_SEATS');
+      let takesSeat = !(strategy === 'PER_USER' && userSeatLive(l, userId, now));
+      if (claimed) {
+        // The seat set aside for this holder's ticket becomes its lease.
+        endTicket(l, claimed, 'CLAIMED', now);
+        publishQueue(licenseId, now);
+        takesSeat = false;
+      } else if (l.lingering.delete(lingerOf(strategy, holder, fingerprint, sessionId))) takesSeat = false;
+      if (takesSeat && !hasRoom(l, now)) {
+        const queue = l.terms.queue;
+        if (!ids?.queueTicketId || !queue.enabled) return refuse('NO_SEATS');
+        let open = l.ticketOf.get(holderKey);
+        if (open === undefined) {
+          if (l.line.size >= queue.maxLength) return refuse('NO_SEATS');
+          open = ids.queueTicketId;
+          l.tickets.set(open, { status: 'WAITING', fingerprint, userId, processId, holderKey, until: now + queue.claimMs });
+          l.line.add(open);
+          l.ticketOf.set(holderKey, open);
+          publishQueue(licenseId, now);
+        }
+        return { kind: 'queued', ticket: ticketView(licenseId, l, open), seats: seats(licenseId, l, now), rate };
+      }
       const overage = takesSeat && used(l, now) >= l.terms.maxSeats;
       if (overage) l.overage.add(sessionId);
       l.machines.add(fingerprint);
@@ -253,8 +365,26 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (options?.linger && state === 'released' && l.terms.lingerMs > 0 && used(l, now) < usedBefore) {
         l.lingering.set(lingerOf(l.terms.leasingStrategy, holder, fingerprint!, sessionId), now + l.terms.lingerMs);
       }
+      // A freed seat goes to the first in line at once.
+      settleQueue(licenseId, l, now);
       if (used(l, now) !== usedBefore) publish(licenseId, l, now);
       return { kind: 'released', state, leaseExpiresAtMs: expiry ?? null, seats: seats(licenseId, l, now), rate };
+    },
+
+    async ticket(licenseId, ticketId, action) {
+      const l = licenses.get(licenseId);
+      if (!l) return { kind: 'unloaded' };
+      const now = clock();
+      settleQueue(licenseId, l, now);
+      const ticket = l.tickets.get(ticketId);
+      if (!ticket) return { kind: 'ticket', ticket: null, nowMs: now };
+      if (action === 'heartbeat' && ticket.status === 'WAITING') ticket.until = now + l.terms.queue.claimMs;
+      if (action === 'leave' && (ticket.status === 'WAITING' || ticket.status === 'READY')) {
+        endTicket(l, ticketId, 'LEFT', now);
+        settleQueue(licenseId, l, now);
+        publishQueue(licenseId, now);
+      }
+      return { kind: 'ticket', ticket: ticketView(licenseId, l, ticketId), nowMs: now };
     },
 
     async count(licenseId) {
@@ -267,7 +397,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (!l) return undefined;
       const now = clock();
       let expiredSinceLastReap = false;
-      for (const expiries of [seatExpiries(l), l.lingering.values()]) {
+      for (const expiries of [seatExpiries(l), l.lingering.values(), l.ready.values()]) {
         for (const expiry of expiries) if (expiry > l.reapedAt && expiry <= now) expiredSinceLastReap = true;
       }
       l.reapedAt = now;
@@ -279,6 +409,8 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         forgetSession(l, sessionId);
         return { sessionId, state: 'removed', expiresAtMs: expiry };
       });
+      // Seats freed by expiry go to the first in line.
+      settleQueue(licenseId, l, now);
       if (expiredSinceLastReap) publish(licenseId, l, now);
       return reaped;
     },
@@ -295,6 +427,10 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         overage: new Set(),
         userSeats: new Map(),
         lingering: new Map(),
+        tickets: new Map(),
+        line: new Set(),
+        ready: new Map(),
+        ticketOf: new Map(),
         reapedAt: clock(),
       };
       for (const s of sessions) {
@@ -333,10 +469,15 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         l.overage.clear();
         l.userSeats.clear();
         l.lingering.clear();
+        // Open tickets end too (their holders learn it as EXPIRED).
+        for (const [ticketId, ticket] of l.tickets) if (ticket.status === 'WAITING' || ticket.status === 'READY') endTicket(l, ticketId, 'EXPIRED', now);
+        publishQueue(licenseId, now);
       } else if (strategyChanged) {
         l.userSeats.clear();
         if (terms.leasingStrategy === 'PER_USER') rebuildUserSeats(l, now);
       }
+      // A raised limit gives its new seats to the first in line.
+      settleQueue(licenseId, l, now);
       if (maxChanged || used(l, now) !== usedBefore) publish(licenseId, l, now);
       return { endedSessionIds };
     },

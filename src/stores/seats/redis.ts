@@ -10,6 +10,8 @@ import {
   type LicenseTerms,
   type ReapedSession,
   type ReleaseOutcome,
+  type QueueStatus,
+  type TicketOutcome,
   type SeatCount,
   type SeatStore,
   seatBound,
@@ -33,6 +35,12 @@ function seatKeys(licenseId: string): string[] {
     p + 'holderOf',
     p + 'users',
     p + 'linger',
+    p + 'queue',
+    p + 'tickets',
+    p + 'ready',
+    p + 'ticketInfo',
+    p + 'ticketOf',
+    p + 'ticketEnds',
   ];
 }
 
@@ -59,6 +67,8 @@ const enum Code {
   UserIdRequired = -10,
   ProcessIdRequired = -11,
   TooManyProcesses = -12,
+  TicketNotFound = -13,
+  TicketEnded = -14,
 }
 
 const LICENSE_REFUSALS: Record<number, LicenseRefusal> = {
@@ -74,6 +84,8 @@ const ACQUIRE_REFUSALS: Record<number, AcquireRefusal> = {
   [Code.UserIdRequired]: 'USER_ID_REQUIRED',
   [Code.ProcessIdRequired]: 'PROCESS_ID_REQUIRED',
   [Code.TooManyProcesses]: 'TOO_MANY_PROCESSES',
+  [Code.TicketNotFound]: 'TICKET_NOT_FOUND',
+  [Code.TicketEnded]: 'TICKET_ENDED',
 };
 
 function termsArgs(terms: LicenseTerms): (string | number)[] {
@@ -90,6 +102,9 @@ function termsArgs(terms: LicenseTerms): (string | number)[] {
     terms.leasingStrategy,
     terms.maxProcessesPerMachine ?? -1,
     terms.lingerMs,
+    terms.queue.enabled ? 1 : 0,
+    terms.queue.maxLength,
+    terms.queue.claimMs,
   ];
 }
 
@@ -118,12 +133,32 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
           ...rateArgs(spec),
           ids?.userId ?? '',
           ids?.processId ?? '',
+          ids?.queueTicketId ?? '',
+          ids?.claimTicketId ?? '',
         ]),
         spec,
       );
       const code = Number(r[0]);
       if (code === Code.Unloaded) return { kind: 'unloaded' };
       if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
+      if (code === 2) {
+        return {
+          rate,
+          kind: 'queued',
+          seats: count(licenseId, r[4], r[5], r[6]),
+          // Queued answers carry place and expiry; the holder's ids are the caller's, read back on a ticket call.
+          ticket: {
+            ticketId: String(r[1]),
+            licenseId,
+            status: 'WAITING',
+            position: Number(r[2]),
+            expiresAtMs: Number(r[3]),
+            fingerprint,
+            userId: ids?.userId ?? null,
+            processId: ids?.processId ?? null,
+          },
+        };
+      }
       if (code < 0) {
         const refused = { kind: 'refused', reason: ACQUIRE_REFUSALS[code]!, seats: count(licenseId, r[1], r[2], r[3]), rate } as const;
         return r.length > 4 ? { ...refused, limit: Number(r[4]) } : refused;
@@ -184,6 +219,27 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         leaseExpiresAtMs: leaseExpiresAtMs < 0 ? null : leaseExpiresAtMs,
         seats: count(licenseId, r[1], r[2], r[3]),
         rate,
+      };
+    },
+
+    async ticket(licenseId, ticketId, action): Promise<TicketOutcome> {
+      const r = await runScript(redis, 'ticket', seatKeys(licenseId), [licenseId, ticketId, action]);
+      if (Number(r[0]) === Code.Unloaded) return { kind: 'unloaded' };
+      if (Number(r[0]) === Code.TicketNotFound) return { kind: 'ticket', ticket: null, nowMs: Date.now() };
+      const optional = (value: unknown) => (value === '' ? null : String(value));
+      return {
+        kind: 'ticket',
+        nowMs: Number(r[6]),
+        ticket: {
+          ticketId,
+          licenseId,
+          status: String(r[0]) as QueueStatus,
+          position: Number(r[1]),
+          expiresAtMs: Number(r[2]),
+          fingerprint: String(r[3]),
+          userId: optional(r[4]),
+          processId: optional(r[5]),
+        },
       };
     },
 
