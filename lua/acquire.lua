@@ -72,7 +72,7 @@ if licenseExpiresAt >= 0 and licenseExpiresAt <= now then return {rate, {-4, use
 
 local fingerprint, userId, processId = ARGV[3], ARGV[6], ARGV[7]
 local claimed = ARGV[9] ~= '' and ARGV[9] or nil
-local ticket = claimed and readTicket(K, claimed)
+local ticket = claimed and currentTicket(K, claimed, now)
 if claimed then
   if not ticket then return {rate, {-13, used, maxSeats, now}} end
   if ticket.s == 'WAITING' then
@@ -132,6 +132,7 @@ end
 if takesSeat and seatBound >= 0 and used >= seatBound then
   if ARGV[8] ~= '' and meta[11] == '1' then
     local open = redis.call('HGET', K.ticketOf, holder)
+    if open and currentTicket(K, open, now).s ~= 'WAITING' then open = nil end
     if not open then
       if redis.call('ZCARD', K.queue) >= tonumber(meta[12]) then return {rate, {-5, used, maxSeats, now}} end
       open = ARGV[8]

@@ -27,7 +27,7 @@ local claimMs = tonumber(meta[4] or '0')
 local ticketId, action = ARGV[2], ARGV[3]
 
 settleQueue(K, ARGV[1], strategy, seatBound, claimMs, now)
-local ticket = readTicket(K, ticketId)
+local ticket = currentTicket(K, ticketId, now)
 if not ticket then return {-13} end
 local open = ticket.s == 'WAITING' or ticket.s == 'READY'
 if open and action == 'heartbeat' and ticket.s == 'WAITING' then

@@ -38,6 +38,16 @@ local function endTicket(K, ticketId, ticket, status, now)
   redis.call('ZADD', K.ticketEnds, now + TICKET_KEPT_MS, ticketId)
 end
 
+-- A ticket, ended first as EXPIRED if it is still WAITING past its expiry (a lapsed ticket is
+-- otherwise only seen to when it reaches the head of the line); nil when unknown.
+local function currentTicket(K, ticketId, now)
+  local ticket = readTicket(K, ticketId)
+  if ticket and ticket.s == 'WAITING' and tonumber(redis.call('ZSCORE', K.tickets, ticketId) or '0') <= now then
+    endTicket(K, ticketId, ticket, 'EXPIRED', now)
+  end
+  return ticket
+end
+
 -- Opens a ticket at the back of the queue; answers its expiry.
 local function openTicket(K, ticketId, ticket, claimMs, now)
   redis.call('ZADD', K.queue, redis.call('HINCRBY', K.meta, 'queueSeq', 1), ticketId)

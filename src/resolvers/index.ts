@@ -9,6 +9,7 @@ import '../schema/identity.ts';
 import '../schema/apiKey.ts';
 import '../schema/webhook.ts';
 import './seat.ts';
+import './queue.ts';
 import './license.ts';
 import './session.ts';
 import './audit.ts';

@@ -85,6 +85,7 @@ builder.mutationFields((t) => ({
           leasingStrategy: input.leasingStrategy ?? null,
           maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
           lingerSeconds: input.lingerSeconds ?? null,
+          queue: input.queue ?? null,
         }),
       ),
   }),

@@ -13,6 +13,8 @@ import {
   LicenseSuspended,
   SessionExpired,
   SessionNotFound,
+  QueueTicketExpired,
+  QueueTicketNotFound,
 } from '../services/errors.ts';
 import { builder } from './builder.ts';
 
@@ -33,6 +35,8 @@ const simple = [
   SessionExpired,
   SessionNotFound,
   InvalidCredentials,
+  QueueTicketNotFound,
+  QueueTicketExpired,
 ] as const;
 for (const ErrorClass of simple) {
   builder.objectType(ErrorClass, { name: ErrorClass.name, interfaces: [ErrorInterface] });

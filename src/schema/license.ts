@@ -3,6 +3,7 @@ import type { LicenseRow } from '../db/rows.ts';
 import { seatCount } from '../services/seats/seats.ts';
 import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
 import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
+import { queuePolicyOf, type SeatQueuePolicy } from '../services/licenses/licenses.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { SeatCountType, SignedLeaseType } from './seat.ts';
@@ -21,6 +22,25 @@ export const OverageStrategyEnum = builder.enumType('OverageStrategy', {
   values: ['NONE', 'ALLOW_1_25X', 'ALLOW_1_5X', 'ALLOW_2X', 'ALWAYS'] as const,
 });
 
+export const SeatQueuePolicyType = builder.objectRef<SeatQueuePolicy>('SeatQueuePolicy').implement({
+  description: 'Whether a full license lets clients wait in line (acquireSeat with queue: true), how many, and for how long.',
+  fields: (t) => ({
+    enabled: t.exposeBoolean('enabled'),
+    maxLength: t.exposeInt('maxLength', { description: 'The most tickets waiting at once; past it acquires are refused as before.' }),
+    claimSeconds: t.exposeInt('claimSeconds', {
+      description: 'How long a ticket lives past its last heartbeat, and a seat set aside for it waits for its claim.',
+    }),
+  }),
+});
+
+export const SeatQueuePolicyInput = builder.inputType('SeatQueuePolicyInput', {
+  fields: (t) => ({
+    enabled: t.boolean({ required: true }),
+    maxLength: t.int({ required: true, description: '1 to 100,000' }),
+    claimSeconds: t.int({ required: true, description: '1 to 3,600' }),
+  }),
+});
+
 export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -35,6 +55,7 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     leasingStrategy: t.expose('leasingStrategy', { type: LeasingStrategyEnum }),
     maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine', { nullable: true }),
     lingerSeconds: t.exposeInt('lingerSeconds'),
+    queue: t.field({ type: SeatQueuePolicyType, resolve: queuePolicyOf }),
     status: t.expose('status', { type: LicenseStatusEnum }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     // Vendors keep their own notes here; a key holder validating the license must not read them.
@@ -78,6 +99,7 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
       required: false,
       description: 'How long a released seat stays held for the same machine (user, process), which resumes it by acquiring (default 0).',
     }),
+    queue: t.field({ type: SeatQueuePolicyInput, required: false, description: 'Default: disabled, 1,000 tickets, 60 s.' }),
   }),
 });
 
@@ -102,6 +124,7 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
     }),
     maxProcessesPerMachine: t.int({ required: false }),
     lingerSeconds: t.int({ required: false }),
+    queue: t.field({ type: SeatQueuePolicyInput, required: false }),
   }),
 });
 

@@ -1,8 +1,16 @@
 /** Types of the seat path: counts, sessions, signed leases, the seat operations' inputs and results. */
 import type { SeatCount } from '../stores/seats/contract.ts';
-import type { SeatGranted, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
+import type { QueueTicketView, SeatGranted, SeatQueued, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
 import { findSession, type SessionView } from '../services/sessions/sessions.ts';
-import { NoSeatsAvailable, SessionExpired, SessionNotFound, TooManyMachines, TooManyProcesses } from '../services/errors.ts';
+import {
+  NoSeatsAvailable,
+  QueueTicketExpired,
+  QueueTicketNotFound,
+  SessionExpired,
+  SessionNotFound,
+  TooManyMachines,
+  TooManyProcesses,
+} from '../services/errors.ts';
 import { builder } from './builder.ts';
 import type { GraphQLContext } from './context.ts';
 import { connectionType } from './connection.ts';
@@ -89,6 +97,10 @@ export const AcquireSeatInput = builder.inputType('AcquireSeatInput', {
       description: 'Free-form facts about the client (app version, OS), at most 4 kB.',
     }),
     userId: t.string({ required: false, description: 'The user the seat is for: required when the license leases PER_USER.' }),
+    queue: t.boolean({
+      required: false,
+      description: "Wait in line when no seat is free and the license's queue is enabled: answered SeatQueued with a ticket.",
+    }),
     processId: t.string({ required: false, description: 'The process the seat is for: required when the license leases PER_PROCESS.' }),
   }),
 });
@@ -129,16 +141,59 @@ builder.objectType(TooManyMachines, {
   fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
 });
 
+
+export const QueueStatusEnum = builder.enumType('QueueStatus', {
+  description:
+    'WAITING in line; READY: a seat is set aside for the ticket until expiresAt; EXPIRED: it lapsed or its seat was not claimed in time; LEFT; CLAIMED: its seat became a session.',
+  values: ['WAITING', 'READY', 'EXPIRED', 'LEFT', 'CLAIMED'] as const,
+});
+
+export const QueueTicketType = builder.objectRef<QueueTicketView>('QueueTicket').implement({
+  description: 'A place in the seat queue of a full license. A ticket lives claimSeconds past its last heartbeat.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    licenseId: t.exposeID('licenseId'),
+    position: t.exposeInt('position', { description: '1 for the next in line; 0 once the ticket is no longer waiting.' }),
+    status: t.expose('status', { type: QueueStatusEnum }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      description: 'WAITING: when it lapses without a heartbeat; READY: when its set-aside seat passes on unclaimed.',
+    }),
+  }),
+});
+
+export const SeatQueuedType = builder.objectRef<SeatQueued>('SeatQueued').implement({
+  fields: (t) => ({
+    ticket: t.field({ type: QueueTicketType, resolve: (r) => r.ticket }),
+    seats: t.field({ type: SeatCountType, resolve: (r) => r.seats }),
+  }),
+});
+
+
 builder.objectType(TooManyProcesses, {
   name: 'TooManyProcesses',
   interfaces: [ErrorInterface],
   fields: (t) => ({ maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine') }),
 });
 
+const QUEUE_ERRORS = [QueueTicketNotFound, QueueTicketExpired] as const;
+
 export const AcquireSeatResult = builder.errorUnion('AcquireSeatResult', {
-  types: [SeatGrantedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines, TooManyProcesses],
-  resolveType: () => 'SeatGranted',
+  types: [SeatGrantedType, SeatQueuedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines, TooManyProcesses, ...QUEUE_ERRORS],
+  resolveType: (answer) => ('ticket' in answer ? 'SeatQueued' : 'SeatGranted'),
 });
+export const QueueTicketResult = builder.errorUnion('QueueTicketResult', {
+  types: [QueueTicketType, ...LICENSE_ERRORS, ...QUEUE_ERRORS],
+  resolveType: () => 'QueueTicket',
+});
+
+export const QueueTicketInput = (name: string) =>
+  builder.inputType(name, {
+    fields: (t) => ({
+      licenseKey: t.string({ required: true }),
+      ticketId: t.id({ required: true }),
+    }),
+  });
 export const HeartbeatSeatResult = builder.errorUnion('HeartbeatSeatResult', {
   types: [SeatRenewedType, ...LICENSE_ERRORS, SessionExpired, SessionNotFound],
   resolveType: () => 'SeatRenewed',

@@ -18,6 +18,7 @@ export const ErrorCode = {
   TOO_MANY_PROCESSES: 'TOO_MANY_PROCESSES',
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
+  QUEUE_TICKET_EXPIRED: 'QUEUE_TICKET_EXPIRED',
   INVALID_INPUT: 'INVALID_INPUT',
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
 } as const;
@@ -79,6 +80,18 @@ export class SessionNotFound extends DomainError {
   readonly code = ErrorCode.SESSION_NOT_FOUND;
   constructor() {
     super('No session with this id exists for this license.');
+  }
+}
+export class QueueTicketNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('No queue ticket with this id exists for this license.');
+  }
+}
+export class QueueTicketExpired extends DomainError {
+  readonly code = ErrorCode.QUEUE_TICKET_EXPIRED;
+  constructor() {
+    super('The queue ticket lapsed, or the seat set aside for it was not claimed in time; acquire again to queue again.');
   }
 }
 export class InvalidInput extends DomainError {

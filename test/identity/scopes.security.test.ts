@@ -71,6 +71,9 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.acquireSeat': 'public',
   'Mutation.heartbeatSeat': 'public',
   'Mutation.releaseSeat': 'public',
+  'Mutation.heartbeatQueueTicket': 'public',
+  'Mutation.leaveQueue': 'public',
+  'Mutation.claimQueuedSeat': 'public',
   'Mutation.validateLicense': 'public',
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',
@@ -98,6 +101,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.publishEvent': 'webhooks:write',
 
   'Subscription.seatCountChanged': 'licenses:read',
+  'Subscription.seatQueueUpdated': 'public',
   'Subscription.webhookDeliveryUpdated': 'webhooks:read',
 };
 

@@ -9,13 +9,15 @@ import {
   seatChannel,
   type LeaseTerms,
   type LicenseRefusal,
+  type QueueStatus,
+  type QueueTicket,
   type RateLimited,
   type SeatCount,
 } from '../../stores/seats/contract.ts';
 import { subscriptionStream } from '../../lib/asyncIterators.ts';
 import { inTenantStatement } from '../../db/tenant.ts';
 import { announceSeatLimitReached } from './limitReached.ts';
-import type { Actor, ResolvedKey, SeatCaller, ServiceContext } from '../context.ts';
+import type { Actor, ResolvedKey, SeatCaller, SeatOutcomeKind, ServiceContext } from '../context.ts';
 import { observed, type SeatCallFacts } from './outcomes.ts';
 import {
   err,
@@ -33,6 +35,8 @@ import {
   SessionNotFound,
   TooManyMachines,
   TooManyProcesses,
+  QueueTicketExpired,
+  QueueTicketNotFound,
   type LicenseError,
   type Result,
 } from '../errors.ts';
@@ -84,7 +88,7 @@ function licenseError(reason: LicenseRefusal): LicenseError {
  * With a rate limit the operation takes its token in the same store call; without a token left
  * it is refused with RATE_LIMITED and nothing changed.
  */
-async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
+export async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
   ctx: ServiceContext,
   licenseId: string,
   rateLimit: SeatRateLimit | undefined,
@@ -133,15 +137,44 @@ export interface AcquireInput {
   /** The user (PER_USER) and the process (PER_PROCESS) the seat is for; recorded under every strategy. */
   userId?: string | null;
   processId?: string | null;
+  /** Wait in line when no seat is free (on a license whose queue is enabled): answered SeatQueued. */
+  queue?: boolean | null;
 }
 
-type AcquireError = InvalidInput | LicenseError | NoSeatsAvailable | TooManyMachines | TooManyProcesses;
+export type AcquireError =
+  | InvalidInput
+  | LicenseError
+  | NoSeatsAvailable
+  | TooManyMachines
+  | TooManyProcesses
+  | QueueTicketNotFound
+  | QueueTicketExpired;
+
+/** A queue ticket as the API shows it. */
+export interface QueueTicketView {
+  id: string;
+  licenseId: string;
+  position: number;
+  status: QueueStatus;
+  expiresAt: Date;
+}
+
+export const ticketView = (ticket: QueueTicket): QueueTicketView => ({
+  id: ticket.ticketId,
+  licenseId: ticket.licenseId,
+  position: ticket.position,
+  status: ticket.status,
+  expiresAt: new Date(ticket.expiresAtMs),
+});
+
+/** No seat was free: the client waits in line with this ticket. */
+export type SeatQueued = { ticket: QueueTicketView; seats: SeatCount };
 
 /** `renewed`: the fingerprint's live lease was renewed instead of a new seat granted. */
 export type SeatGranted = { session: SessionView; lease: SignedLease; seats: SeatCount; renewed: boolean };
 
 /** The license of a seat call's key, noted in the call's facts; undefined for a key this server did not issue. */
-async function licenseOfKey(ctx: ServiceContext, licenseKey: string, facts: SeatCallFacts): Promise<ResolvedKey | undefined> {
+export async function licenseOfKey(ctx: ServiceContext, licenseKey: string, facts: SeatCallFacts): Promise<ResolvedKey | undefined> {
   const license = await resolveLicenseKey(ctx, licenseKey);
   if (license) {
     facts.licenseId = license.licenseId;
@@ -154,29 +187,27 @@ export function acquireSeat(
   ctx: ServiceContext,
   input: AcquireInput,
   caller: SeatCaller,
-): Promise<Result<SeatGranted, AcquireError>> {
-  return observed(
-    ctx,
-    'acquire',
-    caller,
-    input.fingerprint,
-    (facts) => acquire(ctx, input, caller, facts),
-    (granted) => ({
-      kind: 'granted',
-      sessionId: granted.session.id,
-      renewed: granted.renewed,
-      overage: granted.session.overage,
-      seats: granted.seats,
-    }),
-  );
+): Promise<Result<SeatGranted | SeatQueued, AcquireError>> {
+  return observed(ctx, 'acquire', caller, input.fingerprint, (facts) => acquire(ctx, input, caller, facts), grantOutcome);
 }
 
-async function acquire(
+/** The outcome an acquire or a claim reports. */
+export const grantOutcome = (answer: SeatGranted | SeatQueued): SeatOutcomeKind =>
+  'ticket' in answer
+    ? { kind: 'queued', ticketId: answer.ticket.id, position: answer.ticket.position, seats: answer.seats }
+    : { kind: 'granted', sessionId: answer.session.id, renewed: answer.renewed, overage: answer.session.overage, seats: answer.seats };
+
+/**
+ * An acquire; with `claimTicketId`, the claim of the seat set aside for that ticket, for the
+ * ticket's holder (the input's fingerprint and ids are then the ticket's).
+ */
+export async function acquire(
   ctx: ServiceContext,
   input: AcquireInput,
   caller: SeatCaller,
   facts: SeatCallFacts,
-): Promise<Result<SeatGranted, AcquireError>> {
+  claimTicketId?: string,
+): Promise<Result<SeatGranted | SeatQueued, AcquireError>> {
   const invalid = checkAcquireInput(input);
   if (invalid) return err(invalid);
   const license = await licenseOfKey(ctx, input.licenseKey, facts);
@@ -185,8 +216,14 @@ async function acquire(
 
   const sessionId = newId('ses');
   const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
-    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate, { userId: input.userId, processId: input.processId }),
+    ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate, {
+      userId: input.userId,
+      processId: input.processId,
+      ...(input.queue ? { queueTicketId: newId('qtk') } : {}),
+      ...(claimTicketId ? { claimTicketId } : {}),
+    }),
   );
+  if (outcome.kind === 'queued') return ok({ ticket: ticketView(outcome.ticket), seats: outcome.seats });
   if (outcome.kind === 'refused') {
     switch (outcome.reason) {
       case 'NO_SEATS':
@@ -200,6 +237,10 @@ async function acquire(
         return err(new InvalidInput("userId is required: this license's seats are per user", 'userId'));
       case 'PROCESS_ID_REQUIRED':
         return err(new InvalidInput("processId is required: this license's seats are per process", 'processId'));
+      case 'TICKET_NOT_FOUND':
+        return err(new QueueTicketNotFound());
+      case 'TICKET_ENDED':
+        return err(new QueueTicketExpired());
       default:
         return err(licenseError(outcome.reason));
     }

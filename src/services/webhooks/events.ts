@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   'seat.expired',
   'seat.revoked',
   'seat.limit-reached',
+  'seat.overage',
   'apikey.created',
   'apikey.rotated',
   'apikey.revoked',

@@ -105,6 +105,12 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
     ticket.status = status;
     ticket.until = now + TICKET_KEPT_MS;
   };
+  /** A ticket, ended first as EXPIRED if it is still WAITING past its expiry, as currentTicket in lua/lib/queue.lua. */
+  const currentTicket = (l: LicenseSeats, ticketId: string, now: number) => {
+    const ticket = l.tickets.get(ticketId);
+    if (ticket?.status === 'WAITING' && ticket.until <= now) endTicket(l, ticketId, 'EXPIRED', now);
+    return ticket;
+  };
   const publishQueue = (licenseId: string, now: number) => void pubsub.publish(queueChannel(licenseId), String(now));
   /** As settleQueue in lua/lib/queue.lua. */
   const settleQueue = (licenseId: string, l: LicenseSeats, now: number) => {
@@ -235,7 +241,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       let processId = ids?.processId ?? '';
       let claimed = ids?.claimTicketId;
       if (claimed) {
-        const ticket = l.tickets.get(claimed);
+        const ticket = currentTicket(l, claimed, now);
         if (!ticket) return refuse('TICKET_NOT_FOUND');
         if (ticket.status === 'WAITING') return { kind: 'queued', ticket: ticketView(licenseId, l, claimed), seats: seats(licenseId, l, now), rate };
         if (ticket.status !== 'READY') return refuse('TICKET_ENDED');
@@ -289,6 +295,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         const queue = l.terms.queue;
         if (!ids?.queueTicketId || !queue.enabled) return refuse('NO_SEATS');
         let open = l.ticketOf.get(holderKey);
+        if (open !== undefined && currentTicket(l, open, now)?.status !== 'WAITING') open = undefined;
         if (open === undefined) {
           if (l.line.size >= queue.maxLength) return refuse('NO_SEATS');
           open = ids.queueTicketId;
@@ -376,7 +383,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (!l) return { kind: 'unloaded' };
       const now = clock();
       settleQueue(licenseId, l, now);
-      const ticket = l.tickets.get(ticketId);
+      const ticket = currentTicket(l, ticketId, now);
       if (!ticket) return { kind: 'ticket', ticket: null, nowMs: now };
       if (action === 'heartbeat' && ticket.status === 'WAITING') ticket.until = now + l.terms.queue.claimMs;
       if (action === 'leave' && (ticket.status === 'WAITING' || ticket.status === 'READY')) {
