@@ -14,6 +14,7 @@ export const SCRIPTS = {
   reap: 4,
   load: 5,
   configure: 4,
+  activate: 4,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -71,6 +71,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.acquireSeat': 'public',
   'Mutation.heartbeatSeat': 'public',
   'Mutation.releaseSeat': 'public',
+  'Mutation.requestCertificate': 'public',
   'Mutation.validateLicense': 'public',
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',

@@ -26,6 +26,7 @@ describe('artifacts', () => {
         'Mutation.acquireSeat',
         'Mutation.heartbeatSeat',
         'Mutation.releaseSeat',
+        'Mutation.requestCertificate',
         'Mutation.validateLicense',
         'Mutation.login',
         'Mutation.refreshToken',
@@ -47,6 +48,7 @@ describe('artifacts', () => {
     load: '1eceb452e79079f234450e119e9154189dcfd32d',
     configure: '1312d49128a1a435556bbd340742c8219c0faf0a',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
+    activate: '5ce754b297385e56db4ca6cf2a0417e036fbbc4a',
   };
 
   it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {

@@ -71,7 +71,7 @@ function checkSessionId(sessionId: string): InvalidInput | undefined {
   return isId('ses', sessionId) ? undefined : new InvalidInput('sessionId is not a session id', 'sessionId');
 }
 
-function licenseError(reason: LicenseRefusal): LicenseError {
+export function licenseError(reason: LicenseRefusal): LicenseError {
   return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
 }
 
@@ -80,7 +80,7 @@ function licenseError(reason: LicenseRefusal): LicenseError {
  * With a rate limit the operation takes its token in the same store call; without a token left
  * it is refused with RATE_LIMITED and nothing changed.
  */
-async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
+export async function withLoadedLicense<T extends { kind: string; rate?: TakeResult }>(
   ctx: ServiceContext,
   licenseId: string,
   rateLimit: SeatRateLimit | undefined,

@@ -4,6 +4,7 @@ import type { BucketSpec } from '../rateLimits/contract.ts';
 import { licenseRateKey, takeResult } from '../rateLimits/redis.ts';
 import {
   type AcquireOutcome,
+  type ActivateOutcome,
   type HeartbeatOutcome,
   type LeaseTerms,
   type LicenseRefusal,
@@ -185,6 +186,20 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         });
       }
       return reaped;
+    },
+
+    async activate(licenseId, fingerprint, forget, spec): Promise<ActivateOutcome> {
+      const k = keysOf(licenseId);
+      const { rate, r } = rated(
+        await runScript(redis, 'activate', [k.machines, k.fp, k.meta, k.rate], [licenseId, fingerprint, forget ? 1 : 0, ...rateArgs(spec)]),
+        spec,
+      );
+      const code = Number(r[0]);
+      if (code === Code.Unloaded) return { kind: 'unloaded' };
+      if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
+      if (code === Code.TooManyMachines) return { kind: 'refused', reason: 'TOO_MANY_MACHINES', rate };
+      if (code < 0) return { kind: 'refused', reason: LICENSE_REFUSALS[code]!, rate };
+      return { kind: 'activated', newMachine: r[1] === 1, nowMs: Number(r[2]), rate };
     },
 
     async load(licenseId, terms, sessions, machines) {
