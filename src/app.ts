@@ -95,7 +95,7 @@ async function createSigner(config: Config, files: FileStore): Promise<Signer> {
     const { createKmsSigner } = await import('./services/signing/kms.ts');
     return createKmsSigner({ keyVersions: config.kmsKeyVersions, endpoint: config.kmsEndpoint });
   }
-  return createLocalSigner({ pem: config.signingKeyPem, files });
+  return createLocalSigner({ pem: config.signingKeyPem, publishedPem: config.signingKeysPublished, files });
 }
 
 interface Stores {

@@ -23,6 +23,8 @@ export interface Config {
   signer: SignerKind;
   /** PEM (PKCS#8) private key for the local signer; otherwise kept in dataDir. */
   signingKeyPem: string | undefined;
+  /** Public keys published beside the local signing key and never used to sign (PEM blocks): the next key, the replaced ones. */
+  signingKeysPublished: string | undefined;
   /** KMS key versions, newest first: the first signs, all are published in the JWKS. */
   kmsKeyVersions: string[];
   /** Test and on-prem override of the KMS endpoint, `host:port`, plaintext gRPC. */
@@ -235,6 +237,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
     signer,
     signingKeyPem: env.SIGNING_KEY_PEM || undefined,
+    signingKeysPublished: env.SIGNING_KEYS_PUBLISHED || undefined,
     kmsKeyVersions,
     kmsEndpoint: env.KMS_ENDPOINT || undefined,
     issuer: env.LEASEHOLD_ISSUER || 'leasehold',

@@ -41,9 +41,9 @@ import {
 } from '../services/rateLimits.ts';
 
 /** The operations of the licensed app, limited per license when called without a credential. */
-const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'validateLicense']);
+const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate', 'validateLicense']);
 /** Seat fields whose seat store call takes the license's token itself. */
-const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat']);
+const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate']);
 
 interface Operation {
   startedAt: number;

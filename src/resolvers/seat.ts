@@ -8,8 +8,11 @@ import {
   HeartbeatSeatResult,
   ReleaseSeatInput,
   ReleaseSeatResult,
+  RequestCertificateInput,
+  RequestCertificateResult,
   SeatCountType,
 } from '../schema/seat.ts';
+import { requestCertificate } from '../services/seats/certificates.ts';
 import { acquireSeat, heartbeatSeat, releaseSeat, seatCountUpdates } from '../services/seats/seats.ts';
 import { unwrap } from '../services/errors.ts';
 
@@ -35,6 +38,15 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ReleaseSeatInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await releaseSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, seatCaller(ctx))),
+  }),
+  requestCertificate: t.field({
+    skipTypeScopes: true,
+    extensions: { signs: true },
+    type: RequestCertificateResult,
+    description:
+      'A license certificate for one machine, for apps that run offline: the machine is activated if it is not yet, under maxMachines.',
+    args: { input: t.arg({ type: RequestCertificateInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ certificate: unwrap(await requestCertificate(ctx.services, input, seatCaller(ctx))) }),
   }),
 }));
 

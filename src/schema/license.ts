@@ -1,7 +1,8 @@
 /** The License type, its connection, and the inputs that create and change licenses. */
 import type { LicenseRow } from '../db/rows.ts';
 import { seatCount } from '../services/seats/seats.ts';
-import { licenseCertificate, ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
+import { ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
+import { machineCertificate } from '../services/seats/certificates.ts';
 import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
 import { queuePolicyOf, type SeatQueuePolicy } from '../services/licenses/licenses.ts';
 import { builder } from './builder.ts';
@@ -66,9 +67,14 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     certificate: t.field({
       extensions: { signs: true },
       type: SignedLeaseType,
+      nullable: true,
+      // A key holder sees the license through validateLicense; a certificate it must ask for
+      // with requestCertificate, which counts the machine against maxMachines.
+      authScopes: { scope: 'licenses:read' },
       description:
-        'A signed certificate of this license (tier, features, limits, expiry) for apps that run offline; valid 7 days or until the license expires.',
-      resolve: (license, _args, ctx) => licenseCertificate(ctx.services, license),
+        'A signed certificate of this license (tier, features, limits, expiry) for one activated machine, for apps that run offline; valid 7 days or until the license expires. Null for a fingerprint that is not an activated machine of this license.',
+      args: { fingerprint: t.arg.string({ required: true }) },
+      resolve: async (license, { fingerprint }, ctx) => (await machineCertificate(ctx.services, license, fingerprint)) ?? null,
     }),
   }),
 });

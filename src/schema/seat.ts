@@ -141,6 +141,21 @@ builder.objectType(TooManyMachines, {
   fields: (t) => ({ maxMachines: t.exposeInt('maxMachines') }),
 });
 
+export const RequestCertificateInput = builder.inputType('RequestCertificateInput', {
+  fields: (t) => ({
+    licenseKey: t.string({ required: true }),
+    fingerprint: t.string({ required: true, description: 'The machine the certificate is for, 1 to 256 characters.' }),
+  }),
+});
+
+export const CertificateIssuedType = builder.objectRef<{ certificate: SignedLease }>('CertificateIssued').implement({
+  fields: (t) => ({ certificate: t.field({ type: SignedLeaseType, resolve: (r) => r.certificate }) }),
+});
+
+export const RequestCertificateResult = builder.errorUnion('RequestCertificateResult', {
+  types: [CertificateIssuedType, ...LICENSE_ERRORS, TooManyMachines],
+  resolveType: () => 'CertificateIssued',
+});
 
 export const QueueStatusEnum = builder.enumType('QueueStatus', {
   description:

@@ -15,6 +15,7 @@ export const SCRIPTS = {
   load: 17,
   configure: 17,
   ticket: 17,
+  activate: 17,
   rate_limit: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -74,6 +74,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.heartbeatQueueTicket': 'public',
   'Mutation.leaveQueue': 'public',
   'Mutation.claimQueuedSeat': 'public',
+  'Mutation.requestCertificate': 'public',
   'Mutation.validateLicense': 'public',
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',

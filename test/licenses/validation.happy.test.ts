@@ -86,10 +86,13 @@ describe('validateLicense', () => {
 describe('license certificate', () => {
   it('is a signed JWS of the license that verifies against the JWKS and fails when altered', async () => {
     const license = await createLicense(app, { maxSeats: 4, maxMachines: 2, features: ['a', 'b'], expiresAt: '2030-01-01T00:00:00.000Z' });
-    const r = await admin(app, `query($id: ID!) { license(id: $id) { certificate { token keyId } } }`, { id: license.id });
+    await acquire(app, license.key, 'offline-1');
+    const r = await admin(app, `query($id: ID!) { license(id: $id) { certificate(fingerprint: "offline-1") { token keyId } } }`, {
+      id: license.id,
+    });
     const token: string = r.data!.license.certificate.token;
     const { payload } = await jwtVerify(token, jwks, { issuer: 'leasehold', typ: 'license-certificate+jwt', audience: license.id });
-    expect(payload).toMatchObject({ sub: license.id, tier: 'pro', features: ['a', 'b'], maxSeats: 4, maxMachines: 2, lexp: 1893456000 });
+    expect(payload).toMatchObject({ sub: license.id, fp: 'offline-1', tier: 'pro', features: ['a', 'b'], maxSeats: 4, maxMachines: 2, lexp: 1893456000 });
     expect(payload.exp! - payload.iat!).toBe(7 * 86_400);
 
     const [header, body, signature] = token.split('.');

@@ -30,6 +30,7 @@ describe('artifacts', () => {
         'Mutation.leaveQueue',
         'Mutation.claimQueuedSeat',
         'Subscription.seatQueueUpdated',
+        'Mutation.requestCertificate',
         'Mutation.validateLicense',
         'Mutation.login',
         'Mutation.refreshToken',
@@ -52,6 +53,7 @@ describe('artifacts', () => {
     configure: '79abcaf008f77b21ec7205af4e6af6158c7756f9',
     ticket: 'bae65cc26333370416760b54f7b0d388a0305089',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
+    activate: '641eb88dfc8f2722f25cf12ea125597dae2d3045',
   };
 
   it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {

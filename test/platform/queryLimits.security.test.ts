@@ -81,7 +81,7 @@ describe('query limits', () => {
 
   it('refuses certificates past the per-request bound for a credential too, counting every page', async () => {
     const { status, body } = await post(
-      `{ a: licenses(first: 100) { edges { node { certificate { token } } } } b: licenses(first: 1) { edges { node { certificate { token } } } } }`,
+      `{ a: licenses(first: 100) { edges { node { certificate(fingerprint: "m") { token } } } } b: licenses(first: 1) { edges { node { certificate(fingerprint: "m") { token } } } } }`,
       { authorization: `Bearer ${ADMIN_TOKEN}` },
     );
     expect(status).toBe(400);

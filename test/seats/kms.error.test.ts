@@ -34,8 +34,9 @@ describe('seats signed by Cloud KMS', () => {
     expect(payload.sub).toBe(granted.session.id);
     expect(await opensslVerifies(granted.lease.token, fake.publicKeyPem(KEY), 'RS256')).toBe(true);
 
-    const certificate = (await admin(app, `query($id: ID!) { license(id: $id) { certificate { token } } }`, { id: license.id })).data!
-      .license.certificate.token;
+    const certificate = (
+      await admin(app, `query($id: ID!) { license(id: $id) { certificate(fingerprint: "kms-machine") { token } } }`, { id: license.id })
+    ).data!.license.certificate.token;
     await jwtVerify(certificate, jwks, { issuer: 'leasehold' });
     expect(await opensslVerifies(certificate, fake.publicKeyPem(KEY), 'RS256')).toBe(true);
   });

@@ -31,7 +31,9 @@ beforeAll(async () => {
   other = await createLicense(app, { maxSeats: 2 });
   const granted = await acquire(app, license.key, 'machine-1');
   documents.lease = granted.lease.token;
-  const certificate = await admin(app, `query($id: ID!) { license(id: $id) { certificate { token } } }`, { id: license.id });
+  const certificate = await admin(app, `query($id: ID!) { license(id: $id) { certificate(fingerprint: "machine-1") { token } } }`, {
+    id: license.id,
+  });
   documents.certificate = certificate.data!.license.certificate.token;
   const validation = await gql(app, VALIDATE, { input: { licenseKey: license.key, fingerprint: 'machine-1', nonce: 'n-1' } });
   documents.validation = validation.data!.validateLicense.signed.token;

@@ -132,6 +132,35 @@ export function describeSeatStoreContract(name: string, store: SeatStore, pubsub
       expect((await grant(id, 'another')).newMachine).toBe(true);
     });
 
+    it('activates machines without a seat under maxMachines, and acquire counts them', async () => {
+      const id = await license({ maxSeats: 1, maxMachines: 2 });
+      expect(await store.activate(id, 'offline-1', false)).toMatchObject({ kind: 'activated', newMachine: true });
+      expect(await store.activate(id, 'offline-1', false)).toMatchObject({ kind: 'activated', newMachine: false });
+      expect(await store.count(id)).toMatchObject({ used: 0 });
+      expect((await grant(id, 'online')).newMachine).toBe(true);
+      expect(await store.activate(id, 'offline-2', false)).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_MACHINES' });
+      expect(await store.acquire(id, newId('ses'), 'offline-2')).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_MACHINES' });
+      expect(await store.activate(await license({ status: 'REVOKED' }), 'x', false)).toMatchObject({ kind: 'refused', reason: 'REVOKED' });
+      expect(await store.activate(newId('lic'), 'x', false)).toEqual({ kind: 'unloaded' });
+    });
+
+    it('activates exactly maxMachines of 200 machines asking at once', async () => {
+      const id = await license({ maxSeats: 1, maxMachines: 10 });
+      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => store.activate(id, `machine-${i}`, false)));
+      expect(outcomes.filter((o) => o.kind === 'activated')).toHaveLength(10);
+      expect(outcomes.filter((o) => o.kind === 'refused' && o.reason === 'TOO_MANY_MACHINES')).toHaveLength(190);
+    });
+
+    it('forgets an activation on undo, but not a machine that holds a lease', async () => {
+      const id = await license({ maxMachines: 1 });
+      await store.activate(id, 'undone', false);
+      await store.activate(id, 'undone', true);
+      const held = await grant(id, 'holder');
+      await store.activate(id, 'holder', true);
+      expect(await store.activate(id, 'third', false)).toMatchObject({ kind: 'refused', reason: 'TOO_MANY_MACHINES' });
+      expect(held.newMachine).toBe(true);
+    });
+
     it('refuses a suspended, revoked or expired license', async () => {
       expect(await store.acquire(await license({ status: 'SUSPENDED' }), newId('ses'), 'x')).toMatchObject({ reason: 'SUSPENDED' });
       expect(await store.acquire(await license({ status: 'REVOKED' }), newId('ses'), 'x')).toMatchObject({ reason: 'REVOKED' });

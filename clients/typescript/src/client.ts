@@ -3,15 +3,17 @@
  * verified offline before it is returned; `validate()` asks for a signed verdict and checks it,
  * nonce included. Every answer is trusted only as far as its signature goes.
  */
-import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeJwt, type JWTVerifyGetKey } from 'jose';
 import { LeaseholdError, type LeaseholdErrorCode } from './errors.ts';
-import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, ReleaseSeat, ValidateLicense } from './generated/operations.ts';
+import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, ReleaseSeat, RequestCertificate, ValidateLicense } from './generated/operations.ts';
 import { Seat, type Lease, type SeatBackend, type SeatGrant, type SeatSession } from './seat.ts';
 import { createTransport, type Fetch, type Transport } from './transport.ts';
 import {
   jwksResolver,
+  verifyCertificate,
   verifyLease,
   verifyValidation,
+  type CertificateClaims,
   type JwksSource,
   type ValidationClaims,
   type ValidationCode,
@@ -60,6 +62,13 @@ export interface ValidateOptions {
   entitlements?: string[];
 }
 
+/** A license certificate for one machine, verified: the document for running offline for days. */
+export interface Certificate {
+  token: string;
+  claims: CertificateClaims;
+  expiresAt: Date;
+}
+
 export interface Validation {
   /** True only from a signed answer that was verified, nonce included. */
   valid: boolean;
@@ -76,6 +85,7 @@ type SessionFields = Omit<SeatSession, 'startedAt' | 'lastHeartbeatAt' | 'expire
 type AcquireAnswer = { acquireSeat: Refusal & { session?: SessionFields; lease?: { token: string } } };
 type HeartbeatAnswer = { heartbeatSeat: Refusal & { session?: { lastHeartbeatAt: string; expiresAt: string }; lease?: { token: string } } };
 type ReleaseAnswer = { releaseSeat: Refusal };
+type CertificateAnswer = { requestCertificate: Refusal & { certificate?: { token: string } } };
 type ValidateAnswer = { validateLicense: { valid: boolean; code: ValidationCode; signed: { token: string } | null } };
 
 /** Releases go out fast: they run on the way out of the app, and a lost one costs nothing. */
@@ -134,6 +144,29 @@ export class Leasehold {
       ...(options.fingerprint !== undefined ? { fingerprint: options.fingerprint } : {}),
     });
     return { valid: claims.valid === true, code: claims.code, nonce, claims, token, expiresAt: new Date(claims.exp * 1000) };
+  }
+
+  /**
+   * A certificate of the license for this machine, verified before it is returned. The server
+   * activates the machine if it is not yet (TOO_MANY_MACHINES past the license's maxMachines).
+   */
+  async certificate(options: { fingerprint: string }): Promise<Certificate> {
+    const { fingerprint } = options;
+    const { requestCertificate: answer } = await this.#transport.request<CertificateAnswer>(RequestCertificate, {
+      input: { licenseKey: this.#options.licenseKey, fingerprint },
+    });
+    if (answer.__typename !== 'CertificateIssued' || !answer.certificate) throw refusal(answer);
+    const { token } = answer.certificate;
+    // The key names no license id; the certificate does, and verification holds it to its audience.
+    let licenseId: unknown;
+    try {
+      licenseId = decodeJwt(token).sub;
+    } catch (error) {
+      throw new LeaseholdError('TOKEN_MALFORMED', 'The license server sent a certificate that is not a JWS', { cause: error });
+    }
+    if (typeof licenseId !== 'string') throw new LeaseholdError('TOKEN_MALFORMED', 'The certificate names no license');
+    const claims = await verifyCertificate(token, { ...this.#verify, licenseId, fingerprint });
+    return { token, claims, expiresAt: new Date(claims.exp * 1000) };
   }
 
   #backend({ fingerprint, clientInfo }: AcquireOptions): SeatBackend {

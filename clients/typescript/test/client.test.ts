@@ -56,6 +56,20 @@ describe('acquire', () => {
   });
 });
 
+describe('certificate', () => {
+  it('returns a verified certificate for the machine, and refuses a machine past maxMachines', async () => {
+    const license = await server.createLicense({ maxSeats: 1, maxMachines: 1 });
+    const lh = new Leasehold({ url: server.url, licenseKey: license.key });
+    const certificate = await lh.certificate({ fingerprint: 'offline-laptop' });
+    expect(certificate.claims).toMatchObject({ sub: license.id, aud: license.id, fp: 'offline-laptop' });
+    expect(certificate.expiresAt.getTime()).toBe(certificate.claims.exp * 1000);
+    expect(await refusal(lh.certificate({ fingerprint: 'second-laptop' }))).toMatchObject({ code: 'TOO_MANY_MACHINES' });
+    // The certified machine is the license's one machine: it may take the seat, another may not.
+    expect(await refusal(lh.acquire({ fingerprint: 'second-laptop' }))).toMatchObject({ code: 'TOO_MANY_MACHINES' });
+    await (await lh.acquire({ fingerprint: 'offline-laptop' })).release();
+  });
+});
+
 describe('heartbeats', () => {
   async function heartbeatsOver(ms: number, leaseSeconds: number, options: { offlineGraceSeconds?: number } = {}) {
     const license = await server.createLicense({ maxSeats: 1, leaseSeconds });

@@ -41,7 +41,10 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
 
   it('refuses offline, each with its code, a lease signed by another key, a tampered claim, another fingerprint, a replayed verdict, and one kind of document for another', async () => {
     const license = await server.createLicense({ maxSeats: 1 });
-    const { license: issued } = await server.admin(`query($id: ID!) { license(id: $id) { certificate { token } } }`, { id: license.id });
+    const { requestCertificate: issued } = await server.admin(
+      `mutation($input: RequestCertificateInput!) { requestCertificate(input: $input) { ... on CertificateIssued { certificate { token } } } }`,
+      { input: { licenseKey: license.key, fingerprint: `checker-${runtime}` } },
+    );
     const run = runScenario(command, 'refusals', {
       LEASEHOLD_URL: server.url,
       LICENSE_KEY: license.key,

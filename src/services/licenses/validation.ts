@@ -28,7 +28,11 @@ const ENTITLEMENT_MAX = 64;
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
-export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Promise<SignedDocument> {
+/**
+ * A certificate of the license for one machine (`fp`), for an app that runs offline: callers
+ * hand it out only to an activated machine of the license (see seats/certificates.ts).
+ */
+export function licenseCertificate(ctx: ServiceContext, license: LicenseRow, fingerprint: string): Promise<SignedDocument> {
   const iat = Math.floor(ctx.clock.now() / 1000);
   const ttlEnd = iat + CERTIFICATE_TTL_SECONDS;
   const exp = license.expiresAt ? Math.min(ttlEnd, seconds(license.expiresAt)) : ttlEnd;
@@ -37,6 +41,7 @@ export function licenseCertificate(ctx: ServiceContext, license: LicenseRow): Pr
     audience: license.id,
     claims: {
       sub: license.id,
+      fp: fingerprint,
       status: license.status,
       tier: license.tier,
       features: license.features,

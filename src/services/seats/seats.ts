@@ -79,7 +79,7 @@ function checkSessionId(sessionId: string): InvalidInput | undefined {
   return isId('ses', sessionId) ? undefined : new InvalidInput('sessionId is not a session id', 'sessionId');
 }
 
-function licenseError(reason: LicenseRefusal): LicenseError {
+export function licenseError(reason: LicenseRefusal): LicenseError {
   return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
 }
 

@@ -3,7 +3,7 @@
  * start, with its public JWK and RFC 7638 thumbprint as key id. The JWS algorithm follows the
  * key: Ed25519 signs EdDSA, P-256 signs ES256.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
 import type { FileStore } from '../../lib/files.ts';
 import type { SigningAlgorithm } from '../../lib/jws.ts';
@@ -46,4 +46,27 @@ function algorithmOf(pem: string): KeyAlgorithm | undefined {
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   return undefined;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
+
+/**
+ * The public JWKs (with RFC 7638 key ids and their algorithm) of every PEM block in `pem`,
+ * public or private keys alike, Ed25519 or P-256.
+ */
+export async function publicKeysOf(pem: string, name: string): Promise<JWK[]> {
+  const keys: JWK[] = [];
+  for (const [block] of pem.matchAll(PEM_BLOCK)) {
+    let key;
+    try {
+      key = createPublicKey(block);
+    } catch {
+      throw new Error(`${name}: a PEM block is not a public or private key`);
+    }
+    const algorithm = key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? 'ES256' : undefined;
+    if (!algorithm) throw new Error(`${name}: only Ed25519 and P-256 keys can be published`);
+    const jwk = key.export({ format: 'jwk' }) as JWK;
+    keys.push({ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: algorithm });
+  }
+  return keys;
 }

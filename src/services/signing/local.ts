@@ -10,11 +10,20 @@
  */
 import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
-import { loadOrCreateKey } from './keyFile.ts';
+import { loadOrCreateKey, publicKeysOf } from './keyFile.ts';
 import type { Signer } from '../../lib/jws.ts';
 import type { FileStore } from '../../lib/files.ts';
 
-export async function createLocalSigner(options: { pem?: string | undefined; files: FileStore }): Promise<Signer> {
+/** Where a data directory keeps public keys to publish beside its signing key. */
+export const PUBLISHED_KEYS_FILE = 'signing-keys-published.pem';
+
+/**
+ * `publishedPem`: public (or private) keys published beside the signing key and never used to
+ * sign, one PEM block each (SIGNING_KEYS_PUBLISHED, or the data directory's PUBLISHED_KEYS_FILE):
+ * the next key, before a rotation, so verifiers know it when it starts signing; the replaced
+ * ones, after it, so what they signed verifies until it expires (7 days at the most).
+ */
+export async function createLocalSigner(options: { pem?: string | undefined; publishedPem?: string | undefined; files: FileStore }): Promise<Signer> {
   const { privateKey, publicJwk, keyId, algorithm } = await loadOrCreateKey({
     pem: options.pem,
     files: options.files,
@@ -23,6 +32,9 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
     name: 'SIGNING_KEY_PEM',
   });
   const jwk: JWK = { ...publicJwk, kid: keyId, alg: algorithm, use: 'sig' };
+  const published = (await publicKeysOf(options.publishedPem ?? (await options.files.read(PUBLISHED_KEYS_FILE)) ?? '', 'SIGNING_KEYS_PUBLISHED'))
+    .filter((key) => key.kid !== keyId)
+    .map((key) => ({ ...key, use: 'sig' }));
   const key = KeyObject.from(privateKey);
   // Ed25519 hashes internally; ES256 wants r‖s (IEEE P1363), not node's default DER.
   const ecdsaKey = { key, dsaEncoding: 'ieee-p1363' } as const;
@@ -35,7 +47,7 @@ export async function createLocalSigner(options: { pem?: string | undefined; fil
       return signBytes(signingInput);
     },
     async publicJwks() {
-      return [jwk];
+      return [jwk, ...published];
     },
     async close() {},
   };

@@ -207,6 +207,12 @@ export interface LingeringSeat {
   untilMs: number;
 }
 
+export type ActivateOutcome =
+  | { kind: 'unloaded' }
+  | RateLimited
+  | ({ kind: 'refused'; reason: LicenseRefusal | 'TOO_MANY_MACHINES' } & Rated)
+  | ({ kind: 'activated'; newMachine: boolean; nowMs: number } & Rated);
+
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
   acquire(
@@ -232,6 +238,11 @@ export interface SeatStore {
   ): Promise<ReleaseOutcome>;
   count(licenseId: string): Promise<SeatCount | undefined>;
   reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
+  /**
+   * Activates a machine without a seat, under maxMachines, as acquire would. `forget` undoes a
+   * first activation whose Postgres write failed (a machine holding a lease stays).
+   */
+  activate(licenseId: string, fingerprint: string, forget: boolean, rate?: BucketSpec): Promise<ActivateOutcome>;
   /** Loads a license that the store does not hold; a no-op when it already does. */
   load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[], lingering?: LingeringSeat[]): Promise<void>;
   /**

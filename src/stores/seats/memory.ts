@@ -422,6 +422,24 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       return reaped;
     },
 
+    async activate(licenseId, fingerprint, forget, spec) {
+      const l = licenses.get(licenseId);
+      if (!l) return { kind: 'unloaded' };
+      const now = clock();
+      if (forget) {
+        if (![...l.fingerprintBySession.values()].includes(fingerprint)) l.machines.delete(fingerprint);
+        return { kind: 'activated', newMachine: false, nowMs: now };
+      }
+      const rate = takeToken(licenseId, spec);
+      if (rate && !rate.allowed) return { kind: 'rate-limited', rate };
+      const refused = refusal(l.terms, now);
+      if (refused) return { kind: 'refused', reason: refused, rate };
+      if (l.machines.has(fingerprint)) return { kind: 'activated', newMachine: false, nowMs: now, rate };
+      if (l.terms.maxMachines !== null && l.machines.size >= l.terms.maxMachines) return { kind: 'refused', reason: 'TOO_MANY_MACHINES', rate };
+      l.machines.add(fingerprint);
+      return { kind: 'activated', newMachine: true, nowMs: now, rate };
+    },
+
     async load(licenseId, terms, sessions, machines, lingering = []) {
       if (licenses.has(licenseId)) return;
       const l: LicenseSeats = {

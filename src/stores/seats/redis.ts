@@ -4,6 +4,7 @@ import type { BucketSpec } from '../rateLimits/contract.ts';
 import { licenseRateKey, takeResult } from '../rateLimits/redis.ts';
 import {
   type AcquireRefusal,
+  type ActivateOutcome,
   type HeartbeatOutcome,
   type LeaseTerms,
   type LicenseRefusal,
@@ -262,6 +263,19 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         });
       }
       return reaped;
+    },
+
+    async activate(licenseId, fingerprint, forget, spec): Promise<ActivateOutcome> {
+      const { rate, r } = rated(
+        await runScript(redis, 'activate', seatKeys(licenseId), [licenseId, fingerprint, forget ? 1 : 0, ...rateArgs(spec)]),
+        spec,
+      );
+      const code = Number(r[0]);
+      if (code === Code.Unloaded) return { kind: 'unloaded' };
+      if (code === Code.RateLimited) return { kind: 'rate-limited', rate: rate! };
+      if (code === Code.TooManyMachines) return { kind: 'refused', reason: 'TOO_MANY_MACHINES', rate };
+      if (code < 0) return { kind: 'refused', reason: LICENSE_REFUSALS[code]!, rate };
+      return { kind: 'activated', newMachine: r[1] === 1, nowMs: Number(r[2]), rate };
     },
 
     async load(licenseId, terms, sessions, machines, lingering = []) {

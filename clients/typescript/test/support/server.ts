@@ -25,7 +25,7 @@ export interface LeaseholdServer {
   /** What the server printed, for a failing test's message. */
   output(): string;
   admin<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  createLicense(input: { maxSeats: number; leaseSeconds?: number; tier?: string; features?: string[] }): Promise<{ id: string; key: string }>;
+  createLicense(input: { maxSeats: number; maxMachines?: number; leaseSeconds?: number; tier?: string; features?: string[] }): Promise<{ id: string; key: string }>;
   /** Seats in use right now, as the server counts them. */
   seatsUsed(licenseId: string): Promise<number>;
   close(): Promise<void>;
