@@ -14,6 +14,9 @@ await run('leasehold', async () => {
   const connInfo: ConnInfo = { remoteAddress: (request) => server.requestIP(request)?.address };
   const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
 
+  const websocket = makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress));
+  // Bun's graceful stop waits for WebSockets too: they are told to go away (1001) first.
+  const sockets = new Set<Bun.ServerWebSocket<undefined>>();
   let server: Bun.Server<undefined>;
   try {
     server = Bun.serve({
@@ -29,7 +32,17 @@ await run('leasehold', async () => {
         }
         return app.yoga.fetch(request);
       },
-      websocket: makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress)),
+      websocket: {
+        ...websocket,
+        open(socket) {
+          sockets.add(socket);
+          return websocket.open?.(socket);
+        },
+        close(socket, code, reason) {
+          sockets.delete(socket);
+          return websocket.close?.(socket, code, reason);
+        },
+      },
     });
   } catch (error) {
     await app.close();
@@ -40,8 +53,9 @@ await run('leasehold', async () => {
   return {
     graceMs: config.shutdownGraceMs,
     async stop() {
-      // stop(false) lets requests in flight finish; past the grace, stop(true) cuts them (and the sockets,
-      // which ends every graphql-ws subscription through the handler's close()).
+      // Closing a socket ends its graphql-ws subscriptions through the handler's close(). stop(false)
+      // lets requests in flight finish; past the grace, stop(true) cuts what is left.
+      for (const socket of sockets) socket.close(1001, 'Going away');
       const deadline = setTimeout(() => void server.stop(true), config.shutdownGraceMs);
       await server.stop(false);
       clearTimeout(deadline);

@@ -59,7 +59,7 @@ export async function connectRedis(url: string, options: { cluster?: boolean } =
   }
   // A server that does not answer at start is named now, not found out by the first request.
   try {
-    if (connection instanceof Cluster) await readyWithin(connection, common.commandTimeout);
+    if (connection instanceof Cluster) await readyWithin(connection, CLUSTER_READY_MS);
     await connection.ping();
   } catch (error) {
     connection.disconnect();
@@ -67,6 +67,9 @@ export async function connectRedis(url: string, options: { cluster?: boolean } =
   }
   return connection;
 }
+
+/** How long a Cluster may take at start to learn its slots from the nodes. */
+const CLUSTER_READY_MS = 10_000;
 
 function readyWithin(cluster: Cluster, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
