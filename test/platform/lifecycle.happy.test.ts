@@ -36,7 +36,8 @@ describe('stopping the server', () => {
   it(
     'SIGTERM to `npm start` stops the server itself: nothing keeps listening after npm exits',
     async () => {
-      const server = await start(['npm', 'start']);
+      // As a new user runs it: the embedded default (production mode with Postgres wants shared secrets set).
+      const server = await start(['npm', 'start'], { DATABASE_URL: '', REDIS_URL: '' });
       const port = Number(new URL(server.base).port);
       expect(await accepts(port)).toBe(true);
       server.child.kill('SIGTERM');
