@@ -130,6 +130,8 @@ async function createStores(config: Config, clock: Clock): Promise<Stores> {
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const clock = options.clock ?? systemClock;
   const log = createLogger(config.logLevel);
+  // PGlite is a database in files: a second process opening them would split the data silently.
+  const releaseDataDir = config.databaseUrl ? undefined : await options.files.lock();
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
   const stores = await createStores(config, clock);
   const signer = options.signer ?? (await createSigner(config, options.files));
@@ -206,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       await stores.pubsub.close();
       await stores.seats.close();
       await database.close();
+      await releaseDataDir?.();
     },
   };
 }

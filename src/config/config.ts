@@ -10,6 +10,10 @@ export type HstsMode = 'https' | 'always' | 'off';
 
 export interface Config {
   port: number;
+  /** The address to listen on: loopback in the embedded mode (its GraphiQL carries an API key); undefined = every interface. */
+  host: string | undefined;
+  /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. */
+  shutdownGraceMs: number;
   /** postgres:// URL; undefined = embedded PGlite in `${dataDir}/pg`. */
   databaseUrl: string | undefined;
   /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
@@ -89,6 +93,18 @@ export class ConfigError extends Error {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * A configured store that does not answer at start: named by its variable and its address,
+ * never its credentials.
+ */
+export function unreachable(variable: string, store: string, url: string, cause: unknown): ConfigError {
+  // loadConfig checked that every comma-separated part is a URL.
+  const parsed = new URL(url.split(',')[0]!.trim());
+  const where = `${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  const reason = (cause as { code?: string }).code ?? (cause as Error).message ?? String(cause);
+  return new ConfigError(variable, `cannot reach ${store} at ${where} (${reason})`);
 }
 
 type Env = Record<string, string | undefined>;
@@ -227,9 +243,12 @@ export function loadConfig(env: Env = readEnv()): Config {
   if (signer === 'kms' && kmsKeyVersions.length === 0) {
     throw new ConfigError('KMS_KEY_VERSION', 'required when SIGNER=kms');
   }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   return {
     port: int(env, 'PORT', 4000, 0, 65535),
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    host: env.HOST || (databaseUrl ? undefined : '127.0.0.1'),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    databaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: flag(env, 'REDIS_CLUSTER'),
     dataDir: env.DATA_DIR || './.data',

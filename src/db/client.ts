@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { unreachable } from '../config/config.ts';
 import * as schema from './schema.ts';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -36,7 +37,10 @@ export async function openDatabase(options: {
     });
     const db = drizzle(client, { schema });
     // A dedicated connection holds the advisory lock for the whole migration run.
-    const lockConnection = await client.reserve();
+    const lockConnection = await client.reserve().catch(async (error: unknown) => {
+      await client.end({ timeout: 0 });
+      throw unreachable('DATABASE_URL', 'Postgres', options.url!, error);
+    });
     try {
       await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK})`;
       await migrate(db, { migrationsFolder });

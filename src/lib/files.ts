@@ -8,4 +8,9 @@ export interface FileStore {
   read(name: string): Promise<string | undefined>;
   /** Writes a file readable by the owner only (0600). */
   writeSecret(name: string, contents: string): Promise<void>;
+  /**
+   * Makes this process the directory's only user (the embedded database lives in it), or throws
+   * a ConfigError naming DATA_DIR and the process that holds it. Resolves to the release.
+   */
+  lock(): Promise<() => Promise<void>>;
 }

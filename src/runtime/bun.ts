@@ -6,34 +6,61 @@ import { loadConfig } from '../config/config.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
+import { run } from './lifecycle.ts';
 
-const config = loadConfig();
-// Bun's server knows each request's peer; Yoga gets the bare Request (see http/clientAddress.ts).
-const connInfo: ConnInfo = { remoteAddress: (request) => server.requestIP(request)?.address };
-const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
+await run('leasehold', async () => {
+  const config = loadConfig();
+  // Bun's server knows each request's peer; Yoga gets the bare Request (see http/clientAddress.ts).
+  const connInfo: ConnInfo = { remoteAddress: (request) => server.requestIP(request)?.address };
+  const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
 
-const server: Bun.Server<undefined> = Bun.serve({
-  port: config.port,
-  fetch(request, server) {
-    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket' && new URL(request.url).pathname === '/graphql') {
-      // Bun does not expose the negotiated subprotocol on the socket, so it is checked here.
-      if (!handleProtocols(request.headers.get('sec-websocket-protocol') ?? '')) {
-        return new Response('Unsupported WebSocket subprotocol', { status: 400 });
-      }
-      return server.upgrade(request) ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
-    }
-    return app.yoga.fetch(request);
-  },
-  websocket: makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress)),
+  const websocket = makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress));
+  // Bun's graceful stop waits for WebSockets too: they are told to go away (1001) first.
+  const sockets = new Set<Bun.ServerWebSocket<undefined>>();
+  let server: Bun.Server<undefined>;
+  try {
+    server = Bun.serve({
+      port: config.port,
+      ...(config.host ? { hostname: config.host } : {}),
+      fetch(request, server) {
+        if (request.headers.get('upgrade')?.toLowerCase() === 'websocket' && new URL(request.url).pathname === '/graphql') {
+          // Bun does not expose the negotiated subprotocol on the socket, so it is checked here.
+          if (!handleProtocols(request.headers.get('sec-websocket-protocol') ?? '')) {
+            return new Response('Unsupported WebSocket subprotocol', { status: 400 });
+          }
+          return server.upgrade(request) ? undefined : new Response('WebSocket upgrade failed', { status: 400 });
+        }
+        return app.yoga.fetch(request);
+      },
+      websocket: {
+        ...websocket,
+        open(socket) {
+          sockets.add(socket);
+          return websocket.open?.(socket);
+        },
+        close(socket, code, reason) {
+          sockets.delete(socket);
+          return websocket.close?.(socket, code, reason);
+        },
+      },
+    });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+
+  console.log(startupBanner(app, `http://localhost:${server.port}`, `Bun ${Bun.version}`));
+  return {
+    graceMs: config.shutdownGraceMs,
+    async stop() {
+      // Closing a socket ends its graphql-ws subscriptions through the handler's close(). stop(false)
+      // lets requests in flight finish; past the grace, stop(true) cuts what is left.
+      for (const socket of sockets) socket.close(1001, 'Going away');
+      const deadline = setTimeout(() => void server.stop(true), config.shutdownGraceMs);
+      await server.stop(false);
+      clearTimeout(deadline);
+      await server.stop(true);
+      await app.close();
+    },
+  };
 });
-
-console.log(startupBanner(app, `http://localhost:${server.port}`, `Bun ${Bun.version}`));
-
-async function shutdown() {
-  // Closing the sockets ends every graphql-ws subscription through the handler's close().
-  await server.stop(true);
-  await app.close();
-  process.exit(0);
-}
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);

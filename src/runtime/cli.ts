@@ -7,6 +7,7 @@ import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
 import { bootstrapOrganization } from '../services/identity/bootstrap.ts';
 import { createFileStore } from './files.ts';
+import { exitWithStartFailure } from './lifecycle.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -19,14 +20,19 @@ if (command !== 'bootstrap') {
   process.exit(2);
 }
 
-const config = loadConfig();
-const app = await createApp(config, { files: createFileStore(config.dataDir), background: false });
 try {
-  const made = await bootstrapOrganization(app.services, {
-    name: values.name!,
-    ownerEmail: values.owner ?? `owner+${Date.now()}@leasehold.local`,
-  });
-  console.log(`organization: ${made.orgId}\nowner:        ${made.ownerEmail} / ${made.ownerPassword}\nAPI key:      ${made.apiKey}`);
-} finally {
-  await app.close();
+  const config = loadConfig();
+  const app = await createApp(config, { files: createFileStore(config.dataDir), background: false });
+  try {
+    const made = await bootstrapOrganization(app.services, {
+      name: values.name!,
+      ownerEmail: values.owner ?? `owner+${Date.now()}@leasehold.local`,
+    });
+    console.log(`organization: ${made.orgId}\nowner:        ${made.ownerEmail} / ${made.ownerPassword}\nAPI key:      ${made.apiKey}`);
+  } finally {
+    await app.close();
+  }
+} catch (error) {
+  // A variable, a store, or a data directory held by the running server: one line, as the server says it.
+  exitWithStartFailure('leasehold cli', error);
 }

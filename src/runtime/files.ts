@@ -1,7 +1,19 @@
 /** `FileStore` over `node:fs`, which Node, Bun and Deno all provide. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ConfigError } from '../config/config.ts';
 import type { FileStore } from '../lib/files.ts';
+
+/** Whether a process with this id runs (signal 0 checks without sending anything). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
 
 export function createFileStore(dataDir: string): FileStore {
   const dir = resolve(dataDir);
@@ -22,6 +34,33 @@ export function createFileStore(dataDir: string): FileStore {
     async writeSecret(name, contents) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(join(dir, name), contents, { mode: 0o600, flag: 'wx' });
+    },
+    /**
+     * A lock file holding the owner's process id, made with O_EXCL so of two processes starting
+     * together exactly one makes it. A lock whose process is gone (killed, crashed) is taken
+     * over; a process id that is this process's own is a previous life of it (a container's
+     * pid 1 restarted on the same volume).
+     */
+    async lock() {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const path = join(dir, 'lock');
+      for (;;) {
+        try {
+          await writeFile(path, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
+          return () => rm(path, { force: true });
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'EEXIST') throw error;
+        }
+        const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && running(holder)) {
+          throw new ConfigError(
+            'DATA_DIR',
+            `${dir} is in use by another Leasehold process (pid ${holder}): the embedded database allows one process. ` +
+              'Stop that one first, use its API instead, or set DATABASE_URL and REDIS_URL to run several.',
+          );
+        }
+        await rm(path, { force: true });
+      }
     },
   };
 }

@@ -3,22 +3,28 @@ import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
+import { run } from './lifecycle.ts';
 import { createNodeServer, nodeConnInfo } from './nodeServer.ts';
 
-const config = loadConfig();
-const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo: nodeConnInfo });
-const { server, close } = createNodeServer(app);
-
-server.listen(config.port, () => {
-  const address = server.address();
+await run('leasehold', async () => {
+  const config = loadConfig();
+  const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo: nodeConnInfo });
+  const http = createNodeServer(app);
+  try {
+    await http.listen(config.port, config.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   console.log(startupBanner(app, `http://localhost:${port}`, `Node ${process.versions.node}`));
+  return {
+    graceMs: config.shutdownGraceMs,
+    async stop() {
+      // Requests first, so the flushes in app.close() see every heartbeat they answered.
+      await http.close(config.shutdownGraceMs);
+      await app.close();
+    },
+  };
 });
-
-async function shutdown() {
-  await close();
-  await app.close();
-  process.exit(0);
-}
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);

@@ -15,19 +15,58 @@ export const nodeConnInfo: ConnInfo = {
   remoteAddress: (_request, serverContext) => serverContext.req?.socket?.remoteAddress,
 };
 
-export function createNodeServer(app: App): { server: Server; close(): Promise<void> } {
+export interface NodeServer {
+  server: Server;
+  /** Resolves once bound; a bind failure (EADDRINUSE and the like) rejects instead of crashing. */
+  listen(port: number, host?: string): Promise<void>;
+  /**
+   * Stops accepting, closes every WebSocket with 1001 (Going away), lets requests in flight
+   * (bodies still arriving included) finish for up to `graceMs`, then cuts what is left.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createNodeServer(app: App): NodeServer {
   const server = createServer(app.yoga);
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // Upgrades are handed over by hand: attached to the server, ws would also take over (and
+  // print) the server's own errors, such as a port in use.
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://upgrade').pathname !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+  });
   const ws = useServer(
     graphqlWsOptions<Extra>(app, (extra) => extra.request.socket.remoteAddress),
     wss,
   );
   return {
     server,
-    async close() {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    async close(graceMs = 0) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      const sockets = [...wss.clients];
       await ws.dispose();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      // A keep-alive connection is idle between requests: close each as soon as its last answer is out.
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        // Upgraded sockets are no longer the HTTP server's to cut; a peer that never answered 1001 is dropped.
+        for (const socket of sockets) socket.terminate();
+      }, graceMs);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(deadline);
     },
   };
 }

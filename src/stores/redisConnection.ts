@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
+import { unreachable } from '../config/config.ts';
 
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
@@ -50,13 +51,35 @@ export async function connectRedis(url: string, options: { cluster?: boolean } =
         { redisOptions: common, scaleReads: 'master', enableOfflineQueue: false },
       )
     : new Redis(url, common);
-  // Errors surface on the commands that hit them; the connection keeps reconnecting.
-  connection.on('error', () => {});
+  // Errors surface on the commands that hit them; the connection keeps reconnecting. The last
+  // one says why a start failed better than the command's "max retries" does.
+  let lastError: unknown;
+  connection.on('error', (error) => (lastError = error));
   for (const [name, numberOfKeys] of Object.entries(SCRIPTS)) {
     connection.defineCommand(name, { numberOfKeys, lua: readScript(name as ScriptName) });
   }
-  if (connection instanceof Cluster) await new Promise((resolve) => connection.once('ready', resolve));
+  // A server that does not answer at start is named now, not found out by the first request.
+  try {
+    if (connection instanceof Cluster) await readyWithin(connection, CLUSTER_READY_MS);
+    await connection.ping();
+  } catch (error) {
+    connection.disconnect();
+    throw unreachable('REDIS_URL', options.cluster ? 'the Redis Cluster' : 'Redis', url, lastError ?? error);
+  }
   return connection;
+}
+
+/** How long a Cluster may take at start to learn its slots from the nodes. */
+const CLUSTER_READY_MS = 10_000;
+
+function readyWithin(cluster: Cluster, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no cluster node ready within ${ms} ms`)), ms);
+    cluster.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export type Reply = (string | number | Reply)[];

@@ -11,7 +11,8 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'leasehold-first-start-'));
   // No DATABASE_URL or REDIS_URL: the embedded default, as a new user runs it.
   const env = { ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' } as Record<string, string>;
-  server = await startServer(['node_modules/.bin/tsx', 'src/runtime/node.ts'], env);
+  // What `npm start` runs: the build (npm test builds first).
+  server = await startServer(['node', 'dist/runtime/node.js'], env);
 }, START_TIMEOUT_MS + 10_000);
 afterAll(async () => {
   await stopServer(server);

@@ -17,7 +17,7 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_TOKEN = 'smoke-admin-token-0123456789abcdef';
 
 const runtimes: [runtime: string, command: string[]][] = [
-  ['Node', ['node_modules/.bin/tsx', 'src/runtime/node.ts']],
+  ['Node', ['node', 'dist/runtime/node.js']],
   ['Bun', ['node_modules/.bin/bun', 'src/runtime/bun.ts']],
   ['Deno', ['node_modules/.bin/deno', 'run', '-A', 'src/runtime/deno.ts']],
 ];

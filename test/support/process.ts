@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-// Starts take 0.5–4 s here (tsx and Deno transpile on first start); a cold CI machine is slower.
+// Starts take 0.5–4 s here (Deno and Bun transpile on first start); a loaded or cold CI machine is slower.
 export const START_TIMEOUT_MS = 120_000;
 
 /** A port nothing listens on right now: the OS picks it, then it is handed to the child. */
@@ -61,4 +61,26 @@ export async function stopServer(server: Server): Promise<number | null> {
   const code = await server.exited;
   clearTimeout(timer);
   return code;
+}
+
+/** Runs a command that is expected to end by itself (a failed start); its exit code and output. */
+export async function runToExit(
+  command: string[],
+  env: Record<string, string>,
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<{ code: number | null; output: string; ms: number }> {
+  const started = Date.now();
+  const [bin, ...args] = command as [string, ...string[]];
+  const child = spawn(bin, args, {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output, ms: Date.now() - started };
 }
