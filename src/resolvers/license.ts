@@ -80,6 +80,7 @@ builder.mutationFields((t) => ({
           reviveSeconds: input.reviveSeconds ?? null,
           expiresAt: input.expiresAt ?? null,
           metadata: (input.metadata as Record<string, unknown> | null | undefined) ?? null,
+          meters: input.meters ?? null,
         }),
       ),
   }),

@@ -7,6 +7,8 @@ import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { SeatCountType, SignedLeaseType } from './seat.ts';
+import { MeterInput, MeterStateType } from './meter.ts';
+import { meterStates } from '../services/meters/meters.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
@@ -27,6 +29,11 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     seats: t.field({ type: SeatCountType, resolve: (license, _args, ctx) => seatCount(ctx.services, license.id) }),
+    meters: t.field({
+      type: [MeterStateType],
+      description: 'Each meter of the license with its count in the current period.',
+      resolve: (license, _args, ctx) => meterStates(ctx.services, license),
+    }),
     certificate: t.field({
       extensions: { signs: true },
       type: SignedLeaseType,
@@ -61,6 +68,7 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
     reviveSeconds: t.int({ required: false, description: 'How long after expiry a heartbeat may still revive its lease (default 0).' }),
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
+    meters: t.field({ type: [MeterInput], required: false, description: 'Consumption meters that recordUsage takes from.' }),
   }),
 });
 
@@ -76,6 +84,11 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
     reviveSeconds: t.int({ required: false }),
     expiresAt: t.field({ type: 'DateTime', required: false }),
     metadata: t.field({ type: 'JSON', required: false }),
+    meters: t.field({
+      type: [MeterInput],
+      required: false,
+      description: 'Replaces every meter; a meter kept by name goes on from its count.',
+    }),
   }),
 });
 
@@ -127,6 +140,11 @@ export const LicenseValidationType = builder.objectRef<LicenseValidation>('Licen
     code: t.expose('code', { type: ValidationCodeEnum }),
     license: t.field({ type: LicenseType, nullable: true, resolve: (v) => v.license }),
     missingEntitlements: t.exposeStringList('missingEntitlements'),
+    meters: t.field({
+      type: [MeterStateType],
+      description: "The license's meters now; empty for a key this server never issued.",
+      resolve: (v, _args, ctx) => (v.license ? meterStates(ctx.services, v.license) : []),
+    }),
     signed: t.field({
       type: SignedLeaseType,
       nullable: true,

@@ -17,6 +17,9 @@ export const SCRIPTS = {
   configure: 4,
   activate: 4,
   rate_limit: 1,
+  record_usage: 7,
+  load_meters: 6,
+  configure_meters: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -72,6 +72,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.heartbeatSeat': 'public',
   'Mutation.releaseSeat': 'public',
   'Mutation.requestCertificate': 'public',
+  'Mutation.recordUsage': 'public',
   'Mutation.validateLicense': 'public',
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',

@@ -8,7 +8,6 @@ import {
   parseCountMessage,
   seatChannel,
   type LeaseTerms,
-  type LicenseRefusal,
   type RateLimited,
   type SeatCount,
 } from '../../stores/seats/contract.ts';
@@ -19,10 +18,8 @@ import type { Actor, ResolvedKey, SeatCaller, ServiceContext } from '../context.
 import { observed, type SeatCallFacts } from './outcomes.ts';
 import {
   err,
-  LicenseExpired,
+  licenseError,
   LicenseNotFound,
-  LicenseRevoked,
-  LicenseSuspended,
   NoSeatsAvailable,
   ok,
   InvalidInput,
@@ -69,10 +66,6 @@ function checkAcquireInput(input: AcquireInput): InvalidInput | undefined {
 
 function checkSessionId(sessionId: string): InvalidInput | undefined {
   return isId('ses', sessionId) ? undefined : new InvalidInput('sessionId is not a session id', 'sessionId');
-}
-
-export function licenseError(reason: LicenseRefusal): LicenseError {
-  return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
 }
 
 /**

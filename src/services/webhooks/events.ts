@@ -31,6 +31,8 @@ export const EVENT_TYPES = [
   'apikey.rotated',
   'apikey.revoked',
   'endpoint.disabled',
+  'meter.threshold',
+  'meter.exhausted',
 ] as const;
 /** An event an integration published (publishEvent): `custom.` and dotted segments of letters, digits, `_` and `-`. */
 export type CustomEventType = `custom.${string}`;
@@ -124,6 +126,7 @@ export const licenseData = (license: LicenseRow) => ({
   leaseSeconds: license.leaseSeconds,
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
+  meters: license.meters,
 });
 
 const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
