@@ -55,10 +55,10 @@ describe('recordUsage refuses', () => {
     expect(await usedOf(license.id)).toBe(0);
   });
 
-  it('an amount that is not a 32-bit integer at GraphQL validation, before any service runs', async () => {
+  it('an amount that is not a 32-bit integer with HTTP 400 at GraphQL validation, before any service runs', async () => {
     const license = await meteredLicense(app);
     const r = await record(app, { licenseKey: license.key, meter: 'calls', amount: 2 ** 40, idempotencyKey: 'k' });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(400);
     expect(r.errors?.[0]?.message).toMatch(/Int/);
   });
 
