@@ -4,7 +4,7 @@
  * errors fast cannot pass for a fast lane.
  */
 import type { Client } from './load.ts';
-import { ACQUIRE, RELEASE, type Seed } from './setup.ts';
+import { ACQUIRE, BENCH_METER, RELEASE, type Seed } from './setup.ts';
 
 export type Step = (client: Client, worker: number) => Promise<void>;
 
@@ -65,5 +65,16 @@ export function appAcquireRelease(seed: Seed, runTag: string): Step {
       JSON.stringify({ query: RELEASE, variables: { i: { licenseKey: seed.licenseKey, sessionId } } }),
       '"SeatReleased"',
     );
+  };
+}
+
+const RECORD_USAGE = `mutation($i: RecordUsageInput!) { recordUsage(input: $i) { __typename ... on UsageRecorded { meter { used remaining } } } }`;
+
+/** One unit from the seeded license's meter under a key never used before: every step counts. */
+export function appRecordUsage(seed: Seed, runTag: string): Step {
+  let counter = 0;
+  return async (client, worker) => {
+    const input = { licenseKey: seed.licenseKey, meter: BENCH_METER, amount: 1, idempotencyKey: `${runTag}-${worker}-${counter++}` };
+    await client.post('recordUsage', '/graphql', JSON.stringify({ query: RECORD_USAGE, variables: { i: input } }), '"UsageRecorded"');
   };
 }

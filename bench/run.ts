@@ -2,7 +2,8 @@
  * `npm run bench`: the app's seat path against its performance floors, on real Postgres and
  * Redis. Starts the app (on --runtime node|bun|deno) and two floors that call the same heartbeat
  * Lua script: a bare node:http server (always on Node) and a minimal Yoga + Pothos server (on the
- * app's runtime, served as the app is; a second lane of it also signs a lease as the app does).
+ * app's runtime, served as the app is; a second lane of it also signs a lease as the app does),
+ * and the app's recordUsage beside its heartbeat.
  * Seeds a license, drives each lane at a fixed number of requests in flight, and prints a table
  * plus one JSON line. `--profile` instead profiles the app's lanes (profile.ts).
  *
@@ -12,7 +13,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { appAcquireRelease, appHeartbeat, bareHeartbeat, yogaHeartbeat, yogaSignedHeartbeat, type Step } from './lanes.ts';
+import { appAcquireRelease, appHeartbeat, appRecordUsage, bareHeartbeat, yogaHeartbeat, yogaSignedHeartbeat, type Step } from './lanes.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { checkoutBaseline, type Checkout } from './baseline.ts';
 import { profile } from './profile.ts';
@@ -224,7 +225,7 @@ async function bench(): Promise<void> {
   const seeds: Seed[] = [];
   try {
     app = await startApp({ runtime, databaseUrl: await createBenchDatabase('app') });
-    const seeded = await seed(app, sessions);
+    const seeded = await seed(app, sessions, { meter: true });
     seeds.push(seeded);
     floors.push(await startFloor('bare'), await startFloor('yoga', { runtime }));
     const lanes: Lane[] = [
@@ -232,6 +233,7 @@ async function bench(): Promise<void> {
       { name: 'yoga floor', server: floors[1]!, step: yogaHeartbeat(seeded) },
       { name: SIGNED_FLOOR, server: floors[1]!, step: yogaSignedHeartbeat(seeded) },
       ...appLanes('app', app, seeded),
+      { name: 'app recordUsage', server: app.server, step: appRecordUsage(seeded, Date.now().toString(36)) },
     ];
     if (checkout) {
       baseline = await startApp({ runtime, databaseUrl: await createBenchDatabase('baseline'), checkout });

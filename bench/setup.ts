@@ -134,8 +134,14 @@ export interface Seed {
   sessionIds: string[];
 }
 
-/** A license with room for the acquire lane, and `sessions` live leases for the heartbeat lanes. */
-export async function seed(app: AppHandle, sessions: number): Promise<Seed> {
+/** The meter of the recordUsage lane: room for any run. */
+export const BENCH_METER = 'bench-calls';
+
+/**
+ * A license with room for the acquire lane, and `sessions` live leases for the heartbeat lanes;
+ * with `meter`, also a meter for the recordUsage lane (a baseline may predate meters).
+ */
+export async function seed(app: AppHandle, sessions: number, options: { meter?: boolean } = {}): Promise<Seed> {
   const created = await graphql(
     app.server.url,
     `
@@ -151,7 +157,15 @@ export async function seed(app: AppHandle, sessions: number): Promise<Seed> {
         }
       }
     `,
-    { input: { tier: 'bench', features: ['a', 'b'], maxSeats: 100_000, leaseSeconds: 3600 } },
+    {
+      input: {
+        tier: 'bench',
+        features: ['a', 'b'],
+        maxSeats: 100_000,
+        leaseSeconds: 3600,
+        ...(options.meter ? { meters: [{ name: BENCH_METER, limit: 1_000_000_000, period: 'LIFETIME' }] } : {}),
+      },
+    },
     app.adminToken,
   );
   const { key: licenseKey, license } = created.createLicense as { key?: string; license?: { id: string } };

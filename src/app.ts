@@ -30,12 +30,16 @@ import type { ServiceContext } from './services/context.ts';
 import { createAuthenticator } from './services/identity/authenticate.ts';
 import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
 import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
+import { createMeterUsageLog } from './services/meters/usageLog.ts';
 import { createSeatOutcomes } from './services/seats/outcomes.ts';
 import { createHeartbeatBuffer } from './services/sessions/heartbeatBuffer.ts';
 import { createAccessTokens } from './services/signing/accessTokens.ts';
 import { createLocalSigner } from './services/signing/local.ts';
 import { createUsageRecorder } from './services/usage/recording.ts';
 import { createSecretBox } from './services/webhooks/secrets.ts';
+import type { MeterStore } from './stores/meters/contract.ts';
+import { createMemoryMeterStore } from './stores/meters/memory.ts';
+import { createRedisMeterStore } from './stores/meters/redis.ts';
 import type { PubSub } from './stores/pubsub/contract.ts';
 import { createMemoryPubSub } from './stores/pubsub/memory.ts';
 import { createRedisPubSub } from './stores/pubsub/redis.ts';
@@ -100,6 +104,7 @@ async function createSigner(config: Config, files: FileStore): Promise<Signer> {
 
 interface Stores {
   seats: SeatStore;
+  meters: MeterStore;
   pubsub: PubSub;
   rateLimiter: RateLimiter;
   usage: UsageStore;
@@ -110,17 +115,19 @@ async function createStores(config: Config, clock: Clock): Promise<Stores> {
     const redis = await connectRedis(config.redisUrl, { cluster: config.redisCluster });
     return {
       seats: createRedisSeatStore(redis),
+      meters: createRedisMeterStore(redis),
       pubsub: createRedisPubSub(redis),
       rateLimiter: createRedisRateLimiter(redis),
       usage: createRedisUsageStore(redis),
     };
   }
   const pubsub = createMemoryPubSub();
-  // One set of buckets: the seat store takes license tokens from the ones the rate limiter fills.
+  // One set of buckets: the seat and meter stores take license tokens from the ones the rate limiter fills.
   const now = () => clock.now();
   const buckets = createTokenBuckets(now);
   return {
     seats: createMemorySeatStore(pubsub, buckets, now),
+    meters: createMemoryMeterStore(buckets, now),
     pubsub,
     rateLimiter: createMemoryRateLimiter(buckets),
     usage: createMemoryUsageStore(now),
@@ -144,6 +151,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     clock,
     db: database.db,
     seats: stores.seats,
+    meters: stores.meters,
     pubsub: stores.pubsub,
     signer,
     accessTokens: await createAccessTokens({ pem: config.accessTokenKeyPem, files: options.files, issuer: config.issuer, clock }),
@@ -153,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     apiKeys: createApiKeyLookups(database.db, { ttlMs: config.apiKeyCacheMs }),
     usage: createUsageRecorder(stores.usage, database.db, clock),
     webhookSecrets: await createSecretBox(webhookSecretKey.value),
+    meterUsage: createMeterUsageLog(database.db),
     seatOutcomes: createSeatOutcomes(log),
     log,
   };

@@ -59,6 +59,8 @@ export interface Config {
   apiKeyCacheMs: number;
   /** How often API-key usage and lastUsedAt are written out. */
   usageFlushMs: number;
+  /** How often recorded meter usage (and what else the request path only buffers) is written to Postgres. */
+  historyFlushMs: number;
   /** AES-256-GCM key (32 bytes, base64) that encrypts webhook signing secrets at rest; generated into dataDir when unset. */
   webhookSecretKey: string | undefined;
   /** Lets webhook endpoints point at loopback and private addresses (over http too) on a live server. */
@@ -278,6 +280,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     rateLimits: rateLimits(env, 'RATE_LIMITS'),
     apiKeyCacheMs: int(env, 'API_KEY_CACHE_MS', 5000, 0, 60_000),
     usageFlushMs: int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
+    historyFlushMs: int(env, 'HISTORY_FLUSH_MS', 2000, 50, 3_600_000),
     webhookSecretKey: aesKey(env, 'WEBHOOK_SECRET_KEY'),
     webhookAllowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
     webhookWorker: oneOf(env, 'WEBHOOK_WORKER', ['in-process', 'off'] as const, 'in-process'),

@@ -9,6 +9,7 @@ import type {
   auditLogs,
   licenses,
   machines,
+  meterUsage,
   organizations,
   refreshTokens,
   seatSessions,
@@ -22,6 +23,7 @@ import type {
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type LicenseRow = typeof licenses.$inferSelect;
 export type MachineRow = typeof machines.$inferSelect;
+export type MeterUsageRow = typeof meterUsage.$inferSelect;
 export type SeatSessionRow = typeof seatSessions.$inferSelect;
 export type AuditLogRow = typeof auditLogs.$inferSelect;
 export type UserRow = typeof users.$inferSelect;

@@ -7,6 +7,14 @@ import { bigserial, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey,
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
+/** A consumption meter of a license (`recordUsage`): at most `limit + overage` per UTC period. */
+export interface MeterDefinition {
+  name: string;
+  limit: number;
+  period: 'DAY' | 'MONTH' | 'LIFETIME';
+  overage: number;
+}
+
 export const licenseStatus = pgEnum('license_status', ['ACTIVE', 'SUSPENDED', 'REVOKED']);
 export const sessionEndReason = pgEnum('session_end_reason', ['RELEASED', 'EXPIRED', 'REVOKED']);
 export const leasingStrategy = pgEnum('leasing_strategy', ['PER_MACHINE', 'PER_USER', 'PER_PROCESS']);
@@ -50,6 +58,7 @@ export const licenses = pgTable(
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    meters: jsonb('meters').$type<MeterDefinition[]>().notNull().default([]),
     /** The expiry that `license.expiring-soon` was announced for; a renewal moves expires_at away from it. */
     expiryWarningSentFor: timestamp('expiry_warning_sent_for', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
@@ -133,6 +142,35 @@ export const auditLogs = pgTable(
     index('audit_logs_org_seq_idx').on(t.orgId, t.seq),
     index('audit_logs_org_created_idx').on(t.orgId, t.createdAt),
     index('audit_logs_resource_idx').on(t.resourceType, t.resourceId),
+  ],
+);
+
+/**
+ * Usage recorded on a license's meters, written in batches after Redis decided it. One row per
+ * idempotency key and period: a replayed key is never a second row.
+ */
+export const meterUsage = pgTable(
+  'meter_usage',
+  {
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    meter: text('meter').notNull(),
+    /** The UTC period the usage counts in: `D2026-12-01`, `M2026-12` or `L` (lifetime). */
+    period: text('period').notNull(),
+    amount: integer('amount').notNull(),
+    /** The meter's total in its period right after this usage. */
+    used: integer('used').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    metadata: jsonb('metadata').$type<unknown>(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.licenseId, t.meter, t.period, t.idempotencyKey] }),
+    index('meter_usage_license_recorded_idx').on(t.licenseId, t.recordedAt),
   ],
 );
 

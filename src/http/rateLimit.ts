@@ -5,8 +5,9 @@
  * executes: the principal's, or for an anonymous seat operation its license's, or else the
  * client address's; one per document it can sign (http/queryLimits.ts counts them), so a
  * thousand aliases of validateLicense cost a thousand tokens, and an operation asking for more
- * signatures than a request may carry is refused with BAD_USER_INPUT. Acquire, heartbeat and release without a credential take their license's
- * token inside their own seat store call instead (one round trip per seat operation, one token
+ * signatures than a request may carry is refused with BAD_USER_INPUT. Acquire, heartbeat,
+ * release and recordUsage without a credential take their license's token inside their own
+ * seat (or meter) store call instead (one round trip per seat operation, one token
  * per such field); one that never reaches the store (an unknown key, a malformed session id)
  * is counted against its client address when it is done. Every GraphQL HTTP response carries
  * `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds, when the bucket is full again);
@@ -41,9 +42,9 @@ import {
 } from '../services/rateLimits.ts';
 
 /** The operations of the licensed app, limited per license when called without a credential. */
-const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate', 'validateLicense']);
-/** Seat fields whose seat store call takes the license's token itself. */
-const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate']);
+const SEAT_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate', 'recordUsage', 'validateLicense']);
+/** Seat fields whose seat or meter store call takes the license's token itself. */
+const STORE_LIMITED_FIELDS = new Set(['acquireSeat', 'heartbeatSeat', 'releaseSeat', 'requestCertificate', 'recordUsage']);
 
 interface Operation {
   startedAt: number;

@@ -86,6 +86,7 @@ builder.mutationFields((t) => ({
           maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
           lingerSeconds: input.lingerSeconds ?? null,
           queue: input.queue ?? null,
+          meters: input.meters ?? null,
         }),
       ),
   }),

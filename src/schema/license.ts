@@ -8,6 +8,8 @@ import { queuePolicyOf, type SeatQueuePolicy } from '../services/licenses/licens
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { SeatCountType, SignedLeaseType } from './seat.ts';
+import { MeterInput, MeterStateType } from './meter.ts';
+import { meterStates } from '../services/meters/meters.ts';
 
 export const LicenseStatusEnum = builder.enumType('LicenseStatus', { values: ['ACTIVE', 'SUSPENDED', 'REVOKED'] as const });
 
@@ -64,6 +66,11 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     seats: t.field({ type: SeatCountType, resolve: (license, _args, ctx) => seatCount(ctx.services, license.id) }),
+    meters: t.field({
+      type: [MeterStateType],
+      description: 'Each meter of the license with its count in the current period.',
+      resolve: (license, _args, ctx) => meterStates(ctx.services, license),
+    }),
     certificate: t.field({
       extensions: { signs: true },
       type: SignedLeaseType,
@@ -106,6 +113,7 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
       description: 'How long a released seat stays held for the same machine (user, process), which resumes it by acquiring (default 0).',
     }),
     queue: t.field({ type: SeatQueuePolicyInput, required: false, description: 'Default: disabled, 1,000 tickets, 60 s.' }),
+    meters: t.field({ type: [MeterInput], required: false, description: 'Consumption meters that recordUsage takes from.' }),
   }),
 });
 
@@ -131,6 +139,11 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
     maxProcessesPerMachine: t.int({ required: false }),
     lingerSeconds: t.int({ required: false }),
     queue: t.field({ type: SeatQueuePolicyInput, required: false }),
+    meters: t.field({
+      type: [MeterInput],
+      required: false,
+      description: 'Replaces every meter; a meter kept by name goes on from its count.',
+    }),
   }),
 });
 
@@ -182,6 +195,11 @@ export const LicenseValidationType = builder.objectRef<LicenseValidation>('Licen
     code: t.expose('code', { type: ValidationCodeEnum }),
     license: t.field({ type: LicenseType, nullable: true, resolve: (v) => v.license }),
     missingEntitlements: t.exposeStringList('missingEntitlements'),
+    meters: t.field({
+      type: [MeterStateType],
+      description: "The license's meters now; empty for a key this server never issued.",
+      resolve: (v, _args, ctx) => (v.license ? meterStates(ctx.services, v.license) : []),
+    }),
     signed: t.field({
       type: SignedLeaseType,
       nullable: true,

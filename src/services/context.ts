@@ -12,6 +12,7 @@ import type { BatchBuffer } from '../lib/batchBuffer.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Signer } from '../lib/jws.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { MeterStore } from '../stores/meters/contract.ts';
 import type { PubSub } from '../stores/pubsub/contract.ts';
 import type { RateLimiter } from '../stores/rateLimits/contract.ts';
 import type { QueueStatus, SeatCount, SeatStore } from '../stores/seats/contract.ts';
@@ -23,6 +24,7 @@ export interface ServiceContext {
   clock: Clock;
   db: Database;
   seats: SeatStore;
+  meters: MeterStore;
   pubsub: PubSub;
   signer: Signer;
   accessTokens: AccessTokens;
@@ -35,6 +37,8 @@ export interface ServiceContext {
   usage: UsageRecorder;
   /** Encrypts and decrypts webhook signing secrets with the server key. */
   webhookSecrets: SecretBox;
+  /** Recorded meter usage and its events, waiting to be written to Postgres (meters/usageLog.ts). */
+  meterUsage: MeterUsageLog;
   /** Hears how every seat operation ended (seats/outcomes.ts). */
   seatOutcomes: SeatOutcomes;
   log: Logger;
@@ -98,6 +102,29 @@ export interface UsageRecorder {
   record(event: UsageEvent): void;
   /** Pushes what was recorded to the usage store, then writes changed day totals to Postgres. */
   flush(): Promise<void>;
+}
+
+/** A usage the meter store took, as Postgres records it. */
+export interface RecordedUsage {
+  orgId: string;
+  licenseId: string;
+  meter: string;
+  period: string;
+  amount: number;
+  used: number;
+  idempotencyKey: string;
+  metadata: unknown;
+  recordedAt: Date;
+}
+
+/**
+ * Meter usage and the `meter.*` events it causes, buffered off the request path and written
+ * in one transaction per flush; a failed flush keeps everything for the next one.
+ */
+export interface MeterUsageLog {
+  record(usage: RecordedUsage): void;
+  announce(orgId: string, type: 'meter.threshold' | 'meter.exhausted', data: Record<string, unknown>): void;
+  flush(): Promise<number>;
 }
 
 /** Webhook signing secrets sealed for storage, bound to their endpoint (webhooks/secrets.ts). */

@@ -6,7 +6,8 @@
  * BAD_USER_INPUT request error (http/errorMasking.ts). Failures of the transport (credentials,
  * rate limits, a store down) are thrown as `RequestError`.
  */
-import type { SeatCount } from '../stores/seats/contract.ts';
+import type { MeterState } from '../stores/meters/contract.ts';
+import type { LicenseRefusal, SeatCount } from '../stores/seats/contract.ts';
 
 export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
@@ -21,6 +22,7 @@ export const ErrorCode = {
   QUEUE_TICKET_EXPIRED: 'QUEUE_TICKET_EXPIRED',
   INVALID_INPUT: 'INVALID_INPUT',
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  METER_EXHAUSTED: 'METER_EXHAUSTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -94,6 +96,18 @@ export class QueueTicketExpired extends DomainError {
     super('The queue ticket lapsed, or the seat set aside for it was not claimed in time; acquire again to queue again.');
   }
 }
+export class MeterExhausted extends DomainError {
+  readonly code = ErrorCode.METER_EXHAUSTED;
+  constructor(readonly meter: MeterState) {
+    super(`The meter ${meter.name} has no room for this amount in its period.`);
+  }
+}
+export class MeterNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('The license has no meter of this name.');
+  }
+}
 export class InvalidInput extends DomainError {
   readonly code = ErrorCode.INVALID_INPUT;
   constructor(
@@ -133,6 +147,11 @@ export class WebhookDeliveryNotFound extends DomainError {
 }
 
 export type LicenseError = LicenseNotFound | LicenseSuspended | LicenseRevoked | LicenseExpired;
+
+/** The error of a store's refusal for the license's own state. */
+export function licenseError(reason: LicenseRefusal): LicenseError {
+  return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
+}
 
 export type Result<T, E extends DomainError = DomainError> = { ok: true; value: T } | { ok: false; error: E };
 export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });

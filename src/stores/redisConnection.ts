@@ -18,6 +18,9 @@ export const SCRIPTS = {
   ticket: 17,
   activate: 17,
   rate_limit: 1,
+  record_usage: 7,
+  load_meters: 6,
+  configure_meters: 1,
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

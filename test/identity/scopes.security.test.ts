@@ -75,6 +75,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.leaveQueue': 'public',
   'Mutation.claimQueuedSeat': 'public',
   'Mutation.requestCertificate': 'public',
+  'Mutation.recordUsage': 'public',
   'Mutation.validateLicense': 'public',
   'Mutation.login': 'public',
   'Mutation.refreshToken': 'public',

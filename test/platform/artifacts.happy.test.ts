@@ -11,7 +11,7 @@ describe('artifacts', () => {
     expect(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8')).toBe(printSchemaSdl());
   });
 
-  it('root fields need a credential; only the seat path (the queue included), validateLicense and sign-in are open', () => {
+  it('root fields need a credential; only the seat path (the queue included), recordUsage, validateLicense and sign-in are open', () => {
     const roots = [schema.getQueryType()!, schema.getMutationType()!, schema.getSubscriptionType()!];
     const optionsOf = (node: { extensions: unknown }) =>
       (node.extensions as { pothosOptions: { authScopes?: unknown; skipTypeScopes?: boolean } }).pothosOptions;
@@ -31,6 +31,7 @@ describe('artifacts', () => {
         'Mutation.claimQueuedSeat',
         'Subscription.seatQueueUpdated',
         'Mutation.requestCertificate',
+        'Mutation.recordUsage',
         'Mutation.validateLicense',
         'Mutation.login',
         'Mutation.refreshToken',
@@ -54,6 +55,9 @@ describe('artifacts', () => {
     ticket: 'bae65cc26333370416760b54f7b0d388a0305089',
     rate_limit: '0034a3ef888d17966f2193a19cbe52262bbd3842',
     activate: '641eb88dfc8f2722f25cf12ea125597dae2d3045',
+    record_usage: '03b6025f01e85daa7b068c494cc2490edac159e5',
+    load_meters: 'd6dd01998014c9386dea12948f34fa7cc16b7fc7',
+    configure_meters: '22bfd314fbc989ebe9acdf5ab002443d4c54489d',
   };
 
   it.each(Object.keys(SCRIPTS) as ScriptName[])('lua/%s.lua loads with #!lua and has its pinned SHA1', async (name) => {

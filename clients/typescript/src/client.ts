@@ -4,8 +4,8 @@
  * nonce included. Every answer is trusted only as far as its signature goes.
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, type JWTVerifyGetKey } from 'jose';
-import { LeaseholdError, type LeaseholdErrorCode } from './errors.ts';
-import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, ReleaseSeat, RequestCertificate, ValidateLicense } from './generated/operations.ts';
+import { LeaseholdError, type LeaseholdErrorCode, type MeterState } from './errors.ts';
+import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, RecordUsage, ReleaseSeat, RequestCertificate, ValidateLicense } from './generated/operations.ts';
 import { Seat, type Lease, type SeatBackend, type SeatGrant, type SeatSession } from './seat.ts';
 import { createTransport, type Fetch, type Transport } from './transport.ts';
 import {
@@ -86,6 +86,8 @@ type AcquireAnswer = { acquireSeat: Refusal & { session?: SessionFields; lease?:
 type HeartbeatAnswer = { heartbeatSeat: Refusal & { session?: { lastHeartbeatAt: string; expiresAt: string }; lease?: { token: string } } };
 type ReleaseAnswer = { releaseSeat: Refusal };
 type CertificateAnswer = { requestCertificate: Refusal & { certificate?: { token: string } } };
+type MeterFields = Omit<MeterState, 'periodEndsAt'> & { periodEndsAt: string | null };
+type RecordUsageAnswer = { recordUsage: Refusal & { meter?: MeterFields } };
 type ValidateAnswer = { validateLicense: { valid: boolean; code: ValidationCode; signed: { token: string } | null } };
 
 /** Releases go out fast: they run on the way out of the app, and a lost one costs nothing. */
@@ -169,6 +171,20 @@ export class Leasehold {
     return { token, claims, expiresAt: new Date(claims.exp * 1000) };
   }
 
+  /**
+   * Takes `amount` from a meter of the license and answers the meter's state. The same
+   * `idempotencyKey` again (a retry after a timeout, say) answers the first answer and counts
+   * once. Throws a LeaseholdError: METER_EXHAUSTED (with `.meter`) past the meter's limit.
+   */
+  async recordUsage(meter: string, amount: number, idempotencyKey: string, options: { metadata?: Record<string, unknown> } = {}): Promise<MeterState> {
+    const { recordUsage: answer } = await this.#transport.request<RecordUsageAnswer>(RecordUsage, {
+      input: { licenseKey: this.#options.licenseKey, meter, amount, idempotencyKey, metadata: options.metadata },
+    });
+    const state = answer.meter && { ...answer.meter, periodEndsAt: answer.meter.periodEndsAt ? new Date(answer.meter.periodEndsAt) : undefined };
+    if (answer.__typename === 'UsageRecorded' && state) return state;
+    throw refusal(answer, state);
+  }
+
   #backend({ fingerprint, clientInfo }: AcquireOptions): SeatBackend {
     const { licenseKey } = this.#options;
     const lease = async (token: string, session: Pick<SeatSession, 'id' | 'licenseId' | 'fingerprint'>): Promise<Lease> => {
@@ -211,9 +227,12 @@ export class Leasehold {
   }
 }
 
-function refusal(answer: Refusal): LeaseholdError {
+function refusal(answer: Refusal, meter?: MeterState): LeaseholdError {
   if (!answer.code) return new LeaseholdError('INVALID_RESPONSE', `The license server answered ${answer.__typename}, which this SDK does not know`);
-  return new LeaseholdError(answer.code as LeaseholdErrorCode, answer.message ?? answer.code, answer.seats ? { seats: answer.seats } : {});
+  return new LeaseholdError(answer.code as LeaseholdErrorCode, answer.message ?? answer.code, {
+    ...(answer.seats ? { seats: answer.seats } : {}),
+    ...(meter ? { meter } : {}),
+  });
 }
 
 function randomNonce(): string {

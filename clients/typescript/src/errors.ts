@@ -12,7 +12,8 @@ export type RefusalCode =
   | 'NO_SEATS_AVAILABLE'
   | 'TOO_MANY_MACHINES'
   | 'SESSION_EXPIRED'
-  | 'SESSION_NOT_FOUND';
+  | 'SESSION_NOT_FOUND'
+  | 'METER_EXHAUSTED'; // recordUsage: the amount would pass the meter's limit + overage this period
 
 /** The request did not get an answer the SDK can use. */
 export type TransportCode =
@@ -63,7 +64,20 @@ export interface LeaseholdErrorDetails {
   retryAfter?: number;
   /** The seats in use when NO_SEATS_AVAILABLE was answered. */
   seats?: { used: number; max: number };
+  /** The meter's state when METER_EXHAUSTED was answered. */
+  meter?: MeterState;
   cause?: unknown;
+}
+
+/** A meter of the license in its current period (`recordUsage`). */
+export interface MeterState {
+  name: string;
+  used: number;
+  limit: number;
+  /** What the meter still takes this period, overage included. */
+  remaining: number;
+  /** undefined for a LIFETIME meter. */
+  periodEndsAt: Date | undefined;
 }
 
 export class LeaseholdError extends Error {
@@ -73,6 +87,7 @@ export class LeaseholdError extends Error {
   readonly retryable: boolean;
   readonly retryAfter: number | undefined;
   readonly seats: { used: number; max: number } | undefined;
+  readonly meter: MeterState | undefined;
 
   constructor(code: LeaseholdErrorCode, message: string, details: LeaseholdErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -80,5 +95,6 @@ export class LeaseholdError extends Error {
     this.retryable = RETRYABLE.has(code);
     this.retryAfter = details.retryAfter;
     this.seats = details.seats;
+    this.meter = details.meter;
   }
 }

@@ -15,5 +15,13 @@ export {
   type VerifyOptions,
   type VerifyValidationOptions,
 } from './verify.ts';
-export { LeaseholdError, type FingerprintCode, type LeaseholdErrorCode, type RefusalCode, type TransportCode, type VerificationCode } from './errors.ts';
+export {
+  LeaseholdError,
+  type FingerprintCode,
+  type LeaseholdErrorCode,
+  type MeterState,
+  type RefusalCode,
+  type TransportCode,
+  type VerificationCode,
+} from './errors.ts';
 export type { Fetch } from './transport.ts';

@@ -1,6 +1,6 @@
 /**
  * The periodic work of an instance: the sweeper that ends expired sessions in Postgres, the
- * flush of buffered heartbeats, the announcement of licenses about to expire, and (unless
+ * flushes of buffered heartbeats and meter usage, the announcement of licenses about to expire, and (unless
  * WEBHOOK_WORKER=off) the webhook delivery worker. Failures are logged and retried on the next tick.
  */
 import type { ServiceContext } from '../context.ts';
@@ -34,6 +34,11 @@ export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boo
       (e) => ctx.log.warn('heartbeat flush failed', { error: String(e) }),
     ),
     every(
+      ctx.config.historyFlushMs,
+      () => ctx.meterUsage.flush(),
+      (e) => ctx.log.warn('meter usage flush failed', { error: String(e) }),
+    ),
+    every(
       ctx.config.usageFlushMs,
       () => Promise.all([ctx.apiKeys.lastUsed.flush(), ctx.usage.flush()]),
       (e) => ctx.log.warn('API-key usage flush failed', { error: String(e) }),
@@ -58,6 +63,7 @@ export function startBackgroundJobs(ctx: ServiceContext, options: { sweeper: boo
     async stop() {
       await Promise.all(stops.map((stop) => stop()));
       await ctx.heartbeats.flush().catch((e) => ctx.log.warn('final heartbeat flush failed', { error: String(e) }));
+      await ctx.meterUsage.flush().catch((e) => ctx.log.warn('final meter usage flush failed', { error: String(e) }));
       await Promise.all([ctx.apiKeys.lastUsed.flush(), ctx.usage.flush()]).catch((e) =>
         ctx.log.warn('final API-key usage flush failed', { error: String(e) }),
       );

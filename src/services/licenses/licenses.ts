@@ -14,6 +14,7 @@ import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from '..
 import { isId, newId } from '../../lib/ids.ts';
 import type { ResolvedKey } from '../context.ts';
 import { databaseWork, tenantWork } from '../database.ts';
+import { checkMeters, meterTerms, type MeterInput } from './meterDefinitions.ts';
 
 export interface LicenseInput {
   tier: string;
@@ -24,6 +25,7 @@ export interface LicenseInput {
   reviveSeconds: number | null;
   expiresAt: Date | null;
   metadata: Record<string, unknown> | null;
+  meters?: MeterInput[] | null;
   /** The seat policies, each optional: absent is the default. */
   overage?: OverageStrategy | null;
   leasingStrategy?: LeasingStrategy | null;
@@ -55,6 +57,8 @@ export interface LicensePatch {
   maxProcessesPerMachine?: number | null;
   lingerSeconds?: number;
   queue?: SeatQueuePolicy;
+  /** Replaces the license's meters; counts of meters kept go on. */
+  meters?: MeterInput[];
 }
 
 const LIMITS = {
@@ -111,6 +115,13 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
   return undefined;
 }
 
+/** The seat store and the meter store apply a license's changed terms. */
+async function applyTerms(ctx: ServiceContext, license: LicenseRow) {
+  const applied = await guarded('The seat store', () => ctx.seats.configure(license.id, licenseTerms(license)));
+  await guarded('The meter store', () => ctx.meters.configure(license.id, meterTerms(license)));
+  return applied;
+}
+
 export function licenseTerms(license: LicenseRow): LicenseTerms {
   return {
     status: license.status,
@@ -146,6 +157,8 @@ export async function createLicense(
 ): Promise<Result<{ license: LicenseRow; key: string }, InvalidInput>> {
   const invalid = validate(input);
   if (invalid) return err(invalid);
+  const meters = checkMeters(input.meters ?? []);
+  if (meters instanceof InvalidInput) return err(meters);
   const { key, hash, hint } = await ctx.licenseKeys.generate();
   const license = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
@@ -168,6 +181,7 @@ export async function createLicense(
         maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
         lingerSeconds: input.lingerSeconds ?? 0,
         ...queueColumns(input.queue),
+        meters,
       })
       .returning();
     await appendAudit(tx, actor, [
@@ -187,24 +201,28 @@ export async function updateLicense(
 ): Promise<Result<LicenseRow, InvalidInput | LicenseNotFound>> {
   const invalid = validate(patch);
   if (invalid) return err(invalid);
-  const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LicensePatch;
+  const { meters: meterInputs, ...rest } = patch;
+  const meters = meterInputs && checkMeters(meterInputs);
+  if (meters instanceof InvalidInput) return err(meters);
+  const changes = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<LicensePatch, 'meters'>;
   if (changes.tier !== undefined) changes.tier = changes.tier.trim();
   const { queue, ...columns } = changes;
+  const changed = [...Object.keys(changes), ...(meters ? ['meters'] : [])];
   const license = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(licenses)
-      .set({ ...columns, ...queueColumns(queue), updatedAt: new Date(ctx.clock.now()) })
+      .set({ ...columns, ...queueColumns(queue), ...(meters ? { meters } : {}), updatedAt: new Date(ctx.clock.now()) })
       .where(and(eq(licenses.id, id), eq(licenses.orgId, actor.orgId)))
       .returning();
     if (!row) return undefined;
     await appendAudit(tx, actor, [
-      { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: Object.keys(changes) } },
+      { action: 'license.updated', resourceType: 'license', resourceId: id, data: { changes: changed } },
     ]);
-    await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: Object.keys(changes) });
+    await emitEvent(tx, actor.orgId, 'license.updated', { license: licenseData(row), changes: changed });
     return row;
   });
   if (!license) return err(new LicenseNotFound());
-  await guarded('The seat store', () => ctx.seats.configure(license.id, licenseTerms(license)));
+  await applyTerms(ctx, license);
   return ok(license);
 }
 
@@ -274,7 +292,7 @@ export async function changeLicenseLifecycle(
   });
   // Someone else changed the status between our read and our write: report the fresh state.
   if (!license) return changeLicenseLifecycle(ctx, actor, id, action, options);
-  const applied = await guarded('The seat store', () => ctx.seats.configure(id, licenseTerms(license)));
+  const applied = await applyTerms(ctx, license);
   if (endsSessions && applied && applied.endedSessionIds.length > 0) {
     await tenantWork(ctx, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now));
   }

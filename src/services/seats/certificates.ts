@@ -9,13 +9,23 @@ import { licenses, machines } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, SeatCaller, ServiceContext } from '../context.ts';
-import { err, InvalidInput, LicenseNotFound, ok, serviceUnavailable, TooManyMachines, type LicenseError, type Result } from '../errors.ts';
+import {
+  err,
+  InvalidInput,
+  licenseError,
+  LicenseNotFound,
+  ok,
+  serviceUnavailable,
+  TooManyMachines,
+  type LicenseError,
+  type Result,
+} from '../errors.ts';
 import { checkFingerprint } from '../licenses/fingerprints.ts';
 import { resolveLicenseKey } from '../licenses/licenses.ts';
 import { licenseCertificate } from '../licenses/validation.ts';
 import type { SignedDocument } from '../signing/documents.ts';
 import { databaseWork, tenantWork } from '../database.ts';
-import { licenseError, withLoadedLicense } from './seats.ts';
+import { withLoadedLicense } from './seats.ts';
 
 export async function requestCertificate(
   ctx: ServiceContext,

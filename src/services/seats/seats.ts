@@ -8,7 +8,6 @@ import {
   parseCountMessage,
   seatChannel,
   type LeaseTerms,
-  type LicenseRefusal,
   type QueueStatus,
   type QueueTicket,
   type RateLimited,
@@ -21,10 +20,8 @@ import type { Actor, ResolvedKey, SeatCaller, SeatOutcomeKind, ServiceContext } 
 import { observed, type SeatCallFacts } from './outcomes.ts';
 import {
   err,
-  LicenseExpired,
+  licenseError,
   LicenseNotFound,
-  LicenseRevoked,
-  LicenseSuspended,
   NoSeatsAvailable,
   ok,
   InvalidInput,
@@ -77,10 +74,6 @@ function checkAcquireInput(input: AcquireInput): InvalidInput | undefined {
 
 function checkSessionId(sessionId: string): InvalidInput | undefined {
   return isId('ses', sessionId) ? undefined : new InvalidInput('sessionId is not a session id', 'sessionId');
-}
-
-export function licenseError(reason: LicenseRefusal): LicenseError {
-  return reason === 'SUSPENDED' ? new LicenseSuspended() : reason === 'REVOKED' ? new LicenseRevoked() : new LicenseExpired();
 }
 
 /**

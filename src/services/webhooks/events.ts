@@ -32,6 +32,8 @@ export const EVENT_TYPES = [
   'apikey.rotated',
   'apikey.revoked',
   'endpoint.disabled',
+  'meter.threshold',
+  'meter.exhausted',
 ] as const;
 /** An event an integration published (publishEvent): `custom.` and dotted segments of letters, digits, `_` and `-`. */
 export type CustomEventType = `custom.${string}`;
@@ -130,6 +132,7 @@ export const licenseData = (license: LicenseRow) => ({
   queue: { enabled: license.queueEnabled, maxLength: license.queueMaxLength, claimSeconds: license.queueClaimSeconds },
   expiresAt: license.expiresAt?.toISOString() ?? null,
   metadata: license.metadata,
+  meters: license.meters,
 });
 
 const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;

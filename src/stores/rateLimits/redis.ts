@@ -1,6 +1,6 @@
 /** Token buckets on Redis: each take is one call of lua/rate_limit.lua, atomic across instances. */
-import { runScript, type RedisConnection } from '../redisConnection.ts';
-import { checkTake, licenseBucket, type RateLimiter, type TakeResult } from './contract.ts';
+import { runScript, type RedisConnection, type Reply } from '../redisConnection.ts';
+import { checkTake, licenseBucket, type BucketSpec, type RateLimiter, type TakeResult } from './contract.ts';
 
 /** A license's bucket lives in its seat keys' slot, where the seat scripts take from it too. */
 export const licenseRateKey = (licenseId: string) => `lh:{${licenseId}}:rate`;
@@ -31,4 +31,13 @@ export function createRedisRateLimiter(redis: RedisConnection): RateLimiter {
       return takeResult(spec.capacity, reply);
     },
   };
+}
+
+/** The bucket arguments of a script that may take its license's token: empty to take none. */
+export const licenseRateArgs = (rate: BucketSpec | undefined) => (rate ? [rate.capacity, rate.refillPerSecond] : ['', '']);
+
+/** Splits the `{rate, result}` reply of a script that takes its license's token (lib/token_bucket.lua's takeSeatToken). */
+export function ratedReply(reply: Reply, rate: BucketSpec | undefined) {
+  const [taken, result] = reply as [Reply, (string | number)[]];
+  return { rate: rate && taken.length ? takeResult(rate.capacity, taken) : undefined, r: result };
 }

@@ -1,1 +1,0 @@
-ALTER TABLE "licenses" ADD COLUMN "linger_seconds" integer DEFAULT 0 NOT NULL;
