@@ -19,6 +19,8 @@ export interface Config {
   /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
   redisUrl: string | undefined;
   redisCluster: boolean;
+  /** Statement timeout on Postgres; a connection silent past it is dead, and requests answer SERVICE_UNAVAILABLE. */
+  databaseTimeoutMs: number;
   dataDir: string;
   /** The operator's root credential for admin operations; generated into dataDir when unset. */
   adminToken: string | undefined;
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: flag(env, 'REDIS_CLUSTER'),
+    databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1500, 100, 600_000),
     dataDir: env.DATA_DIR || './.data',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),

@@ -4,7 +4,9 @@
  */
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Sql } from 'postgres';
 import { unreachable } from '../config/config.ts';
+import { availability, type Availability } from './availability.ts';
 import * as schema from './schema.ts';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -17,6 +19,28 @@ export interface DatabaseHandle {
 
 const migrationsFolder = decodeURIComponent(new URL('../../drizzle', import.meta.url).pathname);
 
+/** How long past the statement timeout a connection may stay silent before it is taken for dead. */
+const WATCHDOG_MARGIN_MS = 250;
+
+/**
+ * The pool as drizzle sees it: while Postgres is known to be away, a new query or transaction
+ * fails at once with DatabaseUnavailable (services answer SERVICE_UNAVAILABLE) instead of
+ * queueing for a connection that cannot be made.
+ */
+function failFast(client: Sql, available: Availability): Sql {
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'unsafe' && key !== 'begin' && key !== 'reserve') return value;
+      return (...args: unknown[]) => {
+        const down = available.down();
+        if (down) throw down;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 /** Serialises migrations when several instances start at once against one Postgres. */
 const MIGRATION_LOCK = 7_243_911;
 
@@ -24,31 +48,50 @@ export async function openDatabase(options: {
   url: string | undefined;
   pgliteDir: () => Promise<string>;
   poolSize?: number;
+  /** A statement's limit on Postgres; a connection silent past it is taken for dead (db/availability.ts). */
+  timeoutMs?: number;
 }): Promise<DatabaseHandle> {
   if (options.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+    // Migrations run on a connection of their own, free of the pool's deadlines (an index on a
+    // large table may take minutes); it holds the advisory lock for the whole run.
+    const migrator = postgres(options.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    try {
+      await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`.catch((error: unknown) => {
+        throw unreachable('DATABASE_URL', 'Postgres', options.url!, error);
+      });
+      await migrate(drizzle(migrator, { schema }), { migrationsFolder });
+      await migrator`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+    } finally {
+      await migrator.end({ timeout: 0 });
+    }
+
+    const timeoutMs = options.timeoutMs ?? 1500;
+    // Past the watchdog's margin: only a network that carries nothing trips it.
+    const available = availability(timeoutMs + WATCHDOG_MARGIN_MS, () => client`select 1`);
     const client = postgres(options.url, {
       max: options.poolSize ?? 10,
-      connect_timeout: 5,
+      connect_timeout: timeoutMs / 1000,
       idle_timeout: 30,
+      // The server ends a slow statement itself, with an error, before the watchdog would take
+      // its silent connection for dead.
+      connection: { statement_timeout: timeoutMs },
+      backoff: available.backoff,
+      // postgres.js takes a socket factory (`socket`), which its type definitions leave out.
+      ...({ socket: available.socket } as object),
       onnotice: () => {},
     });
-    const db = drizzle(client, { schema });
-    // A dedicated connection holds the advisory lock for the whole migration run.
-    const lockConnection = await client.reserve().catch(async (error: unknown) => {
-      await client.end({ timeout: 0 });
-      throw unreachable('DATABASE_URL', 'Postgres', options.url!, error);
-    });
-    try {
-      await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK})`;
-      await migrate(db, { migrationsFolder });
-    } finally {
-      await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK})`;
-      lockConnection.release();
-    }
-    return { db: db as unknown as Database, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    const db = drizzle(failFast(client, available), { schema });
+    return {
+      db: db as unknown as Database,
+      kind: 'postgres',
+      async close() {
+        available.stop();
+        await client.end({ timeout: 5 });
+      },
+    };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
