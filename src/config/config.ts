@@ -19,7 +19,7 @@ export interface Config {
   /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
   redisUrl: string | undefined;
   redisCluster: boolean;
-  /** Statement timeout on Postgres; a connection silent past it is dead, and requests answer SERVICE_UNAVAILABLE. */
+  /** How long connecting to Postgres may take, and how long a connection may stay silent before a fresh one checks that Postgres still answers. */
   databaseTimeoutMs: number;
   dataDir: string;
   /** The operator's root credential for admin operations; generated into dataDir when unset. */

@@ -3,14 +3,15 @@
  * into a network black hole hangs until the network heals, its reconnect waits grow to 20 s, and
  * queries queue behind connections that cannot connect. Three bounds, set up in db/client.ts:
  *
- * - Each connection's socket is watched: bytes sent and no byte back for `deadlineMs` destroy
- *   it (what TCP_USER_TIMEOUT would do, which Node cannot set), so postgres.js fails the queries
- *   on it and reconnects. The server's statement_timeout ends slow statements before that, so
- *   the watchdog only ever fires on a dead network.
+ * - Each connection's socket is watched: bytes sent and none back for `deadlineMs` make it
+ *   suspect, and a fresh connection asks Postgres `select 1` within the same deadline. No answer
+ *   means the network or the server is gone: the silent sockets are destroyed, so postgres.js
+ *   fails their queries and reconnects (what TCP_USER_TIMEOUT would do, which Node cannot set).
+ *   An answer means a statement is merely slow (a lock wait), and it goes on.
  * - Connecting gives up after the deadline (postgres.js's connect_timeout), and reconnects wait
  *   at most RECONNECT_MAX_S.
- * - Once a connection could not be made or went silent, new queries fail at once instead of
- *   queueing behind a dead pool, while one probe every PROBE_MS finds out when Postgres answers.
+ * - Once Postgres is found away, new queries fail at once instead of queueing behind a dead
+ *   pool, while the same check every PROBE_MS finds out when it answers again.
  */
 import { connect, type Socket } from 'node:net';
 
@@ -35,11 +36,19 @@ export interface Availability {
   stop(): void;
 }
 
-/** `probe` asks Postgres something trivial past the fail-fast check (a `select 1`). */
-export function availability(deadlineMs: number, probe: () => Promise<unknown>): Availability {
+/** `check` asks Postgres something trivial on a fresh connection, rejecting after about `deadlineMs`. */
+export function availability(deadlineMs: number, check: () => Promise<unknown>): Availability {
   let failure: DatabaseUnavailable | undefined;
   let stopped = false;
   let next = 0;
+  let checking: Promise<boolean> | undefined;
+
+  /** One check at a time, however many sockets are suspect; answers whether Postgres answered. */
+  const answers = () =>
+    (checking ??= check().then(
+      () => true,
+      () => false,
+    ).finally(() => (checking = undefined)));
 
   const markDown = (cause: unknown) => {
     if (failure || stopped) return;
@@ -47,12 +56,7 @@ export function availability(deadlineMs: number, probe: () => Promise<unknown>):
     void (async () => {
       while (failure && !stopped) {
         await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
-        try {
-          await probe();
-          failure = undefined;
-        } catch {
-          // still away; the next probe follows
-        }
+        if (await answers()) failure = undefined;
       }
     })();
   };
@@ -69,9 +73,16 @@ export function availability(deadlineMs: number, probe: () => Promise<unknown>):
         if (socket.bytesWritten <= answered) return;
         waitingSince ??= performance.now();
         if (performance.now() - waitingSince < deadlineMs) return;
-        const silent = new Error(`Postgres sent nothing for ${deadlineMs} ms after a request`);
-        markDown(silent);
-        socket.destroy(silent);
+        waitingSince = Infinity; // suspect: no second check while this one runs
+        void answers().then((alive) => {
+          if (alive) {
+            waitingSince = performance.now();
+            return;
+          }
+          const silent = new Error(`Postgres sent nothing for ${deadlineMs} ms after a request and answers no new connection`);
+          markDown(silent);
+          socket.destroy(silent);
+        });
       },
       Math.max(20, deadlineMs / 10),
     );

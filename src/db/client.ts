@@ -19,8 +19,25 @@ export interface DatabaseHandle {
 
 const migrationsFolder = decodeURIComponent(new URL('../../drizzle', import.meta.url).pathname);
 
-/** How long past the statement timeout a connection may stay silent before it is taken for dead. */
-const WATCHDOG_MARGIN_MS = 250;
+/** The longest any statement of the app may run on Postgres (its statement_timeout). */
+const STATEMENT_TIMEOUT_MS = 30_000;
+
+/** Whether Postgres answers `select 1` on a connection of its own within `ms`. */
+async function answersWithin(postgres: typeof import('postgres'), url: string, ms: number): Promise<void> {
+  const probe = postgres(url, { max: 1, connect_timeout: ms / 1000, onnotice: () => {} });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      probe`select 1`,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    void probe.end({ timeout: 0 });
+  }
+}
 
 /**
  * The pool as drizzle sees it: while Postgres is known to be away, a new query or transaction
@@ -48,7 +65,7 @@ export async function openDatabase(options: {
   url: string | undefined;
   pgliteDir: () => Promise<string>;
   poolSize?: number;
-  /** A statement's limit on Postgres; a connection silent past it is taken for dead (db/availability.ts). */
+  /** How long connecting may take, and a connection may stay silent before the network is checked (db/availability.ts). */
   timeoutMs?: number;
 }): Promise<DatabaseHandle> {
   if (options.url) {
@@ -69,15 +86,14 @@ export async function openDatabase(options: {
     }
 
     const timeoutMs = options.timeoutMs ?? 1500;
-    // Past the watchdog's margin: only a network that carries nothing trips it.
-    const available = availability(timeoutMs + WATCHDOG_MARGIN_MS, () => client`select 1`);
-    const client = postgres(options.url, {
+    const url = options.url;
+    const available = availability(timeoutMs, () => answersWithin(postgres, url, timeoutMs));
+    const client = postgres(url, {
       max: options.poolSize ?? 10,
       connect_timeout: timeoutMs / 1000,
       idle_timeout: 30,
-      // The server ends a slow statement itself, with an error, before the watchdog would take
-      // its silent connection for dead.
-      connection: { statement_timeout: timeoutMs },
+      // A statement that runs away (or waits on a lock for ever) ends with an error, not a hung request.
+      connection: { statement_timeout: STATEMENT_TIMEOUT_MS },
       backoff: available.backoff,
       // postgres.js takes a socket factory (`socket`), which its type definitions leave out.
       ...({ socket: available.socket } as object),
