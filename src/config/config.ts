@@ -259,7 +259,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: flag(env, 'REDIS_CLUSTER'),
-    databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1500, 100, 600_000),
+    databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1000, 100, 600_000),
     dataDir: env.DATA_DIR || './.data',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),

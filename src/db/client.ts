@@ -72,20 +72,7 @@ export async function openDatabase(options: {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-    // Migrations run on a connection of their own, free of the pool's deadlines (an index on a
-    // large table may take minutes); it holds the advisory lock for the whole run.
-    const migrator = postgres(options.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
-    try {
-      await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`.catch((error: unknown) => {
-        throw unreachable('DATABASE_URL', 'Postgres', options.url!, error);
-      });
-      await migrate(drizzle(migrator, { schema }), { migrationsFolder });
-      await migrator`select pg_advisory_unlock(${MIGRATION_LOCK})`;
-    } finally {
-      await migrator.end({ timeout: 0 });
-    }
-
-    const timeoutMs = options.timeoutMs ?? 1500;
+    const timeoutMs = options.timeoutMs ?? 1000;
     const url = options.url;
     const available = availability(timeoutMs, () => answersWithin(postgres, url, timeoutMs));
     const client = postgres(url, {
@@ -100,6 +87,20 @@ export async function openDatabase(options: {
       onnotice: () => {},
     });
     const db = drizzle(failFast(client, available), { schema });
+    // A dedicated connection holds the advisory lock for the whole migration run. A migration's
+    // statements are bound by the statement timeout too (and checked, not dropped, when slow).
+    const lockConnection = await client.reserve().catch(async (error: unknown) => {
+      available.stop();
+      await client.end({ timeout: 0 });
+      throw unreachable('DATABASE_URL', 'Postgres', url, error);
+    });
+    try {
+      await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migrate(db, { migrationsFolder });
+    } finally {
+      await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+      lockConnection.release();
+    }
     return {
       db: db as unknown as Database,
       kind: 'postgres',
