@@ -139,7 +139,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const log = createLogger(config.logLevel);
   // PGlite is a database in files: a second process opening them would split the data silently.
   const releaseDataDir = config.databaseUrl ? undefined : await options.files.lock();
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: () => options.files.directory('pg') });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: () => options.files.directory('pg'),
+    timeoutMs: config.databaseTimeoutMs,
+  });
   const stores = await createStores(config, clock);
   const signer = options.signer ?? (await createSigner(config, options.files));
   const licenseKeySecret = await persistentSecret(options.files, 'license-key-secret', config.licenseKeySecret);

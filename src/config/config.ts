@@ -19,6 +19,8 @@ export interface Config {
   /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
   redisUrl: string | undefined;
   redisCluster: boolean;
+  /** How long connecting to Postgres may take, and how long a connection may stay silent before a fresh one checks that Postgres still answers. */
+  databaseTimeoutMs: number;
   dataDir: string;
   /** The operator's root credential for admin operations; generated into dataDir when unset. */
   adminToken: string | undefined;
@@ -77,8 +79,12 @@ export interface Config {
   webhookMaxEventAgeSeconds: number;
   /** How often an idle worker looks for due deliveries. */
   webhookPollMs: number;
-  /** Deliveries a worker claims at once (and sends in parallel). */
+  /** Deliveries a worker claims in one statement (at most its free slots). */
   webhookBatchSize: number;
+  /** Attempts one worker runs at once. */
+  webhookConcurrency: number;
+  /** Attempts one worker runs at once to a single endpoint: a hanging receiver holds no more slots. */
+  webhookEndpointConcurrency: number;
   /** An endpoint whose every attempt failed for this long is disabled (`endpoint.disabled`); 0 = never. */
   webhookDisableAfterHours: number;
   /** A license expiring within this many days is announced once (`license.expiring-soon`). */
@@ -253,6 +259,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: flag(env, 'REDIS_CLUSTER'),
+    databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1000, 100, 600_000),
     dataDir: env.DATA_DIR || './.data',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
@@ -290,6 +297,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     webhookMaxEventAgeSeconds: int(env, 'WEBHOOK_MAX_EVENT_AGE_SECONDS', 3 * 86_400, 1, 365 * 86_400),
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 10, 3_600_000),
     webhookBatchSize: int(env, 'WEBHOOK_BATCH_SIZE', 20, 1, 1000),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
+    webhookEndpointConcurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 8, 1, 10_000),
     webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 0, 8760),
     licenseExpiryWarningDays: int(env, 'LICENSE_EXPIRY_WARNING_DAYS', 7, 1, 365),
     licenseExpiryCheckMs: int(env, 'LICENSE_EXPIRY_CHECK_MS', 60_000, 50, 86_400_000),

@@ -17,7 +17,7 @@ await run('leasehold worker', async () => {
   const app = await createApp(config, { files: createFileStore(config.dataDir), background: false });
   const worker = startWebhookWorker(app.services);
   console.log(
-    `Leasehold webhook worker started (database: ${app.mode.database}, batch ${config.webhookBatchSize}, timeout ${config.webhookTimeoutMs} ms)`,
+    `Leasehold webhook worker started (database: ${app.mode.database}, ${config.webhookConcurrency} at once, ${config.webhookEndpointConcurrency} per endpoint, timeout ${config.webhookTimeoutMs} ms)`,
   );
   return {
     // An attempt in hand runs to its timeout; anything claimed but unsent would wait for its lease.

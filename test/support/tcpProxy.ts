@@ -1,18 +1,43 @@
-/** A loopback TCP proxy that a test can cut, to make a real server unreachable mid-test. */
+/**
+ * A loopback TCP proxy that a test can cut or black-hole, to make a real server unreachable
+ * mid-test: a cut refuses connections (a stopped server), a black hole accepts them and lets
+ * nothing through in either direction (a partition, a dead host), and heals with what was sent
+ * meanwhile still delivered, as TCP does once the network is back.
+ */
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+interface Link {
+  client: Socket;
+  upstream: Socket | undefined;
+}
+
 export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1') {
   const sockets = new Set<Socket>();
+  const links = new Set<Link>();
   let open = true;
-  const server = createServer((client) => {
-    const upstream = connect(targetPort, targetHost);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
+  let holding = false;
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+  };
+  const join = (link: Link) => {
+    if (!link.upstream) {
+      link.upstream = connect(targetPort, targetHost);
+      track(link.upstream);
     }
-    client.pipe(upstream).pipe(client);
+    link.client.pipe(link.upstream).pipe(link.client);
+    link.client.resume();
+    link.upstream.resume();
+  };
+  const server = createServer((client) => {
+    track(client);
+    const link: Link = { client, upstream: undefined };
+    links.add(link);
+    client.on('close', () => links.delete(link));
+    if (holding) client.pause();
+    else join(link);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -24,7 +49,21 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1') {
       server.close();
       for (const s of sockets) s.destroy();
     },
+    /** Accepts connections but passes nothing either way until `restore()`; nothing is closed. */
+    blackhole() {
+      holding = true;
+      for (const { client, upstream } of links) {
+        client.unpipe();
+        upstream?.unpipe();
+        client.pause();
+        upstream?.pause();
+      }
+    },
     async restore() {
+      if (holding) {
+        holding = false;
+        for (const link of links) join(link);
+      }
       if (open) return;
       open = true;
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

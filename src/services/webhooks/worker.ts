@@ -19,7 +19,7 @@
  * Claims and the reads that follow them span organizations, so they run on the connecting user
  * (not inTenant); each outcome is written inside its own organization.
  */
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.ts';
 import type { ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
@@ -53,8 +53,13 @@ export interface WorkerScope {
 
 export const leaseMs = (ctx: ServiceContext) => 2 * ctx.config.webhookTimeoutMs;
 
-/** Claims up to `limit` due deliveries of enabled endpoints, oldest due first. */
-export async function claimDueDeliveries(ctx: ServiceContext, limit: number, scope: WorkerScope = {}): Promise<Claim[]> {
+/** Claims up to `limit` due deliveries of enabled endpoints (but those of `busyEndpoints`), oldest due first. */
+export async function claimDueDeliveries(
+  ctx: ServiceContext,
+  limit: number,
+  scope: WorkerScope = {},
+  busyEndpoints: string[] = [],
+): Promise<Claim[]> {
   const token = crypto.randomUUID();
   const lease = leaseMs(ctx);
   const leaseEndsAt = ctx.clock.now() + lease;
@@ -68,6 +73,7 @@ export async function claimDueDeliveries(ctx: ServiceContext, limit: number, sco
         lte(webhookDeliveries.nextAttemptAt, sql`now()`),
         eq(webhookEndpoints.enabled, true),
         scope.organizationId ? eq(webhookDeliveries.orgId, scope.organizationId) : undefined,
+        busyEndpoints.length > 0 ? notInArray(webhookDeliveries.endpointId, busyEndpoints) : undefined,
       ),
     )
     .orderBy(webhookDeliveries.nextAttemptAt)
@@ -296,9 +302,21 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   return failed({ ...attempt, error: `HTTP ${response.status}` }, retryAfterSeconds(response.headers.get('retry-after'), ctx.clock.now()));
 }
 
-/** Delivers claimed deliveries, all at once; resolves when each outcome is recorded (or its claim found lapsed). */
-export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Promise<void> {
+/**
+ * Gives claims back to the queue at once, due now, for a claim that took more of one endpoint's
+ * deliveries than it may send at a time; only while the claim still owns them.
+ */
+async function releaseClaims(ctx: ServiceContext, claims: Claim[]): Promise<void> {
   if (claims.length === 0) return;
+  await ctx.db
+    .update(webhookDeliveries)
+    .set({ claimToken: null, nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(inArray(webhookDeliveries.id, claims.map((c) => c.delivery.id)), eq(webhookDeliveries.claimToken, claims[0]!.token)));
+}
+
+/** Reads what the claims' attempts need (each event and endpoint once); answers one attempt per claim, in order. */
+async function prepareAttempts(ctx: ServiceContext, claims: Claim[]): Promise<(() => Promise<void>)[]> {
+  if (claims.length === 0) return [];
   const eventIds = [...new Set(claims.map((c) => c.delivery.eventId))];
   const endpointIds = [...new Set(claims.map((c) => c.delivery.endpointId))];
   const [events, endpoints] = await Promise.all([
@@ -309,27 +327,28 @@ export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Prom
   const endpointById = new Map(endpoints.map((e) => [e.id, e]));
   const maxAgeMs = ctx.config.webhookMaxEventAgeSeconds * 1000;
 
-  await Promise.all(
-    claims.map(async (claim) => {
-      const event = eventById.get(claim.delivery.eventId);
-      const endpoint = endpointById.get(claim.delivery.endpointId);
-      // Deleted since the claim (deliveries go with their endpoint): nothing left to do.
-      if (!event || !endpoint) return;
-      // Too little of the lease left to finish: let it lapse, and another claim will send it.
-      if (ctx.clock.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
-      try {
-        const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
-        const outcome: Outcome =
-          ctx.clock.now() - ageFrom.getTime() > maxAgeMs
-            ? { status: 'REPLAY_EXPIRED' }
-            : await attemptDelivery(ctx, claim, event, endpoint);
-        await recordOutcome(ctx, claim, outcome);
-      } catch (error) {
-        // The claim lapses and the delivery is tried again.
-        ctx.log.warn('a webhook delivery could not be completed', { deliveryId: claim.delivery.id, error: String(error) });
-      }
-    }),
-  );
+  return claims.map((claim) => async () => {
+    const event = eventById.get(claim.delivery.eventId);
+    const endpoint = endpointById.get(claim.delivery.endpointId);
+    // Deleted since the claim (deliveries go with their endpoint): nothing left to do.
+    if (!event || !endpoint) return;
+    // Too little of the lease left to finish: let it lapse, and another claim will send it.
+    if (ctx.clock.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
+    try {
+      const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
+      const outcome: Outcome =
+        ctx.clock.now() - ageFrom.getTime() > maxAgeMs ? { status: 'REPLAY_EXPIRED' } : await attemptDelivery(ctx, claim, event, endpoint);
+      await recordOutcome(ctx, claim, outcome);
+    } catch (error) {
+      // The claim lapses and the delivery is tried again.
+      ctx.log.warn('a webhook delivery could not be completed', { deliveryId: claim.delivery.id, error: String(error) });
+    }
+  });
+}
+
+/** Delivers claimed deliveries, all at once; resolves when each outcome is recorded (or its claim found lapsed). */
+export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Promise<void> {
+  await Promise.all((await prepareAttempts(ctx, claims)).map((attempt) => attempt()));
 }
 
 /** One round: claim a batch and deliver it. Answers how many were claimed. */
@@ -340,32 +359,87 @@ export async function deliverDueWebhooks(ctx: ServiceContext, scope: WorkerScope
 }
 
 export interface WebhookWorker {
-  /** Finishes the batch in hand, then stops. */
+  /** Claims nothing more, lets the attempts in hand finish, then stops. */
   stop(): Promise<void>;
 }
 
-/** Delivers until stopped: a full batch is followed by the next at once, anything less by a pause of WEBHOOK_POLL_MS. */
+/**
+ * Delivers until stopped, as a pool: up to WEBHOOK_CONCURRENCY attempts run at once, and the
+ * moment one ends its slot goes to the next due delivery, so a slow receiver holds only its own
+ * attempts. Each endpoint has at most WEBHOOK_ENDPOINT_CONCURRENCY of them (claims skip an
+ * endpoint at its cap, and give back what a claim took beyond it), so one hanging receiver never
+ * takes every slot. With the queue drained the worker looks again every WEBHOOK_POLL_MS.
+ */
 export function startWebhookWorker(ctx: ServiceContext, scope: WorkerScope = {}): WebhookWorker {
+  const { webhookConcurrency: slots, webhookEndpointConcurrency: perEndpoint, webhookBatchSize, webhookPollMs } = ctx.config;
+  const byEndpoint = new Map<string, number>();
+  const attempts = new Set<Promise<void>>();
   let stopped = false;
   let wake: (() => void) | undefined;
+  /** Whether a freed slot ends the pause: only while slots, not the queue, were what ran out. */
+  let wakeOnSlot = false;
+
   const pause = () =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ctx.config.webhookPollMs);
+      const timer = setTimeout(() => wake?.(), webhookPollMs);
       wake = () => {
         clearTimeout(timer);
+        wake = undefined;
         resolve();
       };
     });
+
+  const launch = (endpointId: string, attempt: () => Promise<void>) => {
+    byEndpoint.set(endpointId, (byEndpoint.get(endpointId) ?? 0) + 1);
+    const running: Promise<void> = attempt().finally(() => {
+      const left = byEndpoint.get(endpointId)! - 1;
+      if (left > 0) byEndpoint.set(endpointId, left);
+      else byEndpoint.delete(endpointId);
+      attempts.delete(running);
+      if (wakeOnSlot) wake?.();
+    });
+    attempts.add(running);
+  };
+
+  /** Claims for the free slots and starts what it may; answers whether more may be due at once. */
+  const fill = async (): Promise<boolean> => {
+    const wanted = Math.min(slots - attempts.size, webhookBatchSize);
+    if (wanted <= 0) return false;
+    const busy = [...byEndpoint].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
+    const claims = await claimDueDeliveries(ctx, wanted, scope, busy);
+    const taken = new Map<string, number>();
+    const starting: Claim[] = [];
+    const back: Claim[] = [];
+    for (const claim of claims) {
+      const id = claim.delivery.endpointId;
+      const n = taken.get(id) ?? byEndpoint.get(id) ?? 0;
+      if (n < perEndpoint) {
+        taken.set(id, n + 1);
+        starting.push(claim);
+      } else back.push(claim);
+    }
+    await releaseClaims(ctx, back);
+    const prepared = await prepareAttempts(ctx, starting);
+    starting.forEach((claim, i) => launch(claim.delivery.endpointId, prepared[i]!));
+    // A full claim may have more behind it (an endpoint that reached its cap is skipped next time).
+    return claims.length === wanted;
+  };
+
   const loop = (async () => {
     while (!stopped) {
-      let claimed = 0;
+      let more = false;
       try {
-        claimed = await deliverDueWebhooks(ctx, scope);
+        more = await fill();
       } catch (error) {
         ctx.log.warn('webhook delivery round failed', { error: String(error) });
       }
-      if (!stopped && claimed < ctx.config.webhookBatchSize) await pause();
+      if (stopped) break;
+      if (more && attempts.size < slots) continue;
+      wakeOnSlot = attempts.size >= slots || more;
+      await pause();
+      wakeOnSlot = false;
     }
+    await Promise.all(attempts);
   })();
   return {
     async stop() {
