@@ -13,6 +13,7 @@ import { guardHooks, maskError } from './http/errorMasking.ts';
 import { graphiqlPage } from './http/graphiql.ts';
 import { loadPersistedOperations, persistedOperationsPlugin, type PersistedOperations } from './http/persistedOperations.ts';
 import { graphqlContext } from './http/graphqlContext.ts';
+import { inputLimitsPlugin } from './http/inputLimits.ts';
 import { queryLimitPlugins } from './http/queryLimits.ts';
 import { rateLimitPlugin } from './http/rateLimit.ts';
 import { routes } from './http/routes.ts';
@@ -199,6 +200,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
         ...queryLimitPlugins(),
         persistedOperationsPlugin(persistedOperations),
         routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
+        inputLimitsPlugin(),
         rateLimitPlugin(services, connInfo),
       ],
       log,

@@ -7,7 +7,7 @@
  * onResponse hooks throw (the HTTP adapter would answer 500 with the stack in the body).
  */
 import { createGraphQLError, type Plugin, type YogaServerOptions } from 'graphql-yoga';
-import type { Logger } from '../lib/logger.ts';
+import { errorFields, type Logger } from '../lib/logger.ts';
 import { InvalidInput, RequestError } from '../services/errors.ts';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
@@ -41,7 +41,7 @@ export function maskError(log: Logger): MaskError {
         extensions: { ...graphqlError.extensions, code: code ?? 'BAD_USER_INPUT', http: { status: http?.status ?? 400 } },
       });
     }
-    log.error('unexpected error', { error: String(original), stack: (original as Error | undefined)?.stack });
+    log.error('unexpected error', errorFields(original));
     return createGraphQLError(message, { extensions: { code: 'INTERNAL' } });
   };
 }
@@ -60,7 +60,7 @@ export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any
     ((payload) => {
       const fail = (error: unknown) => {
         const requestId = payload.request.headers.get('x-request-id')?.slice(0, 64);
-        log.error('unexpected error', { error: String(error), stack: (error as Error | undefined)?.stack, requestId });
+        log.error('unexpected error', { ...errorFields(error), requestId });
         answer(payload, internal(payload.fetchAPI));
       };
       try {

@@ -206,11 +206,33 @@ export class RequestError extends Error {
 export const serviceUnavailable = (what: string, cause: unknown) =>
   new RequestError('SERVICE_UNAVAILABLE', `${what} is unavailable; try again shortly.`, {}, { cause });
 
-/** Wraps a store or database call so an outage answers SERVICE_UNAVAILABLE, never a crash. */
+/**
+ * Postgres's SQLSTATE classes for a value it refused (22: data exception, such as a NUL byte or
+ * an out-of-range number; 54: a program limit, such as a row or a statement too large): the
+ * input's fault, not an outage.
+ */
+const INPUT_FAULT_CLASSES = ['22', '54'];
+
+function sqlState(error: unknown): string | undefined {
+  for (let e = error; e instanceof Object; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps a store or database call so an outage answers SERVICE_UNAVAILABLE, never a crash, and a
+ * value the database refuses answers BAD_USER_INPUT.
+ */
 export async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    const state = sqlState(error);
+    if (state && INPUT_FAULT_CLASSES.includes(state.slice(0, 2))) {
+      throw new RequestError('BAD_USER_INPUT', 'A value of this request cannot be stored.', { http: { status: 400 } }, { cause: error });
+    }
     throw serviceUnavailable(what, error);
   }
 }

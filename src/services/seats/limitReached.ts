@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.ts';
 import type { SeatCount } from '../../stores/seats/contract.ts';
 import type { ServiceContext } from '../context.ts';
+import { describeError } from '../../lib/logger.ts';
 import { emitEvent } from '../webhooks/events.ts';
 import { tenantWork } from '../database.ts';
 
@@ -53,6 +54,6 @@ export async function announceSeatLimitReached(
     });
   } catch (error) {
     quiet.delete(refusal.licenseId);
-    ctx.log.warn('could not record seat.limit-reached', { licenseId: refusal.licenseId, error: String(error) });
+    ctx.log.warn('could not record seat.limit-reached', { licenseId: refusal.licenseId, error: describeError(error) });
   }
 }
