@@ -22,7 +22,7 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import { base64url } from './lib/encoding.ts';
 import type { FileStore } from './lib/files.ts';
 import type { Signer } from './lib/jws.ts';
-import { createLogger } from './lib/logger.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
 import { schema } from './resolvers/index.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createApiKeyLookups } from './services/apiKeys/lookups.ts';
@@ -74,8 +74,14 @@ export interface App {
   mode: { database: DatabaseHandle['kind']; seats: SeatStore['kind']; signer: string };
   /** The operator's root credential when it was generated here (never logged by the app itself). */
   generatedAdminToken: string | undefined;
-  /** What the first start of an empty database created, to be shown once. */
+  /** What the first start of an empty database created (its secrets are in `firstStartFile`). */
   bootstrapped: Bootstrapped | undefined;
+  /**
+   * The file of the data directory holding the first start's credentials (0600), or undefined
+   * when nothing was created or the file could not be written. Secrets never go to stdout: it
+   * is a log in production.
+   */
+  firstStartFile: string | undefined;
   /** The SDK's documents by hash, for graphql-ws (HTTP goes through the plugin). */
   persistedOperations: PersistedOperations;
   close(): Promise<void>;
@@ -93,6 +99,24 @@ async function persistentSecret(
   const value = base64url(crypto.getRandomValues(new Uint8Array(32)));
   await files.writeSecret(name, value);
   return { value, generated: true };
+}
+
+/** The first start's owner and API key, in a file only this user reads; its name, or undefined when it cannot be written. */
+async function writeFirstStartCredentials(files: FileStore, made: Bootstrapped, log: Logger): Promise<string | undefined> {
+  const name = `first-start-${made.orgId}.txt`;
+  const text = [
+    `Leasehold first start: organization ${made.orgId}. Keep these somewhere safe, then delete this file.`,
+    `owner:   ${made.ownerEmail} / ${made.ownerPassword}`,
+    `API key: ${made.apiKey}`,
+    '',
+  ].join('\n');
+  try {
+    await files.writeSecret(name, text);
+    return name;
+  } catch (error) {
+    log.warn('could not write the first-start credentials; make an organization with `npm run cli -- bootstrap`', { error: String(error) });
+    return undefined;
+  }
 }
 
 async function createSigner(config: Config, files: FileStore): Promise<Signer> {
@@ -171,6 +195,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     log,
   };
   const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);
+  const firstStartFile = bootstrapped && (await writeFirstStartCredentials(options.files, bootstrapped, log));
   const background: BackgroundJobs | undefined =
     options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });
 
@@ -216,6 +241,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     mode: { database: database.kind, seats: stores.seats.kind, signer: `${signer.algorithm} ${config.signer}` },
     generatedAdminToken: adminToken.generated ? adminToken.value : undefined,
     bootstrapped,
+    firstStartFile,
     persistedOperations,
     async close() {
       await background?.stop();

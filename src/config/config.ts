@@ -10,7 +10,7 @@ export type HstsMode = 'https' | 'always' | 'off';
 
 export interface Config {
   port: number;
-  /** The address to listen on: loopback in the embedded mode (its GraphiQL carries an API key); undefined = every interface. */
+  /** The address to listen on (`HOST`): loopback in the embedded mode, one person's server; undefined = every interface. */
   host: string | undefined;
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. */
   shutdownGraceMs: number;

@@ -49,7 +49,7 @@ await run('leasehold', async () => {
     throw error;
   }
 
-  console.log(startupBanner(app, `http://localhost:${server.port}`, `Bun ${Bun.version}`));
+  console.log(startupBanner(app, config.host, server.port ?? config.port, `Bun ${Bun.version}`));
   return {
     graceMs: config.shutdownGraceMs,
     async stop() {

@@ -18,7 +18,7 @@ function serve(app: App, config: Config, peers: WeakMap<Request, string>): Deno.
     {
       port: config.port,
       ...(config.host ? { hostname: config.host } : {}),
-      onListen: ({ port }) => console.log(startupBanner(app, `http://localhost:${port}`, `Deno ${Deno.version.deno}`)),
+      onListen: ({ port }) => console.log(startupBanner(app, config.host, port, `Deno ${Deno.version.deno}`)),
     },
     (request, info) => {
       // Read before any upgrade: once upgraded, the request is closed and remoteAddr throws.

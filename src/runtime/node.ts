@@ -18,7 +18,7 @@ await run('leasehold', async () => {
   }
   const address = http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  console.log(startupBanner(app, `http://localhost:${port}`, `Node ${process.versions.node}`));
+  console.log(startupBanner(app, config.host, port, `Node ${process.versions.node}`));
   return {
     graceMs: config.shutdownGraceMs,
     async stop() {
