@@ -27,7 +27,7 @@ import { schema } from './resolvers/index.ts';
 import type { GraphQLContext } from './schema/context.ts';
 import { createApiKeyLookups } from './services/apiKeys/lookups.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './services/background/jobs.ts';
-import type { ServiceContext } from './services/context.ts';
+import type { HostResolver, ServiceContext } from './services/context.ts';
 import { createAuthenticator } from './services/identity/authenticate.ts';
 import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
 import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
@@ -38,6 +38,7 @@ import { createAccessTokens } from './services/signing/accessTokens.ts';
 import { createLocalSigner } from './services/signing/local.ts';
 import { createUsageRecorder } from './services/usage/recording.ts';
 import { createSecretBox } from './services/webhooks/secrets.ts';
+import { systemResolver } from './services/webhooks/transport.ts';
 import type { MeterStore } from './stores/meters/contract.ts';
 import { createMemoryMeterStore } from './stores/meters/memory.ts';
 import { createRedisMeterStore } from './stores/meters/redis.ts';
@@ -65,6 +66,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Run the sweeper and heartbeat flush on timers (default true). */
   background?: boolean;
+  /** Resolves webhook receivers' names (tests answer them; default the system's resolver). */
+  resolveHost?: HostResolver;
 }
 
 export interface App {
@@ -192,6 +195,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     webhookSecrets: await createSecretBox(webhookSecretKey.value),
     meterUsage: createMeterUsageLog(database.db),
     seatOutcomes: createSeatOutcomes(log),
+    resolveHost: options.resolveHost ?? systemResolver,
     log,
   };
   const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);

@@ -41,8 +41,13 @@ export interface ServiceContext {
   meterUsage: MeterUsageLog;
   /** Hears how every seat operation ended (seats/outcomes.ts). */
   seatOutcomes: SeatOutcomes;
+  /** Resolves a webhook receiver's name, once per delivery (webhooks/transport.ts). */
+  resolveHost: HostResolver;
   log: Logger;
 }
+
+/** The addresses a host name resolves to (IPv4 and IPv6, as the resolver answers them). */
+export type HostResolver = (hostname: string) => Promise<string[]>;
 
 /** Who performs an action, as the audit log records it. */
 export interface Actor {

@@ -5,8 +5,8 @@
  * non-public address unless WEBHOOK_ALLOW_PRIVATE=1, which admits them over http too (a
  * receiver inside the operator's network often has no certificate).
  *
- * Only literal addresses and `localhost` names can be judged here: the services use Web APIs
- * alone, so a public name that resolves to a private address is not caught.
+ * Here only literal addresses and `localhost` names can be judged; what a name resolves to is
+ * checked at each delivery, by the same rules (transport.ts).
  */
 import type { Config } from '../../config/config.ts';
 import { ipInCidrs, parseIp } from '../../lib/ipAddress.ts';
@@ -24,19 +24,38 @@ const NON_PUBLIC = [
   '192.168.0.0/16',
   '198.18.0.0/15',
   '224.0.0.0/3',
-  '::/127',
+  '240.0.0.0/4',
+  '192.0.2.0/24',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  // IPv4-compatible (::a.b.c.d, with :: and ::1), NAT64 and 6to4 forms reach IPv4 addresses
+  // through a translator: refused whole rather than trusted to hold a public one.
+  '::/96',
+  '64:ff9b::/96',
   '64:ff9b:1::/48',
+  '2002::/16',
+  '2001::/32',
+  '2001:db8::/32',
+  '100::/64',
   'fc00::/7',
   'fe80::/10',
   'ff00::/8',
 ];
 
-function isNonPublicHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const address = parseIp(host);
+/** Loopback, private, link-local, reserved, or an IPv6 form that carries an IPv4 address. */
+export function isNonPublicAddress(text: string): boolean {
+  const address = parseIp(text);
   return address !== undefined && ipInCidrs(address, NON_PUBLIC);
 }
+
+function isNonPublicHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || isNonPublicAddress(host);
+}
+
+/** Whether endpoints may point at non-public addresses: on a test server, or with WEBHOOK_ALLOW_PRIVATE. */
+export const privateTargetsAllowed = (config: Pick<Config, 'environment' | 'webhookAllowPrivate'>) =>
+  config.environment !== 'live' || config.webhookAllowPrivate;
 
 export type UrlVerdict = { ok: true; url: string } | { ok: false; message: string };
 
@@ -55,7 +74,7 @@ export function validateWebhookUrl(text: string, config: Pick<Config, 'environme
   if (!url.hostname) return { ok: false, message: 'url needs a host' };
   if (config.environment === 'live') {
     const nonPublic = isNonPublicHost(url.hostname);
-    if (nonPublic && !config.webhookAllowPrivate) {
+    if (nonPublic && !privateTargetsAllowed(config)) {
       return { ok: false, message: 'url must not point at a loopback or private address on a live server' };
     }
     if (!nonPublic && url.protocol !== 'https:') return { ok: false, message: 'url must use https on a live server' };

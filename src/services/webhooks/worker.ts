@@ -29,6 +29,7 @@ import { emitEvent, endpointData } from './events.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import { liveSecrets } from './endpoints.ts';
 import { signatureHeaders } from './secrets.ts';
+import { deliveryTarget, postTo } from './transport.ts';
 import { validateWebhookUrl } from './urls.ts';
 import { tenantWork } from '../database.ts';
 
@@ -278,8 +279,11 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   let responseBody: string | null = null;
   try {
     const signal = AbortSignal.timeout(config.webhookTimeoutMs);
+    const url = new URL(endpoint.url);
+    const target = await deliveryTarget(url, config, ctx.resolveHost);
+    if (!target.ok) return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: ${target.message}` });
     // Redirects are not followed: the URL was checked, where it points was not.
-    response = await fetch(endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal });
+    response = await postTo(url, target.address, { headers, body, signal });
     responseBody = storable(await readStart(response, RESPONSE_KEEP_BYTES).catch(() => ''));
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
