@@ -28,6 +28,7 @@ builder.mutationFields((t) => ({
   }),
   claimQueuedSeat: t.field({
     skipTypeScopes: true,
+    extensions: { signs: true },
     type: AcquireSeatResult,
     description: 'Turns the seat set aside for a READY ticket into a session (SeatGranted); a waiting ticket answers SeatQueued.',
     args: { input: t.arg({ type: ClaimQueuedSeatInput, required: true }) },
