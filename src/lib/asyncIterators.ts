@@ -46,10 +46,10 @@ export async function pushIterator<T>(
  * Hand-rolled rather than an async generator so that `return()` from an unsubscribing client
  * reaches the channel even while no message comes.
  */
-export function subscriptionStream<T>(
+export function subscriptionStream<T, M = string>(
   first: T | undefined,
-  messages: AsyncIterableIterator<string>,
-  map: (message: string) => T | undefined,
+  messages: AsyncIterableIterator<M>,
+  map: (message: M) => T | undefined | Promise<T | undefined>,
 ): AsyncIterableIterator<T> {
   let sentFirst = first === undefined;
   const stream: AsyncIterableIterator<T> = {
@@ -61,7 +61,7 @@ export function subscriptionStream<T>(
       for (;;) {
         const next = await messages.next();
         if (next.done) return { value: undefined, done: true };
-        const value = map(next.value);
+        const value = await map(next.value);
         if (value !== undefined) return { value, done: false };
       }
     },

@@ -15,6 +15,7 @@ import {
 import { requestCertificate } from '../services/seats/certificates.ts';
 import { acquireSeat, heartbeatSeat, releaseSeat, seatCountUpdates } from '../services/seats/seats.ts';
 import { unwrap } from '../services/errors.ts';
+import { organizationSeatCountUpdates } from '../services/seats/organizationCounts.ts';
 
 builder.mutationFields((t) => ({
   acquireSeat: t.field({
@@ -58,6 +59,13 @@ builder.subscriptionFields((t) => ({
     args: { licenseId: t.arg.id({ required: true }) },
     subscribe: async (_root, { licenseId }, ctx) =>
       unwrap(await seatCountUpdates(ctx.services, requireActor(ctx).orgId, String(licenseId))),
+    resolve: (count) => count,
+  }),
+  seatCountsChanged: t.field({
+    authScopes: { scope: 'licenses:read' },
+    type: SeatCountType,
+    description: "Every seat-count change of any license of the caller's organization, from now on (one subscription for an overview).",
+    subscribe: (_root, _args, ctx) => organizationSeatCountUpdates(ctx.services, requireActor(ctx).orgId),
     resolve: (count) => count,
   }),
 }));

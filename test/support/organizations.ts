@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import type { App } from '../../src/app.ts';
 import type { Actor } from '../../src/services/context.ts';
 import { createOrganization, createUser } from '../../src/services/identity/signIn.ts';
+import type { Role } from '../../src/services/principals.ts';
 
 const seeded = new WeakMap<App, Set<string>>();
 
@@ -18,14 +19,19 @@ async function newOrganization(app: App, name: string): Promise<string> {
 }
 
 /** A fresh organization with one user of the given role, and an access token for that user. */
-export async function seedOrganization(app: App, role: 'owner' | 'admin' | 'member' | 'viewer' = 'owner') {
+export async function seedOrganization(app: App, role: Role = 'owner') {
   const orgId = await newOrganization(app, `Test org ${Math.random().toString(36).slice(2, 8)}`);
+  return { orgId, ...(await addUser(app, orgId, role)) };
+}
+
+/** Another user of an organization, with an access token. */
+export async function addUser(app: App, orgId: string, role: Role) {
   const email = `${role}-${crypto.randomUUID()}@example.test`;
   const password = 'correct horse battery staple';
   const created = await createUser(app.services, { type: 'system', id: 'test-harness', orgId, requestId: null }, { email, password, role });
   if (!created.ok) throw created.error;
   const { token } = await app.services.accessTokens.issue({ sub: created.value.id, org: orgId, roles: [role] });
-  return { orgId, userId: created.value.id, email, password, token };
+  return { userId: created.value.id, email, password, token };
 }
 
 /** A fresh organization and an operator acting in it, for tests that call services directly. */

@@ -1,27 +1,27 @@
-/** Local fan-out shared by both pub/sub stores: one upstream subscription per channel, however many listeners here. */
+/** Local fan-out shared by both pub/sub stores: one upstream subscription per key, however many listeners here. */
 import { pushIterator } from '../../lib/asyncIterators.ts';
 
-type Listener = (message: string) => void;
-
-/** Local fan-out shared by both variants; `onFirst`/`onLast` attach and detach the channel upstream. */
-export function fanOut(onFirst: (channel: string) => Promise<unknown>, onLast: (channel: string) => Promise<unknown>) {
-  const listeners = new Map<string, Set<Listener>>();
+/** `onFirst`/`onLast` attach and detach the key (a channel, or a channel prefix) upstream. */
+export function fanOut<T>(onFirst: (key: string) => Promise<unknown>, onLast: (key: string) => Promise<unknown>) {
+  const listeners = new Map<string, Set<(value: T) => void>>();
   return {
-    deliver(channel: string, message: string) {
-      const set = listeners.get(channel);
-      if (set) for (const listener of set) listener(message);
+    deliver(key: string, value: T) {
+      const set = listeners.get(key);
+      if (set) for (const listener of set) listener(value);
     },
-    subscribe(channel: string, signal?: AbortSignal): Promise<AsyncIterableIterator<string>> {
-      return pushIterator<string>(signal, async (push) => {
-        let set = listeners.get(channel);
-        if (!set) listeners.set(channel, (set = new Set()));
+    /** The keys someone here listens to. */
+    keys: () => listeners.keys(),
+    subscribe(key: string, signal?: AbortSignal): Promise<AsyncIterableIterator<T>> {
+      return pushIterator<T>(signal, async (push) => {
+        let set = listeners.get(key);
+        if (!set) listeners.set(key, (set = new Set()));
         set.add(push);
-        if (set.size === 1) await onFirst(channel);
+        if (set.size === 1) await onFirst(key);
         return async () => {
           set.delete(push);
           if (set.size === 0) {
-            listeners.delete(channel);
-            await onLast(channel);
+            listeners.delete(key);
+            await onLast(key);
           }
         };
       });

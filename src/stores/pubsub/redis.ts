@@ -5,8 +5,11 @@
  */
 import { Cluster } from 'ioredis';
 import type { RedisConnection } from '../redisConnection.ts';
-import type { PubSub } from './contract.ts';
+import type { ChannelMessage, PubSub } from './contract.ts';
 import { fanOut } from './fanOut.ts';
+
+/** A glob pattern matching exactly the channels that start with `prefix`. */
+const prefixPattern = (prefix: string) => `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
 
 export function createRedisPubSub(redis: RedisConnection): PubSub {
   // A fresh Cluster connection is not ready at once; its SUBSCRIBEs may wait for it (the request
@@ -14,16 +17,23 @@ export function createRedisPubSub(redis: RedisConnection): PubSub {
   const subscriber: RedisConnection =
     redis instanceof Cluster ? redis.duplicate(undefined, { enableOfflineQueue: true }) : redis.duplicate();
   subscriber.on('error', () => {});
-  const hub = fanOut(
+  const channels = fanOut<string>(
     (channel) => subscriber.subscribe(channel),
     (channel) => subscriber.unsubscribe(channel),
   );
-  subscriber.on('message', (channel: string, message: string) => hub.deliver(channel, message));
+  // Keyed by pattern; PUBLISH reaches every node of a cluster, so one pattern subscription hears all of them.
+  const patterns = fanOut<ChannelMessage>(
+    (pattern) => subscriber.psubscribe(pattern),
+    (pattern) => subscriber.punsubscribe(pattern),
+  );
+  subscriber.on('message', (channel: string, message: string) => channels.deliver(channel, message));
+  subscriber.on('pmessage', (pattern: string, channel: string, message: string) => patterns.deliver(pattern, { channel, message }));
   return {
     async publish(channel, message) {
       await redis.publish(channel, message);
     },
-    subscribe: hub.subscribe,
+    subscribe: channels.subscribe,
+    subscribePrefix: (prefix, signal) => patterns.subscribe(prefixPattern(prefix), signal),
     async close() {
       subscriber.disconnect();
     },

@@ -261,6 +261,8 @@ export function parseCountMessage(licenseId: string, message: string): SeatCount
   return { licenseId, used: used!, max: max!, changedAt: new Date(at!) };
 }
 
-export const seatChannel = (licenseId: string) => `lh:seats:${licenseId}`;
+/** Every seat channel starts with this, so an organization-wide view subscribes to the prefix. */
+export const SEAT_CHANNEL_PREFIX = 'lh:seats:';
+export const seatChannel = (licenseId: string) => `${SEAT_CHANNEL_PREFIX}${licenseId}`;
 /** Every change of a license's queue is published here (the message says only when). */
 export const queueChannel = (licenseId: string) => `lh:queue:${licenseId}`;
