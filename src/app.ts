@@ -7,6 +7,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config/config.ts';
 import { openDatabase, ping, type DatabaseHandle } from './db/client.ts';
 import { bodyLimit } from './http/bodyLimit.ts';
+import { consoleRoutes, consoleSecurity, loadConsole } from './http/console.ts';
 import { inProcessConnInfo, type ConnInfo, type ServerContext } from './http/clientAddress.ts';
 import { corsOptions, jsonPostsOnly } from './http/crossOrigin.ts';
 import { guardHooks, maskError } from './http/errorMasking.ts';
@@ -207,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const connInfo = options.connInfo ?? inProcessConnInfo;
   const persistedOperations = loadPersistedOperations(schema, config.anonymousOperations);
   const graphiql = graphiqlPage('/graphql');
+  const consoleFiles = await loadConsole(config.consoleDir);
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -223,12 +225,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     cors: corsOptions(config.corsOrigins),
     plugins: guardHooks(
       [
-        securityHeaders({ hsts: config.hsts, trustedProxies: config.trustedProxies, connInfo, routes: [graphiql.securityRoute] }),
+        securityHeaders({ hsts: config.hsts, trustedProxies: config.trustedProxies, connInfo, routes: [graphiql.securityRoute, consoleSecurity] }),
         jsonPostsOnly(),
         bodyLimit(config.maxRequestBytes),
         ...queryLimitPlugins(),
         persistedOperationsPlugin(persistedOperations),
         routes({ database: () => ping(database.db), seats: () => stores.seats.ping() }, signer),
+        consoleRoutes(consoleFiles),
         inputLimitsPlugin(),
         rateLimitPlugin(services, connInfo),
       ],

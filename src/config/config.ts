@@ -22,6 +22,8 @@ export interface Config {
   /** How long connecting to Postgres may take, and how long a connection may stay silent before a fresh one checks that Postgres still answers. */
   databaseTimeoutMs: number;
   dataDir: string;
+  /** The built web console served at /dashboard. */
+  consoleDir: string;
   /** The operator's root credential for admin operations; generated into dataDir when unset. */
   adminToken: string | undefined;
   /** Server secret for license-key lookup hashes and checksums; generated into dataDir when unset. */
@@ -261,6 +263,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     redisCluster: flag(env, 'REDIS_CLUSTER'),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1000, 100, 600_000),
     dataDir: env.DATA_DIR || './.data',
+    consoleDir: env.CONSOLE_DIR || './dashboard/dist',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
     signer,

@@ -1,0 +1,54 @@
+/** Live seat counts: the newest count per license wins, whether it came from a query or a subscription. */
+import { useSubscription } from 'urql';
+import { graphql, type ResultOf } from './graphql.ts';
+
+export interface SeatCount {
+  licenseId: string;
+  used: number;
+  max: number;
+  changedAt: string;
+}
+
+export const newer = (a: SeatCount | undefined, b: SeatCount | undefined): SeatCount | undefined =>
+  !a ? b : !b ? a : Date.parse(b.changedAt) >= Date.parse(a.changedAt) ? b : a;
+
+const ORGANIZATION_SEATS = graphql(`
+  subscription OrganizationSeats {
+    seatCountsChanged {
+      licenseId
+      used
+      max
+      changedAt
+    }
+  }
+`);
+
+/** Every seat-count change of the organization since the page opened, by license. */
+export function useOrganizationSeats(): Record<string, SeatCount> {
+  const [{ data }] = useSubscription({ query: ORGANIZATION_SEATS }, (counts: Record<string, SeatCount> = {}, event) => {
+    const count = event.seatCountsChanged;
+    const kept = newer(counts[count.licenseId], count);
+    return kept === counts[count.licenseId] ? counts : { ...counts, [count.licenseId]: count };
+  });
+  return data ?? {};
+}
+
+const LICENSE_SEATS = graphql(`
+  subscription LicenseSeats($licenseId: ID!) {
+    seatCountChanged(licenseId: $licenseId) {
+      licenseId
+      used
+      max
+      changedAt
+    }
+  }
+`);
+
+/** One license's seat count, now and on every change. */
+export function useLicenseSeats(licenseId: string): SeatCount | undefined {
+  const [{ data }] = useSubscription<ResultOf<typeof LICENSE_SEATS>, SeatCount>(
+    { query: LICENSE_SEATS, variables: { licenseId } },
+    (current, event) => newer(current, event.seatCountChanged)!,
+  );
+  return data;
+}

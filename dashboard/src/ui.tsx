@@ -1,0 +1,162 @@
+/** Small pieces every page uses: errors where they happened, confirmation before destructive actions, secrets shown once, times, the seat gauge. */
+import { useId, useRef, useState, type ReactNode } from 'react';
+import { errorMessage, type RequestFailure } from './session.ts';
+
+/** A mutation's answer: its one root field is a union member, with a message when it is an error. */
+type Outcome = { __typename: string; message?: string };
+
+/** The message of a mutation that did not succeed: the request's error, or the domain error the API returned. */
+export function failureOf(
+  result: { error?: RequestFailure | undefined; data?: object | null | undefined },
+  success: string,
+): string | null {
+  if (result.error) return errorMessage(result.error);
+  const outcome = result.data && (Object.values(result.data)[0] as Outcome | undefined);
+  if (outcome && outcome.__typename !== success) return outcome.message ?? `Refused (${outcome.__typename}).`;
+  return null;
+}
+
+export function ErrorMessage({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <p className="error" role="alert">
+      {children}
+    </p>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty">
+      <p className="empty-title">{title}</p>
+      {children}
+    </div>
+  );
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+export function Time({ at, empty = '—' }: { at: string | null | undefined; empty?: string }) {
+  if (!at) return <>{empty}</>;
+  return <time dateTime={at}>{dateTime.format(new Date(at))}</time>;
+}
+
+/**
+ * A button that asks before it acts: a modal dialog (focus moves into it, Escape cancels)
+ * naming what will happen, with an optional reason field.
+ */
+export interface ConfirmProps {
+  label: string;
+  title: string;
+  description: ReactNode;
+  confirmLabel: string;
+  reasonLabel?: string;
+  danger?: boolean;
+  /** Acts; answers the error to show in the dialog, or null to close it. */
+  onConfirm: (reason: string) => Promise<string | null>;
+}
+
+export function ConfirmButton({ label, title, description, confirmLabel, reasonLabel, danger = true, onConfirm }: ConfirmProps) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const reasonId = useId();
+  const titleId = useId();
+  return (
+    <>
+      <button type="button" className={danger ? 'danger' : ''} onClick={() => dialog.current?.showModal()}>
+        {label}
+      </button>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => (setError(null), setReason(''))}>
+        <form
+          method="dialog"
+          onSubmit={async (event) => {
+            event.preventDefault();
+            setBusy(true);
+            const failure = await onConfirm(reason);
+            setBusy(false);
+            if (failure) setError(failure);
+            else dialog.current?.close();
+          }}
+        >
+          <h2 id={titleId}>{title}</h2>
+          <div>{description}</div>
+          {reasonLabel && (
+            <p>
+              <label htmlFor={reasonId}>{reasonLabel}</label>
+              <input id={reasonId} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+            </p>
+          )}
+          <ErrorMessage>{error}</ErrorMessage>
+          <div className="actions">
+            <button type="button" onClick={() => dialog.current?.close()}>
+              Cancel
+            </button>
+            <button type="submit" className={danger ? 'danger' : 'primary'} disabled={busy}>
+              {confirmLabel}
+            </button>
+          </div>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
+/** A secret the server shows exactly once: the value, a copy button, and a warning that it will not be shown again. */
+export function SecretOnce({ label, value }: { label: string; value: string }) {
+  const [copied, setCopied] = useState(false);
+  const id = useId();
+  return (
+    <div className="secret" role="region" aria-labelledby={id}>
+      <p id={id} className="secret-label">
+        {label}
+      </p>
+      <p className="warning">Copy it now: it is shown only this once and cannot be recovered.</p>
+      <div className="secret-row">
+        <output aria-label={label}>{value}</output>
+        <button
+          type="button"
+          onClick={async () => {
+            await navigator.clipboard.writeText(value);
+            setCopied(true);
+          }}
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Used seats against capacity as a bar, with the numbers in words for assistive technology. */
+export function SeatGauge({ used, max, size = 'small' }: { used: number; max: number; size?: 'small' | 'large' }) {
+  const share = max > 0 ? Math.min(used / max, 1) : 0;
+  const level = share >= 1 ? 'full' : share >= 0.8 ? 'near' : 'ok';
+  const width = size === 'large' ? 320 : 120;
+  const height = size === 'large' ? 18 : 10;
+  return (
+    <span className={`gauge gauge-${size}`}>
+      <svg
+        width={width}
+        height={height}
+        role="meter"
+        aria-valuenow={used}
+        aria-valuemin={0}
+        aria-valuemax={max}
+        aria-label={`Seats in use: ${used} of ${max}`}
+      >
+        <rect className="gauge-track" width={width} height={height} rx={height / 2} />
+        <rect
+          className={`gauge-fill gauge-${level}`}
+          width={Math.max(share * width, used > 0 ? height : 0)}
+          height={height}
+          rx={height / 2}
+        />
+      </svg>
+      <span className="gauge-text">
+        {used} / {max}
+      </span>
+    </span>
+  );
+}

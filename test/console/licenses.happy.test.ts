@@ -1,0 +1,60 @@
+/** A vendor's staff member signs in, creates a license, and watches its seats live while apps take and give them back. */
+import { expect, it } from 'vitest';
+import { acquire, release } from '../support/harness.ts';
+import { seedOrganization } from '../support/organizations.ts';
+import { signIn, useConsole } from '../support/console.ts';
+
+const web = useConsole();
+
+it('signs in, creates a license showing its key once, and follows its seats and sessions live', async () => {
+  const owner = await seedOrganization(web.app, 'owner');
+  const tab = await web.open();
+  const { page } = tab;
+  await tab.look('sign-in');
+  await signIn(page, owner.email, owner.password);
+  await expect.poll(() => page.getByRole('heading', { name: 'Licenses' }).isVisible()).toBe(true);
+  await expect.poll(() => page.getByText('No licenses yet.').isVisible()).toBe(true);
+  await tab.look('licenses-empty');
+
+  await page.getByRole('button', { name: 'New license' }).click();
+  await page.getByLabel('Tier').first().fill('team');
+  await page.getByLabel('Features').fill('export, sso');
+  await page.getByLabel('Seats (concurrent)').fill('2');
+  await page.getByRole('button', { name: 'Create license' }).click();
+  const keyOutput = page.getByRole('status', { name: 'License key' });
+  await keyOutput.waitFor();
+  const key = (await keyOutput.textContent())!;
+  expect(key).toMatch(/^lhk_/);
+  await expect.poll(() => page.getByText('it is shown only this once').isVisible()).toBe(true);
+  await expect.poll(() => page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
+  await tab.look('license-created');
+
+  await page.getByRole('link', { name: /^Open lic_/ }).click();
+  const gauge = page.getByRole('meter', { name: /Seats in use/ });
+  await expect.poll(() => gauge.getAttribute('aria-label')).toBe('Seats in use: 0 of 2');
+  // The key was shown once: the license page has only its last characters.
+  expect(await page.content()).not.toContain(key);
+  const licenseId = page.url().split('/').pop()!;
+
+  // An app takes a seat through the API, from outside the page.
+  const seat = await acquire(web.app, key, 'build-agent-7');
+  await expect.poll(() => gauge.getAttribute('aria-label')).toBe('Seats in use: 1 of 2');
+  const sessions = page.getByRole('table', { name: 'Active sessions' });
+  await expect.poll(() => sessions.getByRole('cell', { name: 'build-agent-7', exact: true }).isVisible()).toBe(true);
+  await tab.look('license-seat-taken');
+
+  await release(web.app, key, seat.session.id);
+  await expect.poll(() => gauge.getAttribute('aria-label')).toBe('Seats in use: 0 of 2');
+  await expect.poll(() => page.getByText('No machine holds a seat right now.').isVisible()).toBe(true);
+
+  // The list follows every license of the organization with one subscription.
+  await page.getByRole('link', { name: 'Licenses', exact: true }).first().click();
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: licenseId }) });
+  await expect.poll(() => row.getByRole('meter').getAttribute('aria-label')).toBe('Seats in use: 0 of 2');
+  await acquire(web.app, key, 'laptop-1');
+  await expect.poll(() => row.getByRole('meter').getAttribute('aria-label')).toBe('Seats in use: 1 of 2');
+  await tab.look('licenses-live');
+
+  expect(page.url()).not.toMatch(/token|pk_|lhk_/);
+  tab.assertClean();
+});
