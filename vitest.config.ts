@@ -25,7 +25,13 @@ export default defineConfig({
       {
         // The web console in Chromium, driven as a person uses it; `npm test` builds it first.
         extends: true,
-        test: { name: 'console', include: ['test/console/**/*.test.ts'], testTimeout: 60_000 },
+        test: {
+          name: 'console',
+          include: ['test/console/**/*.test.ts'],
+          testTimeout: 90_000,
+          // A page follows the server within moments, but a loaded machine stretches moments.
+          expect: { poll: { timeout: 15_000, interval: 100 } },
+        },
       },
     ],
   },

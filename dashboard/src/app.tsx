@@ -1,11 +1,16 @@
 /** The console's shell: sign-in until a credential is held, then the navigation and the pages, for what that credential may do. */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { Provider, useQuery } from 'urql';
-import { Link, Route, Router, Switch } from 'wouter';
+import { Link, Redirect, Route, Router, Switch } from 'wouter';
 import { createConsoleClient, type ConsoleClient } from './client.ts';
+import { ApiKeys } from './pages/ApiKeys.tsx';
+import { Audit } from './pages/Audit.tsx';
 import { License } from './pages/License.tsx';
 import { Licenses } from './pages/Licenses.tsx';
+import { Overview } from './pages/Overview.tsx';
 import { SignIn } from './pages/SignIn.tsx';
+import { Usage } from './pages/Usage.tsx';
+import { Webhooks } from './pages/Webhooks.tsx';
 import { errorMessage, REFRESH_AHEAD_MS, refreshSession, session, signOut, type Credential } from './session.ts';
 import { EmptyState, ErrorMessage } from './ui.tsx';
 import { VIEWER, ViewerProvider } from './viewer.tsx';
@@ -42,7 +47,14 @@ function useRefreshBeforeExpiry(credential: Credential, consoleClient: ConsoleCl
   }, [expiresAt, consoleClient]);
 }
 
-const NAVIGATION = [{ href: '/licenses', label: 'Licenses', scope: 'licenses:read' }] as const;
+const NAVIGATION = [
+  { href: '/overview', label: 'Overview', scope: 'licenses:read' },
+  { href: '/licenses', label: 'Licenses', scope: 'licenses:read' },
+  { href: '/api-keys', label: 'API keys', scope: 'apikeys:read' },
+  { href: '/webhooks', label: 'Webhooks', scope: 'webhooks:read' },
+  { href: '/usage', label: 'Usage', scope: 'usage:read' },
+  { href: '/audit', label: 'Audit log', scope: 'audit:read' },
+] as const;
 
 function Shell({ credential }: { credential: Credential }) {
   const [{ data, error }] = useQuery({ query: VIEWER });
@@ -90,12 +102,27 @@ function Shell({ credential }: { credential: Credential }) {
         <main id="main" tabIndex={-1}>
           <Switch>
             <Route path="/">
-              <Licenses />
+              <Redirect to="/overview" replace />
+            </Route>
+            <Route path="/overview">
+              <Overview />
             </Route>
             <Route path="/licenses">
               <Licenses />
             </Route>
             <Route path="/licenses/:id">{(params) => <License id={decodeURIComponent(params.id)} />}</Route>
+            <Route path="/api-keys">
+              <ApiKeys />
+            </Route>
+            <Route path="/webhooks">
+              <Webhooks />
+            </Route>
+            <Route path="/usage">
+              <Usage />
+            </Route>
+            <Route path="/audit">
+              <Audit />
+            </Route>
             <Route>
               <EmptyState title="There is no page here.">
                 <Link href="/">Back to the console</Link>

@@ -45,8 +45,15 @@ export function Time({ at, empty = '—' }: { at: string | null | undefined; emp
  * A button that asks before it acts: a modal dialog (focus moves into it, Escape cancels)
  * naming what will happen, with an optional reason field.
  */
+/** Words for assistive technology only: what a short visible button label acts on ("Revoke" → "Revoke billing"). */
+export function Context({ children }: { children: ReactNode }) {
+  return <span className="visually-hidden"> {children}</span>;
+}
+
 export interface ConfirmProps {
   label: string;
+  /** What the button acts on, read out after the label. */
+  context?: string;
   title: string;
   description: ReactNode;
   confirmLabel: string;
@@ -56,7 +63,7 @@ export interface ConfirmProps {
   onConfirm: (reason: string) => Promise<string | null>;
 }
 
-export function ConfirmButton({ label, title, description, confirmLabel, reasonLabel, danger = true, onConfirm }: ConfirmProps) {
+export function ConfirmButton({ label, context, title, description, confirmLabel, reasonLabel, danger = true, onConfirm }: ConfirmProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -67,6 +74,7 @@ export function ConfirmButton({ label, title, description, confirmLabel, reasonL
     <>
       <button type="button" className={danger ? 'danger' : ''} onClick={() => dialog.current?.showModal()}>
         {label}
+        {context && <Context>{context}</Context>}
       </button>
       <dialog ref={dialog} aria-labelledby={titleId} onClose={() => (setError(null), setReason(''))}>
         <form
@@ -158,5 +166,48 @@ export function SeatGauge({ used, max, size = 'small' }: { used: number; max: nu
         {used} / {max}
       </span>
     </span>
+  );
+}
+
+const RANGES = {
+  day: { label: 'Last 24 hours', days: 1 },
+  week: { label: 'Last 7 days', days: 7 },
+  month: { label: 'Last 30 days', days: 30 },
+};
+export type RangeKey = keyof typeof RANGES;
+
+/** [from, to) ending at the next whole minute: fixed once chosen, so a query's variables do not change on every render. */
+export function rangeOf(key: RangeKey, now = Date.now()): { from: string; to: string } {
+  const to = Math.ceil((now + 1) / 60_000) * 60_000;
+  return { from: new Date(to - RANGES[key].days * 86_400_000).toISOString(), to: new Date(to).toISOString() };
+}
+
+export function RangeSelect({ id, value, onChange }: { id: string; value: RangeKey; onChange: (key: RangeKey) => void }) {
+  return (
+    <span className="range">
+      <label htmlFor={id}>Range</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value as RangeKey)}>
+        {Object.entries(RANGES).map(([key, range]) => (
+          <option key={key} value={key}>
+            {range.label}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
+}
+
+/** A status as a coloured, worded badge (never colour alone). */
+export function Badge({ status }: { status: string }) {
+  const words = status.replace(/_/g, ' ').toLowerCase();
+  return <span className={`badge badge-${status.toLowerCase().replace(/_/g, '-')}`}>{words.charAt(0).toUpperCase() + words.slice(1)}</span>;
+}
+
+export function Stat({ label, value }: { label: string; value: ReactNode }) {
+  return (
+    <div className="stat">
+      <dt>{label}</dt>
+      <dd>{value}</dd>
+    </div>
   );
 }

@@ -12,6 +12,9 @@ it('signs in, creates a license showing its key once, and follows its seats and 
   const { page } = tab;
   await tab.look('sign-in');
   await signIn(page, owner.email, owner.password);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await tab.look('overview-empty');
+  await page.getByRole('link', { name: 'Licenses', exact: true }).click();
   await expect.poll(() => page.getByRole('heading', { name: 'Licenses' }).isVisible()).toBe(true);
   await expect.poll(() => page.getByText('No licenses yet.').isVisible()).toBe(true);
   await tab.look('licenses-empty');
@@ -54,6 +57,19 @@ it('signs in, creates a license showing its key once, and follows its seats and 
   await acquire(web.app, key, 'laptop-1');
   await expect.poll(() => row.getByRole('meter').getAttribute('aria-label')).toBe('Seats in use: 1 of 2');
   await tab.look('licenses-live');
+
+  // The overview adds it up, live, and the audit log has the creation, its chain intact.
+  await page.getByRole('link', { name: 'Overview', exact: true }).click();
+  await expect.poll(() => page.getByRole('meter').first().getAttribute('aria-label')).toBe('Seats in use: 1 of 2');
+  await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+  await page.getByRole('textbox', { name: 'Action' }).fill('license.created');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const audit = page.getByRole('table', { name: 'Audit log' });
+  await expect.poll(() => audit.getByRole('row').count()).toBe(2);
+  expect(await audit.getByRole('row').nth(1).textContent()).toContain(licenseId);
+  await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+  await page.getByText(/Chain verified: \d+ entries/).waitFor();
+  await tab.look('audit-log');
 
   expect(page.url()).not.toMatch(/token|pk_|lhk_/);
   tab.assertClean();

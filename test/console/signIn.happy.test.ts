@@ -18,7 +18,7 @@ it('keeps the credential in session storage, never in the URL, and refreshes it 
   const first = (await read())!;
   expect(first.kind).toBe('user');
   expect(await page.evaluate(() => localStorage.length)).toBe(0);
-  expect(page.url()).toBe(`${web.url}/dashboard/`);
+  expect(page.url()).toBe(`${web.url}/dashboard/overview`);
 
   // A reload keeps the tab signed in; a token about to expire is replaced at once.
   await page.evaluate(() => {
@@ -32,7 +32,7 @@ it('keeps the credential in session storage, never in the URL, and refreshes it 
   expect(Date.parse(second.accessTokenExpiresAt)).toBeGreaterThan(Date.now() + 30 * 60_000);
   // The replaced refresh token is spent.
   expect((await gql(web.app, REFRESH, { t: first.refreshToken })).data?.refreshToken.__typename).toBe('InvalidCredentials');
-  await page.getByRole('heading', { name: 'Licenses' }).waitFor();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
 
   // Signing out forgets the credential and revokes the sign-in on the server.
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -64,8 +64,11 @@ it('signs in with a pasted API key, and says why when the key is refused', async
 
   await page.getByLabel('API key', { exact: true }).fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.getByRole('link', { name: 'Licenses', exact: true }).click();
   await page.getByRole('heading', { name: 'Licenses' }).waitFor();
-  // A key that may only read licenses gets no button to create one.
+  // A key that may only read licenses gets no button to create one, and no page of what it cannot read.
+  expect(await page.getByRole('link', { name: 'API keys' }).count()).toBe(0);
   expect(await page.getByRole('button', { name: 'New license' }).count()).toBe(0);
   expect(page.url()).not.toContain(secret);
   tab.assertClean();

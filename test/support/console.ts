@@ -75,6 +75,12 @@ export function useConsole(env: Record<string, string> = {}) {
         if (message.type() === 'error') errors.push(message.text());
       });
       page.on('pageerror', (error) => errors.push(String(error)));
+      // A refused GraphQL request also names its operation and the server's answer, to say which one.
+      page.on('response', async (response) => {
+        if (response.status() < 400 || !response.url().endsWith('/graphql')) return;
+        const operation = /(query|mutation|subscription) (\w+)/.exec(response.request().postData() ?? '')?.[2] ?? 'unnamed';
+        errors.push(`${operation} answered ${response.status()}: ${await response.text().catch(() => '')}`);
+      });
       await page.goto(`${context.url}${path}`);
       const origin = new URL(context.url);
       return {

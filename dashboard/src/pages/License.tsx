@@ -5,9 +5,8 @@ import { Link } from 'wouter';
 import { errorMessage } from '../session.ts';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { newer, useLicenseSeats, type SeatCount } from '../seats.ts';
-import { ConfirmButton, EmptyState, type ConfirmProps, ErrorMessage, failureOf, SeatGauge, Time } from '../ui.tsx';
+import { Badge, ConfirmButton, EmptyState, type ConfirmProps, ErrorMessage, failureOf, SeatGauge, Time } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
-import { StatusBadge } from './Licenses.tsx';
 
 const LICENSE = graphql(`
   query License($id: ID!) {
@@ -120,7 +119,7 @@ function LicenseDetail({ license }: { license: LicenseView }) {
       </p>
       <header className="page-header">
         <h1 id="license-title">
-          {license.id} <StatusBadge status={license.status} />
+          {license.id} <Badge status={license.status} />
         </h1>
         <Lifecycle license={license} />
       </header>
@@ -228,7 +227,8 @@ function Sessions({ licenseId, seats }: { licenseId: string; seats: SeatCount })
                 <td>
                   <Can scope="seats:admin">
                     <ConfirmButton
-                      label={`Release ${node.fingerprint}`}
+                      label="Release"
+                      context={node.fingerprint}
                       title="Force-release this seat?"
                       description={
                         <p>

@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { errorMessage } from '../session.ts';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { newer, useOrganizationSeats } from '../seats.ts';
-import { EmptyState, ErrorMessage, failureOf, SeatGauge, SecretOnce, Time } from '../ui.tsx';
+import { Badge, EmptyState, ErrorMessage, failureOf, SeatGauge, SecretOnce, Time } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
 
 const PAGE_SIZE = 20;
@@ -126,7 +126,7 @@ export function Licenses() {
                   </td>
                   <td>{node.tier}</td>
                   <td>
-                    <StatusBadge status={node.status} />
+                    <Badge status={node.status} />
                   </td>
                   <td>
                     <SeatGauge used={seats.used} max={seats.max} />
@@ -155,10 +155,6 @@ export function Licenses() {
       </nav>
     </section>
   );
-}
-
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge badge-${status.toLowerCase()}`}>{status.charAt(0) + status.slice(1).toLowerCase()}</span>;
 }
 
 function FindById() {
