@@ -103,6 +103,7 @@ const REQUIRED: Record<string, Requirement> = {
   'Mutation.publishEvent': 'webhooks:write',
 
   'Subscription.seatCountChanged': 'licenses:read',
+  'Subscription.seatCountsChanged': 'licenses:read',
   'Subscription.seatQueueUpdated': 'public',
   'Subscription.webhookDeliveryUpdated': 'webhooks:read',
 };
