@@ -17,14 +17,18 @@ function roundRobin(bodies: string[], path: string, marker: string): Step {
 }
 
 const HEARTBEAT = `mutation($i: HeartbeatSeatInput!) { heartbeatSeat(input: $i) { __typename ... on SeatRenewed { lease { token expiresAt } } } }`;
+/** The SDK's usual heartbeat: the session's new expiry, no lease, so no signature. */
+const UNSIGNED_HEARTBEAT = `mutation($i: HeartbeatSeatInput!) { heartbeatSeat(input: $i) { __typename ... on SeatRenewed { session { expiresAt } } } }`;
 const FLOOR_HEARTBEAT = `mutation($i: HeartbeatInput!) { heartbeat(input: $i) { expiresAt fingerprint } }`;
 const FLOOR_SIGNED_HEARTBEAT = `mutation($i: HeartbeatInput!) { signedHeartbeat(input: $i) { expiresAt fingerprint token } }`;
 
-export function appHeartbeat(seed: Seed): Step {
+/** The app's heartbeat, asking for a signed lease (`signed`, as the bench always did) or not. */
+export function appHeartbeat(seed: Seed, options: { signed: boolean } = { signed: true }): Step {
+  const query = options.signed ? HEARTBEAT : UNSIGNED_HEARTBEAT;
   const bodies = seed.sessionIds.map((sessionId) =>
-    JSON.stringify({ query: HEARTBEAT, variables: { i: { licenseKey: seed.licenseKey, sessionId } } }),
+    JSON.stringify({ query, variables: { i: { licenseKey: seed.licenseKey, sessionId } } }),
   );
-  return roundRobin(bodies, '/graphql', '"SeatRenewed"');
+  return roundRobin(bodies, '/graphql', options.signed ? '"token":"ey' : '"SeatRenewed"');
 }
 
 export function bareHeartbeat(seed: Seed): Step {

@@ -9,14 +9,27 @@
  *
  * Options: --duration S (10; 5 with --profile)  --warmup S (2)  --rounds N (1; lanes shuffled per round, medians
  * reported)  --runtime node|bun|deno (node)  --in-flight N (50)  --sessions N (200)  --profile
- * --baseline REF (also run the app of that commit, on a database of its own, with the same lanes)
+ * --baseline REF (also run the app of that commit, on a database of its own, with the same lanes; of the operator's lanes, the webhook ones)
+ * --part seat|operations|webhooks|scale|all (all: the seat path's lanes, the operator's of operations.ts, then the seat store at scale of scale.ts;
+ * webhooks: only the webhook lanes of operations.ts, throughput and isolation, without the start lanes)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { appAcquireRelease, appHeartbeat, appRecordUsage, bareHeartbeat, yogaHeartbeat, yogaSignedHeartbeat, type Step } from './lanes.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { checkoutBaseline, type Checkout } from './baseline.ts';
+import {
+  buildServer,
+  startLanes,
+  webhookIsolation,
+  webhookThroughput,
+  type IsolationFigures,
+  type StartFigures,
+  type WebhookFigures,
+} from './operations.ts';
 import { profile } from './profile.ts';
+import { queuePush } from './queuePush.ts';
+import { printScale, scaleBench } from './scale.ts';
 import { killAll, type Runtime, type Server } from './servers.ts';
 import { createBenchDatabase, dropBenchDatabase, removeSeatKeys, seed, startApp, startFloor, type AppHandle, type Seed } from './setup.ts';
 
@@ -30,8 +43,12 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '200' },
     profile: { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    part: { type: 'string', default: 'all' },
   },
 });
+const part = args.part as 'seat' | 'operations' | 'webhooks' | 'scale' | 'all';
+if (!['seat', 'operations', 'webhooks', 'scale', 'all'].includes(part))
+  throw new Error(`--part must be seat, operations, webhooks, scale or all, not ${part}`);
 
 const runtime = args.runtime as Runtime;
 if (!['node', 'bun', 'deno'].includes(runtime)) throw new Error(`--runtime must be node, bun or deno, not ${runtime}`);
@@ -43,7 +60,11 @@ const inFlight = Number(args['in-flight']);
 const sessions = Number(args.sessions);
 
 // Bounded in time whatever happens: start-ups, seeding and every lane, with room to spare.
-const budgetMs = (args.profile ? 4 : rounds * (args.baseline ? 7 : 5)) * (warmupMs + durationMs + 2000) + 240_000;
+const budgetMs =
+  (args.profile ? 4 : rounds * (args.baseline ? 7 : 5)) * (warmupMs + durationMs + 2000) +
+  240_000 +
+  (part === 'seat' ? 0 : 900_000) +
+  (part === 'seat' || part === 'operations' || part === 'webhooks' ? 0 : 300_000);
 const watchdog = setTimeout(() => {
   console.error(`bench: over its time budget (${Math.round(budgetMs / 1000)} s), stopping`);
   killAll();
@@ -59,6 +80,12 @@ process.once('exit', killAll);
 
 /** The Yoga floor's lane that also signs a lease: what the app's heartbeat costs before its own work. */
 const SIGNED_FLOOR = 'yoga floor + signing';
+/** The same floor and heartbeat with the app's query limits, input limits, CORS and security headers on. */
+const HARDENED_FLOOR = 'yoga floor + hardening';
+/** The app's lanes on a license with every seat policy on (overage, linger, queue, borrowing, deactivation bound). */
+const WITH_POLICIES = ', policies on';
+/** The app's heartbeat that asks for no lease (the SDK's usual one): its floor is the unsigned Yoga floor. */
+const UNSIGNED_APP = 'app heartbeat, no lease';
 
 interface Lane {
   name: string;
@@ -164,8 +191,13 @@ function printTargets(summaries: LaneSummary[]): void {
   const yoga = get('yoga floor').requestsPerSecond;
   const heartbeat = get('app heartbeat');
   const acquire = get('app acquire+release').parts?.acquire;
+  const unsigned = get(UNSIGNED_APP);
   const checks: [string, boolean][] = [
     [`app heartbeat ≥ 0.90 × yoga floor (${(heartbeat.requestsPerSecond / yoga).toFixed(2)})`, heartbeat.requestsPerSecond >= 0.9 * yoga],
+    [
+      `app heartbeat without a lease ≥ 0.90 × yoga floor (${(unsigned.requestsPerSecond / yoga).toFixed(2)})`,
+      unsigned.requestsPerSecond >= 0.9 * yoga,
+    ],
   ];
   if (runtime === 'node') {
     checks.push([
@@ -188,6 +220,30 @@ function printTargets(summaries: LaneSummary[]): void {
     `  (app heartbeat = ${(heartbeat.requestsPerSecond / signed.requestsPerSecond).toFixed(2)} × the yoga floor that also signs ` +
       `its lease, which runs at ${(signed.requestsPerSecond / yoga).toFixed(2)} × the yoga floor)`,
   );
+  const hardened = get(HARDENED_FLOOR).cpuMicrosPerRequest;
+  const plain = get('yoga floor').cpuMicrosPerRequest;
+  if (hardened !== undefined && plain !== undefined && heartbeat.cpuMicrosPerRequest !== undefined) {
+    const extra = hardened - plain;
+    const share = extra / heartbeat.cpuMicrosPerRequest;
+    const [met, label] = [
+      share <= 0.05,
+      `query limits + security headers ≤ 5 % of the app heartbeat's CPU (${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs/req: ` +
+        `${(share * 100).toFixed(1)} % of the app heartbeat's ${Math.round(heartbeat.cpuMicrosPerRequest)} µs, ` +
+        `${((extra / plain) * 100).toFixed(1)} % of the yoga floor's ${Math.round(plain)} µs)`,
+    ];
+    console.log(`  ${met ? 'met   ' : 'MISSED'}  ${label}`);
+  }
+  for (const kind of ['heartbeat', 'acquire+release']) {
+    const off = get(`app ${kind}`);
+    const on = get(`app ${kind}${WITH_POLICIES}`);
+    const cpu =
+      on.cpuMicrosPerRequest !== undefined && off.cpuMicrosPerRequest !== undefined
+        ? `, CPU ${Math.round(on.cpuMicrosPerRequest)} vs ${Math.round(off.cpuMicrosPerRequest)} µs/req`
+        : '';
+    console.log(
+      `  (seat policies on: ${kind} at ${(on.requestsPerSecond / off.requestsPerSecond).toFixed(2)} × its req/s with them off${cpu})`,
+    );
+  }
   const failing = summaries.filter((s) => s.errors > 0);
   if (failing.length) console.log(`  not comparable: errors in ${failing.map((s) => s.lane).join(', ')} (only successes are counted)`);
 }
@@ -215,7 +271,8 @@ against ${checkout.name}:`);
   }
 }
 
-async function bench(): Promise<void> {
+/** The seat path's lanes; answers the Yoga floor's peak RSS, the yardstick of the app's memory. */
+async function bench(): Promise<number | undefined> {
   // Everything shares the machine's cores: other work running now skews every lane.
   const [loadBefore] = loadavg();
   const checkout = args.baseline ? checkoutBaseline(args.baseline) : undefined;
@@ -226,13 +283,22 @@ async function bench(): Promise<void> {
   try {
     app = await startApp({ runtime, databaseUrl: await createBenchDatabase('app') });
     const seeded = await seed(app, sessions, { meter: true });
-    seeds.push(seeded);
-    floors.push(await startFloor('bare'), await startFloor('yoga', { runtime }));
+    const withPolicies = await seed(app, sessions, { policies: true });
+    seeds.push(seeded, withPolicies);
+    floors.push(await startFloor('bare'), await startFloor('yoga', { runtime }), await startFloor('yoga', { runtime, hardening: true }));
     const lanes: Lane[] = [
       { name: 'bare floor', server: floors[0]!, step: bareHeartbeat(seeded) },
       { name: 'yoga floor', server: floors[1]!, step: yogaHeartbeat(seeded) },
+      { name: HARDENED_FLOOR, server: floors[2]!, step: yogaHeartbeat(seeded) },
       { name: SIGNED_FLOOR, server: floors[1]!, step: yogaSignedHeartbeat(seeded) },
       ...appLanes('app', app, seeded),
+      { name: `app heartbeat${WITH_POLICIES}`, server: app.server, step: appHeartbeat(withPolicies) },
+      {
+        name: `app acquire+release${WITH_POLICIES}`,
+        server: app.server,
+        step: appAcquireRelease(withPolicies, `p${Date.now().toString(36)}`),
+      },
+      { name: UNSIGNED_APP, server: app.server, step: appHeartbeat(seeded, { signed: false }) },
       { name: 'app recordUsage', server: app.server, step: appRecordUsage(seeded, Date.now().toString(36)) },
     ];
     if (checkout) {
@@ -272,10 +338,16 @@ async function bench(): Promise<void> {
     printTable(summaries);
     printTargets(summaries);
     if (checkout) printBaseline(summaries, checkout);
+    const push = await queuePush(app);
+    console.log(
+      `  ${push.p99Ms <= 100 ? 'met   ' : 'MISSED'}  a queued client hears READY ≤ 100 ms after the release (p99 ${push.p99Ms.toFixed(1)} ms, ` +
+        `p50 ${push.p50Ms.toFixed(1)}, longest ${push.maxMs.toFixed(1)}, over ${push.rounds} hand-overs by subscription)`,
+    );
     console.log(
       '\n' +
         JSON.stringify({
           bench: 'leasehold',
+          queuePush: push,
           runtime,
           node: process.versions.node,
           inFlight,
@@ -285,6 +357,7 @@ async function bench(): Promise<void> {
           lanes: summaries,
         }),
     );
+    return summaries.find((s) => s.lane === 'yoga floor')?.peakRssMiB;
   } finally {
     await Promise.all([app?.server.stop(), baseline?.server.stop(), ...floors.map((f) => f.stop())]);
     app?.cleanup();
@@ -298,9 +371,133 @@ async function bench(): Promise<void> {
   }
 }
 
+interface WebhookLanes {
+  throughput: WebhookFigures[];
+  isolation: IsolationFigures[];
+}
+
+/** The webhook lanes on the built server of one checkout (this one, or the baseline's), on a database of its own. */
+async function webhookLanes(app: string, dir?: string): Promise<WebhookLanes> {
+  const databaseUrl = await createBenchDatabase(app);
+  try {
+    const throughput: WebhookFigures[] = [];
+    for (const workers of [1, 2]) throughput.push(await webhookThroughput(databaseUrl, workers, 3000, dir));
+    return { throughput, isolation: await webhookIsolation(databaseUrl, 40, 5, dir) };
+  } finally {
+    await dropBenchDatabase(app);
+  }
+}
+
+function printWebhooks(title: string, { throughput, isolation }: WebhookLanes): void {
+  console.log(`${title}:`);
+  for (const t of throughput)
+    console.log(`  ${t.workers} worker(s): ${t.deliveries} deliveries at ${Math.round(t.perSecond).toLocaleString('en-US')}/s`);
+  for (const i of isolation)
+    console.log(`  ${i.lane}: ${i.deliveries} deliveries, p50 ${i.p50Ms} ms, p99 ${i.p99Ms} ms (event written → received)`);
+}
+
+/**
+ * Start-up, memory and webhook delivery of the built server, with the goals of issue 13; only
+ * the webhook lanes with `webhooksOnly`. With --baseline the webhook lanes also run on the
+ * baseline's built server (the start lanes do not).
+ */
+async function operations(yogaFloorPeakMiB: number | undefined, webhooksOnly: boolean): Promise<void> {
+  const [loadBefore] = loadavg();
+  buildServer();
+  const checkout = args.baseline ? checkoutBaseline(args.baseline) : undefined;
+  const databaseUrl = await createBenchDatabase('operations');
+  try {
+    if (checkout) buildServer(checkout.dir);
+    // Webhooks first: their app's start migrates the database, so the start lane below is a restart.
+    const throughput: WebhookFigures[] = [];
+    for (const workers of [1, 2]) throughput.push(await webhookThroughput(databaseUrl, workers, 3000));
+    const isolation: IsolationFigures[] = await webhookIsolation(databaseUrl, 40, 5);
+    const baseline = checkout ? await webhookLanes('baseline_webhooks', checkout.dir) : undefined;
+    const starts: StartFigures[] = webhooksOnly
+      ? []
+      : await startLanes(databaseUrl, { inFlight, warmupMs, durationMs: Math.min(durationMs, 5000), sessions });
+    const mib = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(0));
+    const [loadAfter] = loadavg();
+    console.log(`\nload average ${loadBefore!.toFixed(2)} before, ${loadAfter!.toFixed(2)} after, ${availableParallelism()} cores`);
+    if (starts.length > 0) console.log('built server (node dist/), start to first answer, RSS idle and under the heartbeat lane:');
+    for (const s of starts) {
+      console.log(
+        `  ${s.lane.padEnd(22)} start ${Math.round(s.startMs).toString().padStart(5)} ms   idle ${mib(s.idleRssMiB).padStart(4)} MiB   ` +
+          `loaded peak ${mib(s.loadedPeakRssMiB).padStart(4)} MiB   (${Math.round(s.heartbeatsPerSecond).toLocaleString('en-US')} heartbeats/s)`,
+      );
+    }
+    printWebhooks('webhooks to a local receiver that answers at once', { throughput, isolation });
+    if (baseline && checkout) printWebhooks(`the same, ${checkout.name}`, baseline);
+
+    const two = throughput.find((t) => t.workers === 2)!;
+    const [alone, besideHanging] = isolation as [IsolationFigures, IsolationFigures];
+    const checks: [string, boolean][] = [
+      [`≥ 1,000 deliveries/s with two workers (${Math.round(two.perSecond)})`, two.perSecond >= 1000],
+      [
+        `healthy p99 unchanged by a hanging endpoint (${besideHanging.p99Ms} ms vs ${alone.p99Ms} ms alone; within 25 % or 50 ms)`,
+        besideHanging.p99Ms <= Math.max(alone.p99Ms * 1.25, alone.p99Ms + 50),
+      ],
+    ];
+    if (starts.length > 0) {
+      const restart = starts.find((s) => s.lane === 'embedded, restart')!;
+      const stores = starts.find((s) => s.lane === 'Postgres + Redis')!;
+      checks.unshift(
+        [`start ≤ 1.5 s, embedded restart (${(restart.startMs / 1000).toFixed(2)} s)`, restart.startMs <= 1500],
+        [`start ≤ 1.5 s, Postgres + Redis (${(stores.startMs / 1000).toFixed(2)} s)`, stores.startMs <= 1500],
+        [
+          `embedded RSS ≤ 250 MB under load (${mib(restart.loadedPeakRssMiB)} MiB)`,
+          (restart.loadedPeakRssMiB ?? Infinity) * 1.048576 <= 250,
+        ],
+      );
+      if (yogaFloorPeakMiB !== undefined) {
+        checks.push([
+          `loaded RSS ≤ 1.5 × the Yoga floor's (${mib(stores.loadedPeakRssMiB)} vs ${mib(yogaFloorPeakMiB)} MiB)`,
+          (stores.loadedPeakRssMiB ?? Infinity) <= 1.5 * yogaFloorPeakMiB,
+        ]);
+      }
+    }
+    console.log('targets:');
+    for (const [label, met] of checks) console.log(`  ${met ? 'met   ' : 'MISSED'}  ${label}`);
+    console.log(
+      '\n' +
+        JSON.stringify({
+          bench: 'leasehold operations',
+          node: process.versions.node,
+          load: [loadBefore, loadAfter],
+          starts,
+          throughput,
+          isolation,
+          ...(baseline && checkout ? { baseline: { name: checkout.name, ...baseline } } : {}),
+        }),
+    );
+  } finally {
+    await dropBenchDatabase('operations');
+    checkout?.remove();
+  }
+}
+
+/** The seat store alone at 10 to 10^6 leases, and Redis's longest stall beside its biggest steps. */
+async function scale(): Promise<void> {
+  const figures = await scaleBench();
+  printScale(figures);
+  const longest = Math.max(...figures.stalls.map((s) => s.longestCommandMs));
+  const reap = figures.stalls.at(-1)!.perSecond!;
+  console.log('\ntargets:');
+  console.log(`  ${longest <= 10 ? 'met   ' : 'MISSED'}  no Redis command over 10 ms at 100,000 leases (${longest.toFixed(1)} ms)`);
+  console.log(
+    `  ${reap >= 10_000 ? 'met   ' : 'MISSED'}  expiries reaped ≥ 10,000/s by one instance, Redis side (${Math.round(reap).toLocaleString('en-US')})`,
+  );
+  console.log('\n' + JSON.stringify({ bench: 'leasehold seat store at scale', ...figures }));
+}
+
 try {
   if (args.profile) await profile({ warmupMs, durationMs, inFlight, sessions });
-  else await bench();
+  else if (part === 'scale') await scale();
+  else {
+    const yogaFloorPeakMiB = part === 'operations' || part === 'webhooks' ? undefined : await bench();
+    if (part !== 'seat') await operations(yogaFloorPeakMiB, part === 'webhooks');
+    if (part === 'all') await scale();
+  }
 } finally {
   clearTimeout(watchdog);
   killAll();

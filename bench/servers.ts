@@ -29,6 +29,10 @@ export interface Server {
   name: string;
   url: string;
   pid: number;
+  /** From the spawn to the first 2xx answer of the ready path (as fine as the start's `pollMs`). */
+  startedInMs: number;
+  /** Resident set now (VmRSS), in MiB. */
+  rssMiB(): number | undefined;
   /** Peak resident set (VmHWM) since start or the last resetPeak(), in MiB. */
   peakRssMiB(): number | undefined;
   /** Starts a new peak measurement (Linux: writing 5 to clear_refs resets VmHWM). */
@@ -66,12 +70,17 @@ export async function startServer(options: {
   timeoutMs?: number;
   /** The checkout the command runs in (default: this one). */
   cwd?: string;
+  /** How often the ready path is asked (default 200 ms; the start-time lanes ask far more often). */
+  pollMs?: number;
+  /** The variable that gets the free port (default PORT; a webhook worker serves only METRICS_PORT). */
+  portVariable?: string;
 }): Promise<Server> {
   const port = await freePort();
   const [file, ...args] = options.command;
+  const spawnedAt = performance.now();
   const child = spawn(file!, args, {
     cwd: options.cwd ?? root,
-    env: { ...process.env, ...options.env, PORT: String(port) },
+    env: { ...process.env, ...options.env, [options.portVariable ?? 'PORT']: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   running.add(child);
@@ -98,22 +107,25 @@ export async function startServer(options: {
       () => false,
     );
     if (ok) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
   }
+  const startedInMs = performance.now() - spawnedAt;
 
-  const status = `/proc/${child.pid}/status`;
+  const statusMiB = (field: 'VmRSS' | 'VmHWM') => {
+    try {
+      const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return kb ? Number(kb) / 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     name: options.name,
     url,
     pid: child.pid!,
-    peakRssMiB() {
-      try {
-        const kb = /VmHWM:\s+(\d+)/.exec(readFileSync(status, 'utf8'))?.[1];
-        return kb ? Number(kb) / 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    startedInMs,
+    rssMiB: () => statusMiB('VmRSS'),
+    peakRssMiB: () => statusMiB('VmHWM'),
     resetPeak() {
       try {
         writeFileSync(`/proc/${child.pid}/clear_refs`, '5');

@@ -84,7 +84,7 @@ export async function startApp(options: {
 }
 
 /** What a server on Postgres refuses to start without (an instance must not generate them). */
-function sharedSecrets(): Record<string, string> {
+export function sharedSecrets(): Record<string, string> {
   const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return {
     LICENSE_KEY_SECRET: randomBytes(32).toString('base64url'),
@@ -95,12 +95,15 @@ function sharedSecrets(): Record<string, string> {
 }
 
 /** The bare floor runs on Node only (it is node:http itself); the Yoga floor on any runtime. */
-export function startFloor(kind: 'bare' | 'yoga', options: { runtime?: Runtime; nodeFlags?: string[] } = {}): Promise<Server> {
+export function startFloor(
+  kind: 'bare' | 'yoga',
+  options: { runtime?: Runtime; nodeFlags?: string[]; hardening?: boolean } = {},
+): Promise<Server> {
   const runtime = kind === 'bare' ? 'node' : (options.runtime ?? 'node');
   return startServer({
-    name: `${kind} floor (${runtime})`,
+    name: `${kind} floor${options.hardening ? ' + hardening' : ''} (${runtime})`,
     command: commandFor(runtime, `bench/floors/${kind}.ts`, options.nodeFlags),
-    env: { REDIS_URL, NODE_ENV: 'production' },
+    env: { REDIS_URL, NODE_ENV: 'production', ...(options.hardening ? { HARDENING: '1' } : {}) },
     readyPath: kind === 'bare' ? '/' : '/health',
   });
 }
@@ -141,7 +144,20 @@ export const BENCH_METER = 'bench-calls';
  * A license with room for the acquire lane, and `sessions` live leases for the heartbeat lanes;
  * with `meter`, also a meter for the recordUsage lane (a baseline may predate meters).
  */
-export async function seed(app: AppHandle, sessions: number, options: { meter?: boolean } = {}): Promise<Seed> {
+/**
+ * Every seat policy of issue 16 switched on, none of them binding at the bench's scale: what the
+ * policies cost on the seat path, beside the same lanes with them off.
+ */
+const SEAT_POLICIES = {
+  overage: 'ALLOW_1_5X',
+  lingerSeconds: 60,
+  queue: { enabled: true, maxLength: 1000, claimSeconds: 60 },
+  maxBorrowDays: 7,
+  maxBorrowedSeats: 100,
+  maxDeactivationsPerMonth: 10,
+};
+
+export async function seed(app: AppHandle, sessions: number, options: { meter?: boolean; policies?: boolean } = {}): Promise<Seed> {
   const created = await graphql(
     app.server.url,
     `
@@ -164,6 +180,7 @@ export async function seed(app: AppHandle, sessions: number, options: { meter?: 
         maxSeats: 100_000,
         leaseSeconds: 3600,
         ...(options.meter ? { meters: [{ name: BENCH_METER, limit: 1_000_000_000, period: 'LIFETIME' }] } : {}),
+        ...(options.policies ? SEAT_POLICIES : {}),
       },
     },
     app.adminToken,

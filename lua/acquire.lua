@@ -16,6 +16,10 @@
   (claiming: ARGV[9] names the ticket, whose holder ids are used). With ARGV[8], an acquire that
   finds no seat free on a license with an enabled queue opens that ticket (or answers the
   holder's open one) instead of being refused, unless the queue is full.
+  With ARGV[10], the acquire borrows the seat: the lease lives that long (at most maxBorrowMs,
+  and never past the license's expiry) without heartbeats, and counts against maxBorrowed
+  while it lives (K.borrowed). A holder's live lease is turned into a borrow the same way; a
+  plain acquire never cuts a holder's borrow short.
   A lease is live while its score (expiry, ms) is in the future, so an expired lease stops
   counting at its expiry without anyone removing it; the sweeper's reap removes it later.
 
@@ -29,18 +33,21 @@
   ARGV[7] process id, or ''
   ARGV[8] ticket id to open when no seat is free, or '' not to queue
   ARGV[9] ticket id being claimed, or ''
+  ARGV[10] borrow length ms, or '' not to borrow
 
   Reply: {rate, result}. rate is the token bucket's answer ({} when ARGV[4] is ''); a loaded
   license takes its token before anything else, and when none is left result is {-9} and
   nothing changes. result, granted: {renewed 0|1, session id, expiry ms, used, max,
-                   new machine 0|1, now ms, tier, features JSON, license expiry ms or -1, overage 0|1}
+                   new machine 0|1, now ms, tier, features JSON, license expiry ms or -1, overage 0|1,
+                   borrowed 0|1}
   result, queued: {2, ticket id, position, ticket expiry ms, used, max, now ms}
   result, refused: {code, used, max, now ms} with code -2 suspended, -3 revoked, -4 expired,
                   -5 no seats (or the queue is full), -10 a user id is required (PER_USER),
                   -11 a process id is required (PER_PROCESS), -13 no such ticket, -14 the
                   ticket has ended (lapsed, left or claimed); {code, used, max, now ms, limit} with code -6 too
                   many machines (limit maxMachines), -12 too many processes on this machine
-                  (limit maxProcessesPerMachine); {-1} when the license is not loaded.
+                  (limit maxProcessesPerMachine), -16 no borrowing this long (limit maxBorrowMs, 0
+                  when the license allows none), -17 too many borrowed seats (limit maxBorrowed); {-1} when the license is not loaded.
 ]]
 --@include seat_keys
 --@include token_bucket
@@ -50,7 +57,7 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
 local meta = redis.call('HMGET', K.meta, 'status', 'maxSeats', 'maxMachines', 'leaseMs', 'expiresAt', 'tier', 'features', 'seatBound',
-  'leasingStrategy', 'maxProcesses', 'queueEnabled', 'queueMax', 'claimMs')
+  'leasingStrategy', 'maxProcesses', 'queueEnabled', 'queueMax', 'claimMs', 'maxBorrowMs', 'maxBorrowed')
 if not meta[1] then return {{}, {-1}} end
 local rate = takeSeatToken(K.rate, ARGV[4], ARGV[5], now)
 if rate[1] == 0 then return {rate, {-9}} end
@@ -69,6 +76,16 @@ local used = settleQueue(K, ARGV[1], strategy, seatBound, claimMs, now)
 if meta[1] == 'SUSPENDED' then return {rate, {-2, used, maxSeats, now}} end
 if meta[1] == 'REVOKED' then return {rate, {-3, used, maxSeats, now}} end
 if licenseExpiresAt >= 0 and licenseExpiresAt <= now then return {rate, {-4, used, maxSeats, now}} end
+local borrowMs = tonumber(ARGV[10])
+local maxBorrowed = tonumber(meta[15] or '-1')
+if borrowMs then
+  local maxBorrowMs = tonumber(meta[14] or '0')
+  if borrowMs > maxBorrowMs then return {rate, {-16, used, maxSeats, now, maxBorrowMs}} end
+end
+-- Whether one more borrowed lease would pass maxBorrowed.
+local function borrowsFull()
+  return maxBorrowed >= 0 and redis.call('ZCOUNT', K.borrowed, '(' .. now, '+inf') >= maxBorrowed
+end
 
 local fingerprint, userId, processId = ARGV[3], ARGV[6], ARGV[7]
 local claimed = ARGV[9] ~= '' and ARGV[9] or nil
@@ -91,16 +108,29 @@ if not claimed then
   if ticket and ticket.s ~= 'READY' then claimed = nil end
 end
 
-local expiry = now + leaseMs
+local expiry = now + (borrowMs or leaseMs)
+if borrowMs and licenseExpiresAt >= 0 and licenseExpiresAt < expiry then expiry = licenseExpiresAt end
 local held = redis.call('HGET', K.fp, holder)
 if held then
   local heldExpiry = redis.call('ZSCORE', K.leases, held)
   if heldExpiry and tonumber(heldExpiry) > now then
+    local borrowedUntil = tonumber(redis.call('ZSCORE', K.borrowed, held) or '0')
+    local borrowing = borrowedUntil > now
+    if borrowMs then
+      if not borrowing and borrowsFull() then return {rate, {-17, used, maxSeats, now, maxBorrowed}} end
+      if borrowedUntil > expiry then expiry = borrowedUntil end
+      redis.call('ZADD', K.borrowed, expiry, held)
+      borrowing = true
+    elseif borrowing then
+      expiry = borrowedUntil
+    end
     redis.call('ZADD', K.leases, 'XX', expiry, held)
     if strategy == 'PER_USER' then redis.call('ZADD', K.users, 'GT', expiry, userId) end
-    return {rate, {1, held, expiry, used, maxSeats, 0, now, meta[6], meta[7], licenseExpiresAt, redis.call('SISMEMBER', K.overage, held)}}
+    return {rate, {1, held, expiry, used, maxSeats, 0, now, meta[6], meta[7], licenseExpiresAt, redis.call('SISMEMBER', K.overage, held),
+      borrowing and 1 or 0}}
   end
 end
+if borrowMs and borrowsFull() then return {rate, {-17, used, maxSeats, now, maxBorrowed}} end
 
 local newMachine = redis.call('SISMEMBER', K.machines, fingerprint) == 0
 if newMachine and maxMachines >= 0 and redis.call('SCARD', K.machines) >= maxMachines then
@@ -137,7 +167,7 @@ if takesSeat and seatBound >= 0 and used >= seatBound then
       if redis.call('ZCARD', K.queue) >= tonumber(meta[12]) then return {rate, {-5, used, maxSeats, now}} end
       open = ARGV[8]
       openTicket(K, open, {f = fingerprint, u = userId, p = processId, h = holder}, claimMs, now)
-      redis.call('PUBLISH', 'lh:queue:' .. ARGV[1], now)
+      announceLine(K, ARGV[1], used, now)
     end
     local position, ticketExpiry = ticketPlace(K, open)
     return {rate, {2, open, position, ticketExpiry, used, maxSeats, now}}
@@ -150,10 +180,12 @@ local overage = takesSeat and used >= maxSeats
 if overage then redis.call('SADD', K.overage, sessionId) end
 if newMachine then redis.call('SADD', K.machines, fingerprint) end
 redis.call('ZADD', K.leases, expiry, sessionId)
+if borrowMs then redis.call('ZADD', K.borrowed, expiry, sessionId) end
 addHolder(K, holder, sessionId, fingerprint)
 if strategy == 'PER_USER' then redis.call('ZADD', K.users, 'GT', expiry, userId) end
 if takesSeat then
   used = used + 1
   redis.call('PUBLISH', 'lh:seats:' .. ARGV[1], used .. ':' .. maxSeats .. ':' .. now)
 end
-return {rate, {0, sessionId, expiry, used, maxSeats, newMachine and 1 or 0, now, meta[6], meta[7], licenseExpiresAt, overage and 1 or 0}}
+return {rate, {0, sessionId, expiry, used, maxSeats, newMachine and 1 or 0, now, meta[6], meta[7], licenseExpiresAt, overage and 1 or 0,
+  borrowMs and 1 or 0}}

@@ -2,7 +2,8 @@
 --[[
   Apply a license change (limits, status, expiry, tier, features, seat policies) to the seat
   path at once. Suspending or revoking also ends every lease in the same step, so no seat
-  outlives it. A license that turns PER_USER gets its user seats built from its live leases
+  outlives it: the lease keys are unlinked (freed in the background), so the step costs the
+  same at any license size, and Postgres, not this reply, names the sessions that ended. A license that turns PER_USER gets its user seats built from its live leases
   (a lease held by no user is a seat of its own); one that leaves PER_USER drops them. Seats
   that a raised limit frees go to the first in line (lib/queue.lua).
   A license that is not loaded is left alone: it is loaded from Postgres, already changed,
@@ -12,7 +13,7 @@
   ARGV[1] license id (names the count channel)
   ARGV[2..] the license's terms (lib/terms.lua)
 
-  Reply: {1, used, max, now ms, ended session ids...} when applied, {0} when not loaded.
+  Reply: {1, used, max, now ms} when applied, {0} when not loaded.
 ]]
 --@include seat_keys
 --@include holders
@@ -30,12 +31,12 @@ writeTerms(K.meta)
 
 local reply = {1, 0, tonumber(maxSeats), now}
 if status ~= 'ACTIVE' then
-  local ended = redis.call('ZRANGEBYSCORE', K.leases, '(' .. now, '+inf')
-  for _, sessionId in ipairs(ended) do table.insert(reply, sessionId) end
   -- Open tickets end too (their holders learn it as EXPIRED); ended ones are forgotten in time.
   for _, ticketId in ipairs(redis.call('ZRANGE', K.tickets, 0, -1)) do endTicket(K, ticketId, readTicket(K, ticketId), 'EXPIRED', now) end
-  redis.call('DEL', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users, K.linger)
-  redis.call('PUBLISH', 'lh:queue:' .. ARGV[1], now)
+  -- UNLINK frees the keys' memory in the background: a license of 100,000 leases ends at once.
+  redis.call('UNLINK', K.leases, K.fp, K.sessions, K.overage, K.holders, K.holderOf, K.users, K.linger, K.onMachine, K.borrowed)
+  -- No lease, lingering or set-aside seat is left.
+  announceLine(K, ARGV[1], 0, now)
 elseif strategy ~= previousStrategy then
   redis.call('DEL', K.users)
   if strategy == 'PER_USER' then rebuildUserSeats(K, now) end

@@ -1,6 +1,7 @@
 #!lua
 --[[
-  Extend a live lease by the license's lease time.
+  Extend a live lease by the license's lease time. A borrowed lease needs no heartbeat and is
+  left to its borrow's end (the reply gives that expiry).
 
   A lease already past its expiry is revived (same session) only inside the license's revive
   window, only while its holder has not moved to a newer session, and only if a seat is free
@@ -43,6 +44,11 @@ if not leaseExpiry then return {rate, {-7}} end
 local fingerprint = redis.call('HGET', K.sessions, sessionId)
 local holder = holderOfSession(K, sessionId)
 local userSeat = strategy == 'PER_USER' and userSeatOf(holder, sessionId)
+
+local borrowedUntil = redis.call('ZSCORE', K.borrowed, sessionId)
+if borrowedUntil and tonumber(borrowedUntil) > now then
+  return {rate, {0, tonumber(borrowedUntil), now, fingerprint or '', meta[6], meta[7], licenseExpiresAt, redis.call('SISMEMBER', K.overage, sessionId)}}
+end
 
 local revived = 0
 if tonumber(leaseExpiry) <= now then

@@ -7,7 +7,8 @@
 
   KEYS    the license's seat keys (lib/seat_keys.lua); meta keeps the field reapedAt
   ARGV[1] license id (names the count channel)
-  ARGV[2..n] session ids that Postgres believes may have expired
+  ARGV[2..n] session ids that Postgres believes may have expired: at most REAP_MAX are looked
+            at, so one call's work stays bounded (stores/seats/redis.ts sends no more)
 
   Reply: {now ms, used, max, then per session: id, state, expiry ms} where state is
          1 = removed now (ended at the expiry given), 0 = still live or revivable (expiry given),
@@ -30,8 +31,9 @@ local expiredSinceLastReap = redis.call('ZCOUNT', seatSet(K, strategy), '(' .. r
 redis.call('HSET', K.meta, 'reapedAt', now)
 dropLapsedLinger(K, now)
 
+local REAP_MAX = 200
 local reply = {now, 0, tonumber(meta[1])}
-for i = 2, #ARGV do
+for i = 2, math.min(#ARGV, REAP_MAX + 1) do
   local sessionId = ARGV[i]
   local expiry = redis.call('ZSCORE', K.leases, sessionId)
   if not expiry then

@@ -34,8 +34,7 @@ if open and action == 'heartbeat' and ticket.s == 'WAITING' then
   redis.call('ZADD', K.tickets, now + claimMs, ticketId)
 elseif open and action == 'leave' then
   endTicket(K, ticketId, ticket, 'LEFT', now)
-  settleQueue(K, ARGV[1], strategy, seatBound, claimMs, now)
-  redis.call('PUBLISH', 'lh:queue:' .. ARGV[1], now)
+  announceLine(K, ARGV[1], settleQueue(K, ARGV[1], strategy, seatBound, claimMs, now), now)
 end
 local position, expiry = ticketPlace(K, ticketId)
 return {ticket.s, position, expiry, ticket.f, ticket.u, ticket.p, now}

@@ -8,9 +8,14 @@
  * A second mutation also signs a lease like the app's (the same claims, through the app's local
  * signer), so that a lane can tell the signature every heartbeat owes its client from the rest.
  *
+ * With HARDENING=1 it also runs the app's own door plugins, as src/app.ts configures them: the
+ * query limits (GraphQL Armor's tokens, depth, aliases, directives, cost and blocked
+ * suggestions), the input limits, JSON-only POSTs, closed CORS and the security headers. The
+ * same heartbeat on both floors, in the same run, is what that hardening costs per request.
+ *
  * Runs on Node, Bun or Deno, served as the app is on each (node:http, Bun.serve, Deno.serve).
  *
- * Env: PORT, REDIS_URL.
+ * Env: PORT, REDIS_URL, HARDENING.
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,6 +29,11 @@ import { createFileStore } from '../../src/runtime/files.ts';
 import { createLocalSigner } from '../../src/services/signing/local.ts';
 import { DocumentType, signToken } from '../../src/lib/jws.ts';
 import { BENCH_LICENSE_BUCKET } from './licenseLimit.ts';
+import { inProcessConnInfo } from '../../src/http/clientAddress.ts';
+import { corsOptions, jsonPostsOnly } from '../../src/http/crossOrigin.ts';
+import { inputLimitsPlugin } from '../../src/http/inputLimits.ts';
+import { queryLimitPlugins } from '../../src/http/queryLimits.ts';
+import { securityHeaders } from '../../src/http/securityHeaders.ts';
 
 const seats = createRedisSeatStore(await connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
 const signer = await createLocalSigner({ pem: undefined, files: createFileStore(mkdtempSync(join(tmpdir(), 'leasehold-floor-'))) });
@@ -103,12 +113,20 @@ const contentLength: Plugin = {
   },
 };
 
+const hardened = process.env.HARDENING === '1';
+// In the app's order around its own plugins: headers first, then the door, the limits last.
+const hardening: Plugin[] = hardened
+  ? [securityHeaders({ hsts: 'https', trustedProxies: [], connInfo: inProcessConnInfo, routes: [] }), jsonPostsOnly()]
+  : [];
+const limits: Plugin[] = hardened ? [...queryLimitPlugins(), inputLimitsPlugin()] : [];
+
 const yoga = createYoga({
   schema: builder.toSchema(),
   graphqlEndpoint: '/graphql',
   landingPage: false,
   maxRequestBodySize: false,
-  plugins: [health, contentLength],
+  ...(hardened ? { cors: corsOptions([]) } : {}),
+  plugins: [...hardening, health, contentLength, ...limits],
   logging: false,
 });
 

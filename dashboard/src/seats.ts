@@ -6,6 +6,10 @@ export interface SeatCount {
   licenseId: string;
   used: number;
   max: number;
+  /** Of `used`: past the limit, and borrowed; and the tickets waiting in line. Read where a page shows them. */
+  overage?: number;
+  borrowed?: number;
+  queued?: number;
   changedAt: string;
 }
 
@@ -13,8 +17,8 @@ export const newer = (a: SeatCount | undefined, b: SeatCount | undefined): SeatC
   !a ? b : !b ? a : Date.parse(b.changedAt) >= Date.parse(a.changedAt) ? b : a;
 
 const ORGANIZATION_SEATS = graphql(`
-  subscription OrganizationSeats {
-    seatCountsChanged {
+  subscription OrganizationSeats($licenseIds: [ID!]) {
+    seatCountsChanged(licenseIds: $licenseIds) {
       licenseId
       used
       max
@@ -23,13 +27,21 @@ const ORGANIZATION_SEATS = graphql(`
   }
 `);
 
-/** Every seat-count change of the organization since the page opened, by license. */
-export function useOrganizationSeats(): Record<string, SeatCount> {
-  const [{ data }] = useSubscription({ query: ORGANIZATION_SEATS }, (counts: Record<string, SeatCount> = {}, event) => {
-    const count = event.seatCountsChanged;
-    const kept = newer(counts[count.licenseId], count);
-    return kept === counts[count.licenseId] ? counts : { ...counts, [count.licenseId]: count };
-  });
+/**
+ * Every seat-count change of the organization since the page opened, by license, with the
+ * current counts of `shown` first (the licenses the page lists, once its query has answered:
+ * a change made between that answer and the subscription is in the snapshot).
+ */
+export function useOrganizationSeats(shown: readonly string[] | undefined): Record<string, SeatCount> {
+  const licenseIds = shown ? [...shown].sort() : [];
+  const [{ data }] = useSubscription(
+    { query: ORGANIZATION_SEATS, variables: { licenseIds }, pause: shown === undefined },
+    (counts: Record<string, SeatCount> = {}, event) => {
+      const count = event.seatCountsChanged;
+      const kept = newer(counts[count.licenseId], count);
+      return kept === counts[count.licenseId] ? counts : { ...counts, [count.licenseId]: count };
+    },
+  );
   return data ?? {};
 }
 
@@ -39,6 +51,9 @@ const LICENSE_SEATS = graphql(`
       licenseId
       used
       max
+      overage
+      queued
+      borrowed
       changedAt
     }
   }

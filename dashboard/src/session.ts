@@ -66,9 +66,9 @@ export const session = {
 };
 
 /** Sign-in, refresh and sign-out need no credential of their own: a client without one. */
-const anonymous = new Client({ url: '/graphql', exchanges: [fetchExchange], preferGetMethod: false });
+export const anonymous = new Client({ url: '/graphql', exchanges: [fetchExchange], preferGetMethod: false });
 
-const SIGNED_IN = graphql(`
+export const SIGNED_IN = graphql(`
   fragment SignedInTokens on SignedIn {
     accessToken
     accessTokenExpiresAt
@@ -109,7 +109,7 @@ const REFRESH = graphql(
   [SIGNED_IN],
 );
 
-function userCredential(signedIn: FragmentOf<typeof SIGNED_IN>): Credential {
+export function userCredential(signedIn: FragmentOf<typeof SIGNED_IN>): Credential {
   const tokens = readFragment(SIGNED_IN, signedIn);
   return {
     kind: 'user',
@@ -147,14 +147,25 @@ export function errorMessage(error: RequestFailure): string {
   return error.message;
 }
 
+/** A sign-in mutation's one root field: the tokens, or an error with its message. */
+type SignInAnswer = { __typename: 'SignedIn' } & FragmentOf<typeof SIGNED_IN>;
+
+/** Signs the tab in with a sign-in mutation's result; answers the error message, or null when signed in. */
+export function completeSignIn(result: {
+  error?: RequestFailure | undefined;
+  data?: Record<string, SignInAnswer | { __typename: string; message: string }> | null | undefined;
+}): string | null {
+  if (result.error) return errorMessage(result.error);
+  const answer = Object.values(result.data ?? {})[0];
+  if (!answer) return 'The server gave no answer; try again.';
+  if (answer.__typename !== 'SignedIn') return (answer as { message: string }).message;
+  session.signIn(userCredential(answer as SignInAnswer));
+  return null;
+}
+
 /** Signs in with email and password; answers the error message, or null when signed in. */
 export async function signInWithPassword(email: string, password: string): Promise<string | null> {
-  const result = await anonymous.mutation(LOGIN, { input: { email, password } }).toPromise();
-  if (result.error) return errorMessage(result.error);
-  const login = result.data!.login;
-  if (login.__typename !== 'SignedIn') return login.message;
-  session.signIn(userCredential(login));
-  return null;
+  return completeSignIn(await anonymous.mutation(LOGIN, { input: { email, password } }).toPromise());
 }
 
 /** Checks a pasted API key by asking who it is; answers the error message, or null when it works. */

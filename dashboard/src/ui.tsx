@@ -211,3 +211,34 @@ export function Stat({ label, value }: { label: string; value: ReactNode }) {
     </div>
   );
 }
+
+/** Cursor paging: the cursors of the pages before this one, so Previous pops and Next pushes. */
+export function usePages() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  return {
+    after: cursors[cursors.length - 1] ?? null,
+    page: cursors.length,
+    first: cursors.length === 1,
+    previous: () => setCursors(cursors.slice(0, -1)),
+    next: (endCursor: string | null) => setCursors([...cursors, endCursor]),
+    reset: () => setCursors([null]),
+  };
+}
+
+export type Pages = ReturnType<typeof usePages>;
+
+/** Previous and next page of a cursor-paged list; nothing while everything fits on the first page. */
+export function Pager({ label, pages, pageInfo }: { label: string; pages: Pages; pageInfo: { hasNextPage: boolean; endCursor: string | null } | undefined }) {
+  if (pages.first && !pageInfo?.hasNextPage) return null;
+  return (
+    <nav className="pager" aria-label={label}>
+      <button type="button" disabled={pages.first} onClick={pages.previous}>
+        Previous page
+      </button>
+      <span>Page {pages.page}</span>
+      <button type="button" disabled={!pageInfo?.hasNextPage} onClick={() => pages.next(pageInfo!.endCursor)}>
+        Next page
+      </button>
+    </nav>
+  );
+}

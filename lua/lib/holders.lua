@@ -40,12 +40,20 @@ local function groupOf(holder)
   return holder:match('^(.*%z)')
 end
 
+-- The session ids listed in a sorted set of `prefix .. session id` members of equal score,
+-- where prefix ends with NUL.
+local function sessionsUnder(key, prefix)
+  local members = redis.call('ZRANGEBYLEX', key, '[' .. prefix, '(' .. prefix:sub(1, -2) .. '\1')
+  local ids = {}
+  for i, member in ipairs(members) do ids[i] = member:match('([^%z]*)$') end
+  return ids
+end
+
 -- Every session of a group with its lease expiry (0 when the lease is gone).
 local function groupSessions(K, prefix)
-  local members = redis.call('ZRANGEBYLEX', K.holders, '[' .. prefix, '(' .. prefix:sub(1, -2) .. '\1')
+  local members = sessionsUnder(K.holders, prefix)
   local sessions = {}
-  for _, member in ipairs(members) do
-    local sessionId = member:match('([^%z]*)$')
+  for _, sessionId in ipairs(members) do
     sessions[#sessions + 1] = {sessionId, tonumber(redis.call('ZSCORE', K.leases, sessionId) or '0')}
   end
   return sessions
@@ -77,6 +85,7 @@ end
 local function addHolder(K, holder, sessionId, fingerprint)
   redis.call('HSET', K.fp, holder, sessionId)
   redis.call('HSET', K.sessions, sessionId, fingerprint)
+  redis.call('ZADD', K.onMachine, 0, fingerprint .. '\0' .. sessionId)
   if holder ~= fingerprint then
     redis.call('HSET', K.holderOf, sessionId, holder)
     redis.call('ZADD', K.holders, 0, holder .. '\0' .. sessionId)
@@ -107,9 +116,11 @@ end
 local function dropSession(K, sessionId, strategy)
   redis.call('ZREM', K.leases, sessionId)
   redis.call('SREM', K.overage, sessionId)
+  redis.call('ZREM', K.borrowed, sessionId)
   local fingerprint = redis.call('HGET', K.sessions, sessionId)
   local holder = redis.call('HGET', K.holderOf, sessionId) or fingerprint
   redis.call('HDEL', K.sessions, sessionId)
+  if fingerprint then redis.call('ZREM', K.onMachine, fingerprint .. '\0' .. sessionId) end
   if holder and redis.call('HGET', K.fp, holder) == sessionId then redis.call('HDEL', K.fp, holder) end
   if holder and holder ~= fingerprint then
     redis.call('HDEL', K.holderOf, sessionId)

@@ -12,7 +12,8 @@
   heartbeat learns it expired rather than that it never existed.
 
   Every change of a ticket's status or position is announced with a PUBLISH on
-  lh:queue:<licenseId>; subscribers read their ticket again.
+  lh:queue:<licenseId>; subscribers read their ticket again. A change of the line is also a
+  change of the count (its `queued`): announceLine publishes both, the count after the change.
 ]]
 local TICKET_KEPT_MS = 600000
 -- The most tickets one call settles, so a call's work stays bounded however long the queue.
@@ -58,6 +59,13 @@ local function openTicket(K, ticketId, ticket, claimMs, now)
   return now + claimMs
 end
 
+-- Announces a change of the line to the tickets (lh:queue) and to the count's followers (lh:seats,
+-- `used` being the seats in use after the change), whichever script made it.
+local function announceLine(K, licenseId, used, now)
+  redis.call('PUBLISH', 'lh:queue:' .. licenseId, now)
+  redis.call('PUBLISH', 'lh:seats:' .. licenseId, used .. ':' .. redis.call('HGET', K.meta, 'maxSeats') .. ':' .. now)
+end
+
 -- A ticket's position (1 = next in line; 0 once READY) and expiry.
 local function ticketPlace(K, ticketId)
   local rank = redis.call('ZRANK', K.queue, ticketId)
@@ -67,7 +75,7 @@ end
 --[[
   Settles the queue at `now`: set-aside seats past their claim deadline lapse, and each free
   seat (under the seat bound; -1 = none) goes to the first live ticket, lapsed ones at the head
-  leaving the queue on the way. Publishes when anything changed. Answers the seats in use.
+  leaving the queue on the way. Announces the line when anything changed. Answers the seats in use.
 ]]
 local function settleQueue(K, licenseId, strategy, seatBound, claimMs, now)
   local changed = false
@@ -101,6 +109,6 @@ local function settleQueue(K, licenseId, strategy, seatBound, claimMs, now)
     redis.call('ZREM', K.ticketEnds, ticketId)
     redis.call('HDEL', K.ticketInfo, ticketId)
   end
-  if changed then redis.call('PUBLISH', 'lh:queue:' .. licenseId, now) end
+  if changed then announceLine(K, licenseId, used, now) end
   return used
 end

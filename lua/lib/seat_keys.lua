@@ -20,7 +20,11 @@
   KEYS[15] lh:{lic}:ticketInfo HASH ticket id -> ticket (JSON)
   KEYS[16] lh:{lic}:ticketOf HASH holder -> open ticket id
   KEYS[17] lh:{lic}:ticketEnds ZSET ended tickets -> when their status is forgotten, ms
+  KEYS[18] lh:{lic}:onMachine ZSET fingerprint NUL session id, all scores 0: the sessions of
+                                   each machine, one lexicographic range (deactivate.lua)
+  KEYS[19] lh:{lic}:borrowed ZSET session ids of borrowed leases -> borrow end ms
 ]]
 local K = {leases = KEYS[1], machines = KEYS[2], fp = KEYS[3], sessions = KEYS[4], meta = KEYS[5], rate = KEYS[6],
   overage = KEYS[7], holders = KEYS[8], holderOf = KEYS[9], users = KEYS[10], linger = KEYS[11],
-  queue = KEYS[12], tickets = KEYS[13], ready = KEYS[14], ticketInfo = KEYS[15], ticketOf = KEYS[16], ticketEnds = KEYS[17]}
+  queue = KEYS[12], tickets = KEYS[13], ready = KEYS[14], ticketInfo = KEYS[15], ticketOf = KEYS[16], ticketEnds = KEYS[17],
+  onMachine = KEYS[18], borrowed = KEYS[19]}

@@ -7,11 +7,12 @@
   unlimited), leasingStrategy (PER_MACHINE, PER_USER, PER_PROCESS), maxProcesses (per machine
   under PER_PROCESS; -1 = unlimited), lingerMs (how long a released seat stays its holder's),
   queueEnabled (1 or 0), queueMax (the most waiting tickets), claimMs (how long a ticket lives
-  past its last heartbeat, and a set-aside seat waits for its claim)
+  past its last heartbeat, and a set-aside seat waits for its claim), maxBorrowMs (the longest
+  borrow; 0 = no borrowing), maxBorrowed (the most borrowed leases at once; -1 = unlimited)
 ]]
 local TERM_FIELDS = {'status', 'maxSeats', 'maxMachines', 'leaseMs', 'reviveMs', 'expiresAt', 'tier', 'features', 'seatBound',
   'leasingStrategy', 'maxProcesses', 'lingerMs',
-  'queueEnabled', 'queueMax', 'claimMs'}
+  'queueEnabled', 'queueMax', 'claimMs', 'maxBorrowMs', 'maxBorrowed'}
 
 -- Writes the terms (and any extra field, value pairs) to the meta hash.
 local function writeTerms(metaKey, ...)

@@ -2,6 +2,7 @@
  * The one place that reads the environment. Everything else receives a `Config`.
  * Unset variables fall back to the embedded mode (PGlite, in-process seats, local key in ./.data).
  */
+import { parseIdentityProviders, type IdentityProvider } from './identityProviders.ts';
 import { parseRateLimitPolicy, type RateLimitPolicy } from './rateLimitPolicy.ts';
 
 export type SignerKind = 'local' | 'kms';
@@ -14,8 +15,13 @@ export interface Config {
   host: string | undefined;
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. */
   shutdownGraceMs: number;
-  /** postgres:// URL; undefined = embedded PGlite in `${dataDir}/pg`. */
+  /** postgres:// URL the app runs as; undefined = embedded PGlite in `${dataDir}/pg`. */
   databaseUrl: string | undefined;
+  /**
+   * The tables' owner, for migrations only (and to grant `databaseUrl`'s role leasehold_server);
+   * undefined = `databaseUrl` migrates, and the app runs as the owner.
+   */
+  migrationDatabaseUrl: string | undefined;
   /** redis:// URL (or comma-separated cluster nodes with `REDIS_CLUSTER=1`); undefined = in-process seat store. */
   redisUrl: string | undefined;
   redisCluster: boolean;
@@ -26,8 +32,12 @@ export interface Config {
   consoleDir: string;
   /** The operator's root credential for admin operations; generated into dataDir when unset. */
   adminToken: string | undefined;
-  /** Server secret for license-key lookup hashes and checksums; generated into dataDir when unset. */
+  /** Server secret for new license keys' lookup hashes and checksums; generated into dataDir (as version 1) when unset. */
   licenseKeySecret: string | undefined;
+  /** The version of `licenseKeySecret` (`LICENSE_KEY_SECRET_VERSION`, default 1), which every new key carries. */
+  licenseKeySecretVersion: number;
+  /** Other versions whose keys are still accepted (`LICENSE_KEY_SECRET_<N>`): older ones until retired, the next before it is current. */
+  licenseKeySecretsAccepted: { version: number; secret: string }[];
   signer: SignerKind;
   /** PEM (PKCS#8) private key for the local signer; otherwise kept in dataDir. */
   signingKeyPem: string | undefined;
@@ -49,24 +59,40 @@ export interface Config {
   /** What callers without a credential may send: any document, or only the SDK's persisted ones. */
   anonymousOperations: 'any' | 'persisted';
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Bearer token that /metrics asks for; with neither it nor `metricsPort`, /metrics is closed. */
+  metricsToken: string | undefined;
+  /** A separate port serving only /metrics (on `host`); the main port then has no /metrics. */
+  metricsPort: number | undefined;
   /** Which API keys this server accepts: `pk_live_…` on live, `pk_test_…` on test. */
   environment: 'live' | 'test';
   /** Peers whose X-Forwarded-For is believed (CIDRs); empty = use the socket address. */
   trustedProxies: string[];
-  /** PEM (PKCS#8) Ed25519 key for dashboard access tokens; otherwise kept in dataDir. */
+  /** PEM (PKCS#8) Ed25519 key for dashboard access tokens when signing locally; otherwise kept in dataDir. With SIGNER=kms, KMS signs them. */
   accessTokenKeyPem: string | undefined;
   /** The owner created when the server first starts on an empty database. */
   bootstrapOwnerEmail: string;
   /** Requests per caller kind, API-key tier and license (RATE_LIMITS JSON; see services/rateLimits.ts). */
   rateLimits: RateLimitPolicy;
+  /** The OpenID Connect issuers whose ID tokens sign dashboard users in (`OIDC_PROVIDERS` JSON; see identityProviders.ts). */
+  identityProviders: IdentityProvider[];
+  /** How long one request to an issuer (discovery, key set, code exchange) may take before sign-in answers SERVICE_UNAVAILABLE. */
+  identityProviderTimeoutMs: number;
   /** How long a resolved API key is believed before Postgres is asked again: the bound on revocation. */
   apiKeyCacheMs: number;
   /** How often API-key usage and lastUsedAt are written out. */
   usageFlushMs: number;
   /** How often recorded meter usage (and what else the request path only buffers) is written to Postgres. */
   historyFlushMs: number;
-  /** AES-256-GCM key (32 bytes, base64) that encrypts webhook signing secrets at rest; generated into dataDir when unset. */
+  /** How often seat utilization minutes are rolled up into hours and days, and old points and verification log entries dropped. */
+  rollUpIntervalMs: number;
+  /** AES-256-GCM key (32 bytes, base64) that wraps the data keys of webhook secrets at rest; generated into dataDir (version 1) when unset and KMS does not wrap. */
   webhookSecretKey: string | undefined;
+  /** The version of `webhookSecretKey` (`WEBHOOK_SECRET_KEY_VERSION`, default 1): its ciphertexts name `local:<version>`. */
+  webhookSecretKeyVersion: number;
+  /** Other local keys that still unwrap (`WEBHOOK_SECRET_KEY_<N>`), until `rewrap` has moved what they wrapped. */
+  webhookSecretKeysAccepted: { version: number; key: string }[];
+  /** Cloud KMS CryptoKeys (ENCRYPT_DECRYPT) that wrap data keys instead (`KMS_ENCRYPTION_KEY`): the first wraps, all unwrap. */
+  kmsEncryptionKeys: string[];
   /** Lets webhook endpoints point at loopback and private addresses (over http too) on a live server. */
   webhookAllowPrivate: boolean;
   /** `in-process`: every instance runs a delivery worker; `off`: only `npm run worker` processes deliver. */
@@ -85,7 +111,11 @@ export interface Config {
   webhookBatchSize: number;
   /** Attempts one worker runs at once. */
   webhookConcurrency: number;
-  /** Attempts one worker runs at once to a single endpoint: a hanging receiver holds no more slots. */
+  /**
+   * Requests one worker has open at once to a single endpoint: a hanging receiver holds no more
+   * slots. By default an eighth of webhookConcurrency, as 8 of 64 were before outcomes were
+   * recorded in batches made a slot cheap (a socket, not a transaction per attempt).
+   */
   webhookEndpointConcurrency: number;
   /** An endpoint whose every attempt failed for this long is disabled (`endpoint.disabled`); 0 = never. */
   webhookDisableAfterHours: number;
@@ -93,6 +123,8 @@ export interface Config {
   licenseExpiryWarningDays: number;
   /** How often the background jobs look for licenses about to expire. */
   licenseExpiryCheckMs: number;
+  /** How often each audit chain whose head moved is signed (an anchor): the most an attacker's rewrite of the newest rows can go unreported. */
+  auditAnchorIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -155,9 +187,10 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-function rateLimits(env: Env, name: string): RateLimitPolicy {
+/** A variable read by its own parser (JSON policies), whose error is told under the variable's name. */
+function parsed<T>(env: Env, name: string, parse: (raw: string | undefined) => T): T {
   try {
-    return parseRateLimitPolicy(env[name]);
+    return parse(env[name]);
   } catch (error) {
     throw new ConfigError(name, (error as Error).message);
   }
@@ -210,11 +243,59 @@ function origins(env: Env, name: string): string[] {
   return list;
 }
 
+/** Shortest shared secret taken, counted after trimming (whitespace guesses nothing). */
+export const SECRET_MIN_LENGTH = 24;
+
+/** The value as set: a secret that keys something (license keys' checksums) must not change under it. */
 function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (raw.length < 24) throw new ConfigError(name, 'must be at least 24 characters');
+  const length = raw.trim().length;
+  if (length < SECRET_MIN_LENGTH) throw new ConfigError(name, `must be at least ${SECRET_MIN_LENGTH} characters after trimming, got ${length}`);
   return raw;
+}
+
+/** Secret versions run from 1 (the unversioned secret of old) to this; license keys spell them in decimal. */
+export const SECRET_VERSION_MAX = 9999;
+
+/**
+ * `<BASE>_<N>`: the secret of version N, other than the current one, which `<BASE>` itself holds
+ * (`LICENSE_KEY_SECRET_1` beside `LICENSE_KEY_SECRET`). Each is kept exactly as `read` takes it.
+ */
+function otherVersions(
+  env: Env,
+  base: string,
+  currentVersion: number,
+  read: (env: Env, name: string) => string | undefined,
+): { version: number; secret: string }[] {
+  const others: { version: number; secret: string }[] = [];
+  const pattern = new RegExp(`^${base}_(\\d+)$`);
+  for (const name of Object.keys(env).sort()) {
+    const match = pattern.exec(name);
+    if (!match) continue;
+    const version = Number(match[1]);
+    if (String(version) !== match[1] || version < 1 || version > SECRET_VERSION_MAX) {
+      throw new ConfigError(name, `the version must be 1 to ${SECRET_VERSION_MAX} without leading zeros`);
+    }
+    const value = read(env, name);
+    if (value === undefined) continue;
+    if (version === currentVersion) {
+      if (!env[base]) throw new ConfigError(name, `version ${version} is the current one (${base}_VERSION): set it as ${base}`);
+      if (value !== read(env, base)) throw new ConfigError(name, `differs from ${base}, which is version ${version} too`);
+      continue;
+    }
+    others.push({ version, secret: value });
+  }
+  return others;
+}
+
+/** The current version of `<BASE>` (`<BASE>_VERSION`, default 1); a generated secret is always version 1. */
+function currentVersion(env: Env, base: string): number {
+  const version = int(env, `${base}_VERSION`, 1, 1, SECRET_VERSION_MAX);
+  if (version !== 1 && !env[base]) {
+    throw new ConfigError(`${base}_VERSION`, `a version other than 1 needs its secret in ${base} (a generated one is version 1)`);
+  }
+  return version;
 }
 
 /**
@@ -223,8 +304,11 @@ function secret(env: Env, name: string): string | undefined {
  * each would refuse the other's license keys, tokens, webhook secrets and leases.
  */
 function sharedSecretsLeftToGenerate(env: Env, signer: SignerKind): string[] {
-  const shared = ['LEASEHOLD_ADMIN_TOKEN', 'LICENSE_KEY_SECRET', 'WEBHOOK_SECRET_KEY', 'ACCESS_TOKEN_KEY_PEM'];
-  if (signer === 'local') shared.push('SIGNING_KEY_PEM');
+  const shared = ['LEASEHOLD_ADMIN_TOKEN', 'LICENSE_KEY_SECRET'];
+  // With KMS wrapping data keys, no local key is needed (one still set opens what it wrapped).
+  if (!env.KMS_ENCRYPTION_KEY) shared.push('WEBHOOK_SECRET_KEY');
+  // With KMS signing, access tokens are signed there too.
+  if (signer === 'local') shared.push('ACCESS_TOKEN_KEY_PEM', 'SIGNING_KEY_PEM');
   return shared.filter((name) => !env[name]);
 }
 
@@ -253,12 +337,31 @@ export function loadConfig(env: Env = readEnv()): Config {
   if (signer === 'kms' && kmsKeyVersions.length === 0) {
     throw new ConfigError('KMS_KEY_VERSION', 'required when SIGNER=kms');
   }
+  const licenseKeySecretVersion = currentVersion(env, 'LICENSE_KEY_SECRET');
+  const webhookSecretKeyVersion = currentVersion(env, 'WEBHOOK_SECRET_KEY');
+  const kmsEncryptionKeys = (env.KMS_ENCRYPTION_KEY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of kmsEncryptionKeys) {
+    if (!/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(name)) {
+      throw new ConfigError('KMS_ENCRYPTION_KEY', `"${name}" is not a CryptoKey name (projects/…/cryptoKeys/NAME, no version)`);
+    }
+  }
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const migrationDatabaseUrl = url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (migrationDatabaseUrl && !databaseUrl) {
+    throw new ConfigError('MIGRATION_DATABASE_URL', 'is set without DATABASE_URL: the embedded database migrates itself');
+  }
+  const port = int(env, 'PORT', 4000, 0, 65535);
+  const metricsPort = env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 1, 65535) : undefined;
+  if (metricsPort !== undefined && metricsPort === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
   return {
-    port: int(env, 'PORT', 4000, 0, 65535),
+    port,
     host: env.HOST || (databaseUrl ? undefined : '127.0.0.1'),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     databaseUrl,
+    migrationDatabaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisCluster: flag(env, 'REDIS_CLUSTER'),
     databaseTimeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 1000, 100, 600_000),
@@ -266,6 +369,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     consoleDir: env.CONSOLE_DIR || './dashboard/dist',
     adminToken: secret(env, 'LEASEHOLD_ADMIN_TOKEN'),
     licenseKeySecret: secret(env, 'LICENSE_KEY_SECRET'),
+    licenseKeySecretVersion,
+    licenseKeySecretsAccepted: otherVersions(env, 'LICENSE_KEY_SECRET', licenseKeySecretVersion, secret),
     signer,
     signingKeyPem: env.SIGNING_KEY_PEM || undefined,
     signingKeysPublished: env.SIGNING_KEYS_PUBLISHED || undefined,
@@ -280,6 +385,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     hsts: oneOf(env, 'HSTS', ['https', 'always', 'off'] as const, 'https'),
     anonymousOperations: oneOf(env, 'ANONYMOUS_OPERATIONS', ['any', 'persisted'] as const, 'any'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
+    metricsPort,
     environment: oneOf(env, 'LEASEHOLD_ENVIRONMENT', ['live', 'test'] as const, 'live'),
     trustedProxies: (env.TRUSTED_PROXIES ?? '')
       .split(',')
@@ -287,11 +394,17 @@ export function loadConfig(env: Env = readEnv()): Config {
       .filter(Boolean),
     accessTokenKeyPem: env.ACCESS_TOKEN_KEY_PEM || undefined,
     bootstrapOwnerEmail: env.BOOTSTRAP_OWNER_EMAIL || 'owner@leasehold.local',
-    rateLimits: rateLimits(env, 'RATE_LIMITS'),
+    rateLimits: parsed(env, 'RATE_LIMITS', parseRateLimitPolicy),
+    identityProviders: parsed(env, 'OIDC_PROVIDERS', parseIdentityProviders),
+    identityProviderTimeoutMs: int(env, 'OIDC_TIMEOUT_MS', 3000, 50, 60_000),
     apiKeyCacheMs: int(env, 'API_KEY_CACHE_MS', 5000, 0, 60_000),
     usageFlushMs: int(env, 'USAGE_FLUSH_MS', 10_000, 50, 3_600_000),
     historyFlushMs: int(env, 'HISTORY_FLUSH_MS', 2000, 50, 3_600_000),
+    rollUpIntervalMs: int(env, 'ROLLUP_INTERVAL_MS', 60_000, 50, 3_600_000),
     webhookSecretKey: aesKey(env, 'WEBHOOK_SECRET_KEY'),
+    webhookSecretKeyVersion,
+    webhookSecretKeysAccepted: otherVersions(env, 'WEBHOOK_SECRET_KEY', webhookSecretKeyVersion, aesKey).map(({ version, secret }) => ({ version, key: secret })),
+    kmsEncryptionKeys,
     webhookAllowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
     webhookWorker: oneOf(env, 'WEBHOOK_WORKER', ['in-process', 'off'] as const, 'in-process'),
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
@@ -299,12 +412,13 @@ export function loadConfig(env: Env = readEnv()): Config {
     webhookMaxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 3, 1, 100),
     webhookMaxEventAgeSeconds: int(env, 'WEBHOOK_MAX_EVENT_AGE_SECONDS', 3 * 86_400, 1, 365 * 86_400),
     webhookPollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 10, 3_600_000),
-    webhookBatchSize: int(env, 'WEBHOOK_BATCH_SIZE', 20, 1, 1000),
-    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 64, 1, 10_000),
-    webhookEndpointConcurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 8, 1, 10_000),
+    webhookBatchSize: int(env, 'WEBHOOK_BATCH_SIZE', 100, 1, 1000),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 256, 1, 10_000),
+    webhookEndpointConcurrency: int(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 32, 1, 10_000),
     webhookDisableAfterHours: int(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 0, 8760),
     licenseExpiryWarningDays: int(env, 'LICENSE_EXPIRY_WARNING_DAYS', 7, 1, 365),
     licenseExpiryCheckMs: int(env, 'LICENSE_EXPIRY_CHECK_MS', 60_000, 50, 86_400_000),
+    auditAnchorIntervalMs: int(env, 'AUDIT_ANCHOR_INTERVAL_MS', 60_000, 50, 86_400_000),
   };
 }
 

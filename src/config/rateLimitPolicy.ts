@@ -20,6 +20,12 @@ export interface RateLimitPolicy {
   license: RateLimit;
   /** API keys: per key, by the key's tier. Always has `standard`, the tier of keys made without one. */
   apiKeyTiers: Record<string, RateLimit>;
+  /** Sign-in attempts of one account from one address. */
+  signInAccountAddress: RateLimit;
+  /** Sign-in attempts from one address, whatever the account (a password sprayed over many). */
+  signInAddress: RateLimit;
+  /** Sign-in attempts of one account from every address together; addresses it signed in from lately pass it. */
+  signInAccount: RateLimit;
 }
 
 export const DEFAULT_TIER = 'standard';
@@ -34,7 +40,13 @@ export const DEFAULT_RATE_LIMITS: RateLimitPolicy = {
     pro: { requests: 5000, perSeconds: 60 },
     enterprise: { requests: 20_000, perSeconds: 60 },
   },
+  signInAccountAddress: { requests: 5, perSeconds: 60 },
+  signInAddress: { requests: 20, perSeconds: 60 },
+  signInAccount: { requests: 30, perSeconds: 900 },
 };
+
+/** The limits named by one key each (every entry but apiKeyTiers). */
+const SINGLE_LIMITS = ['anonymous', 'user', 'operator', 'license', 'signInAccountAddress', 'signInAddress', 'signInAccount'] as const;
 
 const UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86_400, day: 86_400 };
 const TIER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -75,16 +87,11 @@ export function parseRateLimitPolicy(json: string | undefined): RateLimitPolicy 
     throw new Error('not valid JSON');
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('expected a JSON object');
-  const { anonymous, user, operator, license, apiKeyTiers, ...unknown } = raw as Record<string, unknown>;
-  const extra = Object.keys(unknown);
-  if (extra.length > 0) throw new Error(`unknown ${extra.join(', ')} (expected anonymous, user, operator, license, apiKeyTiers)`);
-  const policy: RateLimitPolicy = {
-    anonymous: anonymous === undefined ? DEFAULT_RATE_LIMITS.anonymous : parseRateLimit(anonymous, 'anonymous'),
-    user: user === undefined ? DEFAULT_RATE_LIMITS.user : parseRateLimit(user, 'user'),
-    operator: operator === undefined ? DEFAULT_RATE_LIMITS.operator : parseRateLimit(operator, 'operator'),
-    license: license === undefined ? DEFAULT_RATE_LIMITS.license : parseRateLimit(license, 'license'),
-    apiKeyTiers: { ...DEFAULT_RATE_LIMITS.apiKeyTiers },
-  };
+  const { apiKeyTiers, ...singles } = raw as Record<string, unknown>;
+  const extra = Object.keys(singles).filter((name) => !(SINGLE_LIMITS as readonly string[]).includes(name));
+  if (extra.length > 0) throw new Error(`unknown ${extra.join(', ')} (expected ${[...SINGLE_LIMITS, 'apiKeyTiers'].join(', ')})`);
+  const policy: RateLimitPolicy = { ...DEFAULT_RATE_LIMITS, apiKeyTiers: { ...DEFAULT_RATE_LIMITS.apiKeyTiers } };
+  for (const name of SINGLE_LIMITS) if (singles[name] !== undefined) policy[name] = parseRateLimit(singles[name], name);
   if (apiKeyTiers !== undefined) {
     if (!apiKeyTiers || typeof apiKeyTiers !== 'object' || Array.isArray(apiKeyTiers)) throw new Error('apiKeyTiers: expected an object');
     for (const [tier, limit] of Object.entries(apiKeyTiers)) {

@@ -13,7 +13,7 @@
  * - Once Postgres is found away, new queries fail at once instead of queueing behind a dead
  *   pool, while the same check every PROBE_MS finds out when it answers again.
  */
-import { connect, type Socket } from 'node:net';
+import type { ConnectSocket, DatabaseSocket } from '../lib/network.ts';
 
 /** The longest wait between two attempts to reconnect. */
 export const RECONNECT_MAX_S = 0.25;
@@ -30,14 +30,17 @@ export interface Availability {
   /** The error new queries fail with while Postgres is away; undefined while it answers. */
   down(): DatabaseUnavailable | undefined;
   /** postgres.js's `socket` option: a watched socket, connecting. */
-  socket(options: { host: string[]; port: number[]; path?: string | false }): Socket;
+  socket(options: { host: string[]; port: number[]; path?: string | false }): DatabaseSocket;
   /** postgres.js's `backoff` option, in seconds. */
   backoff(retries: number): number;
   stop(): void;
 }
 
-/** `check` asks Postgres something trivial on a fresh connection, rejecting after about `deadlineMs`. */
-export function availability(deadlineMs: number, check: () => Promise<unknown>): Availability {
+/**
+ * `check` asks Postgres something trivial on a fresh connection, rejecting after about
+ * `deadlineMs`; `connect` opens the runtime's sockets (lib/network.ts).
+ */
+export function availability(deadlineMs: number, check: () => Promise<unknown>, connect: ConnectSocket): Availability {
   let failure: DatabaseUnavailable | undefined;
   let stopped = false;
   let next = 0;
@@ -61,7 +64,7 @@ export function availability(deadlineMs: number, check: () => Promise<unknown>):
     })();
   };
 
-  const watch = (socket: Socket) => {
+  const watch = (socket: DatabaseSocket) => {
     let answered = socket.bytesWritten;
     let waitingSince: number | undefined;
     socket.on('data', () => {
@@ -98,7 +101,7 @@ export function availability(deadlineMs: number, check: () => Promise<unknown>):
       // Handed over while still connecting, as postgres.js does with its own sockets: its
       // connect_timeout and its error and close handlers then cover a failed connect too (a
       // factory that rejected would leave its pool slot stuck).
-      const socket = path ? connect({ path }) : connect({ host: host[index]!, port: port[index] ?? port[0]!, noDelay: true });
+      const socket = path ? connect({ path }) : connect({ host: host[index]!, port: port[index] ?? port[0]! });
       socket.once('error', markDown);
       watch(socket);
       return socket;

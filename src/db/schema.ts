@@ -3,7 +3,21 @@
  * seat sessions and the audit log. Redis holds the live seat state and is rebuilt from here.
  */
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -55,6 +69,12 @@ export const licenses = pgTable(
     queueEnabled: boolean('queue_enabled').notNull().default(false),
     queueMaxLength: integer('queue_max_length').notNull().default(1000),
     queueClaimSeconds: integer('queue_claim_seconds').notNull().default(60),
+    /** The longest a seat may be borrowed for offline use, in days; 0 = no borrowing. */
+    maxBorrowDays: integer('max_borrow_days').notNull().default(0),
+    /** The most seats borrowed at once; null = no bound beyond maxSeats. */
+    maxBorrowedSeats: integer('max_borrowed_seats'),
+    /** How many machines may be deactivated per UTC calendar month; null = unlimited. */
+    maxDeactivationsPerMonth: integer('max_deactivations_per_month'),
     status: licenseStatus('status').notNull().default('ACTIVE'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
@@ -104,6 +124,8 @@ export const seatSessions = pgTable(
     /** The ids the acquire gave; the leasing strategy decides which of them make the holder. */
     userId: text('user_id'),
     processId: text('process_id'),
+    /** A borrowed seat's end (its lease needs no heartbeat until then); null for a leased seat. */
+    borrowedUntil: timestamp('borrowed_until', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     index('seat_sessions_license_idx').on(t.licenseId, t.startedAt),
@@ -114,7 +136,62 @@ export const seatSessions = pgTable(
     index('seat_sessions_open_license_idx')
       .on(t.licenseId)
       .where(sql`${t.endedAt} IS NULL`),
+    // A license's machines page reads each machine's sessions.
+    index('seat_sessions_machine_idx').on(t.licenseId, t.fingerprint),
   ],
+);
+
+export const queueTicketEnd = pgEnum('queue_ticket_end', ['CLAIMED', 'LEFT', 'EXPIRED']);
+
+/**
+ * The seat queue's tickets, so a line survives Redis losing its data. The seat store decides
+ * (lua/lib/queue.lua) and keeps each ticket's heartbeats; here `expires_at` is only where the
+ * sweeper next asks the store whether the ticket still waits, as it does for leases.
+ */
+export const seatQueueTickets = pgTable(
+  'seat_queue_tickets',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    userId: text('user_id'),
+    processId: text('process_id'),
+    /** The line's order: first in, first served, after a rebuild too. */
+    queuedAt: timestamp('queued_at', { withTimezone: true, mode: 'date' }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    endReason: queueTicketEnd('end_reason'),
+  },
+  (t) => [
+    index('seat_queue_tickets_open_license_idx')
+      .on(t.licenseId, t.queuedAt)
+      .where(sql`${t.endedAt} IS NULL`),
+    index('seat_queue_tickets_open_expiry_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.endedAt} IS NULL`),
+  ],
+);
+
+/** Every machine deactivation, so maxDeactivationsPerMonth can be counted. */
+export const machineDeactivations = pgTable(
+  'machine_deactivations',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    deactivatedAt: timestamp('deactivated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('machine_deactivations_license_idx').on(t.licenseId, t.deactivatedAt)],
 );
 
 export const auditLogs = pgTable(
@@ -137,12 +214,41 @@ export const auditLogs = pgTable(
     /** SHA-256 hex of the previous row's hash and this row's content; set by the trigger. */
     prevHash: text('prev_hash'),
     hash: text('hash'),
+    /**
+     * Which content the hash covers: 1, fields joined by U+001F (rows before drizzle/0022, which
+     * verify as they are); 2, each field length-prefixed. Set by the trigger.
+     */
+    chainVersion: smallint('chain_version').notNull().default(1),
   },
   (t) => [
     index('audit_logs_org_seq_idx').on(t.orgId, t.seq),
     index('audit_logs_org_created_idx').on(t.orgId, t.createdAt),
     index('audit_logs_resource_idx').on(t.resourceType, t.resourceId),
   ],
+);
+
+/**
+ * Signed heads of the audit chain (services/audit/anchors.ts): an organization's last row's
+ * `seq` and `hash`, signed by the server's signer, whose key Postgres never sees. Append-only
+ * for every role but the owner (drizzle/0024), so whoever holds the app's role can neither
+ * forge one nor take one away.
+ */
+export const auditAnchors = pgTable(
+  'audit_anchors',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+    /** The signing key's id: anchors of a key no longer published are passed over. */
+    keyId: text('key_id').notNull(),
+    /** The compact JWS (`audit-anchor+jwt`) whose payload carries the organization, seq and hash. */
+    token: text('token').notNull(),
+    signedAt: timestamp('signed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('audit_anchors_org_seq_idx').on(t.orgId, t.seq)],
 );
 
 /**
@@ -174,6 +280,70 @@ export const meterUsage = pgTable(
   ],
 );
 
+// ── Seat utilization history (services/utilization/) ─────────────────────────────────────────
+
+export const utilizationGranularity = pgEnum('utilization_granularity', ['MINUTE', 'HOUR', 'DAY']);
+
+/**
+ * A license's seat activity in one bucket: minutes written from the instances' buffers, hours
+ * and days rolled up from them. `rolled_up` is false while the point holds figures its coarser
+ * bucket has not taken yet.
+ */
+export const seatUtilization = pgTable(
+  'seat_utilization',
+  {
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    granularity: utilizationGranularity('granularity').notNull(),
+    /** The bucket's start. */
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The highest live seat count the seat store answered in the bucket. */
+    peakUsed: integer('peak_used').notNull(),
+    maxSeats: integer('max_seats').notNull(),
+    grants: integer('grants').notNull().default(0),
+    denials: integer('denials').notNull().default(0),
+    queued: integer('queued').notNull().default(0),
+    rolledUp: boolean('rolled_up').notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.licenseId, t.granularity, t.at] }),
+    index('seat_utilization_org_idx').on(t.orgId, t.granularity, t.at),
+    index('seat_utilization_pending_idx')
+      .on(t.granularity, t.licenseId, t.at)
+      .where(sql`not ${t.rolledUp}`),
+  ],
+);
+
+/**
+ * The verification log: each `validateLicense` of a license and each refused seat operation,
+ * with its answer and who asked. `seq` orders entries written at the same instant.
+ */
+export const licenseVerifications = pgTable(
+  'license_verifications',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** `validateLicense`, or the seat operation refused (`acquire`, `heartbeat`, …). */
+    operation: text('operation').notNull(),
+    /** The validation code, or the refusal's error code. */
+    result: text('result').notNull(),
+    address: text('address'),
+    origin: text('origin'),
+    fingerprint: text('fingerprint'),
+  },
+  (t) => [index('license_verifications_license_at_idx').on(t.licenseId, t.at, t.seq), index('license_verifications_at_idx').on(t.at)],
+);
+
 // ── Identity (users, refresh tokens, API keys, usage) ───────────────────────────────────────
 
 export const userRole = pgEnum('user_role', ['owner', 'admin', 'member', 'viewer']);
@@ -188,8 +358,8 @@ export const users = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     /** Lower-cased; unique across the server so login needs no organization. */
     email: text('email').notNull(),
-    /** `scrypt$N$r$p$salt$hash`, base64url parts. */
-    passwordHash: text('password_hash').notNull(),
+    /** `scrypt$N$r$p$salt$hash`, base64url parts; null for a user made by single sign-on, who has no password. */
+    passwordHash: text('password_hash'),
     role: userRole('role').notNull(),
     createdAt: createdAt(),
   },
@@ -216,6 +386,31 @@ export const refreshTokens = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('refresh_tokens_hash_idx').on(t.tokenHash), index('refresh_tokens_family_idx').on(t.familyId)],
+);
+
+/**
+ * A user's account at an OpenID Connect issuer: single sign-on finds the user by (issuer,
+ * subject), never by email alone, since an issuer may give an email to someone else later.
+ * Unique across the server, as emails are: sign-in runs before any organization is known.
+ */
+export const userIdentities = pgTable(
+  'user_identities',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    /** The email the issuer gave at the last sign-in, for display; never used to find the user. */
+    email: text('email'),
+    createdAt: createdAt(),
+    lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('user_identities_subject_idx').on(t.issuer, t.subject), index('user_identities_user_idx').on(t.userId)],
 );
 
 export const apiKeys = pgTable(

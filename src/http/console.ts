@@ -1,8 +1,9 @@
 /**
  * The web console: the built files of dashboard/ served at /dashboard (and `/` redirects there),
  * same origin as /graphql, under a CSP that lets the page load only its own files and talk only
- * to its own origin. The files are read and compressed once at start; every path under
- * /dashboard that is not a file is the single-page app's index (its routes live in the page).
+ * to its own origin. The files are read at start and each is compressed once, on the first
+ * request that accepts gzip (a server whose console nobody opens never pays for it); every path
+ * under /dashboard that is not a file is the single-page app's index (its routes live in the page).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -49,7 +50,8 @@ const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.webmani
 
 interface Asset {
   body: Uint8Array<ArrayBuffer>;
-  gzip: Uint8Array<ArrayBuffer> | undefined;
+  /** The gzipped body, made on first use; undefined for a file not worth compressing. */
+  gzip: (() => Promise<Uint8Array<ArrayBuffer>>) | undefined;
   type: string;
   /** Vite names the files under assets/ by their content hash, so they never change. */
   immutable: boolean;
@@ -64,6 +66,11 @@ export interface ConsoleFiles {
 async function gzip(body: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
 }
 
 async function walk(dir: string): Promise<string[]> {
@@ -94,7 +101,7 @@ export async function loadConsole(dir: string): Promise<ConsoleFiles> {
     const body = new Uint8Array(await readFile(file));
     assets.set(path, {
       body,
-      gzip: COMPRESSIBLE.has(ext) && body.length > 256 ? await gzip(body) : undefined,
+      gzip: COMPRESSIBLE.has(ext) && body.length > 256 ? once(() => gzip(body)) : undefined,
       type: TYPES[ext] ?? 'application/octet-stream',
       immutable: path.startsWith('assets/'),
     });
@@ -124,16 +131,20 @@ export function consoleRoutes(files: ConsoleFiles): Plugin {
       // A path that names a file is that file or nothing; any other path is a route of the page.
       const asset = extension(path) ? files.assets.get(path) : index;
       if (!asset) return text(404, 'Not found');
-      const gzipped = asset.gzip && /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
-      const body = gzipped ? asset.gzip! : asset.body;
-      const headers: Record<string, string> = {
-        'content-type': asset.type,
-        'content-length': String(body.length),
-        'cache-control': asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-        ...(asset.gzip ? { vary: 'accept-encoding' } : {}),
-        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+      const respond = (body: Uint8Array<ArrayBuffer>, gzipped: boolean) => {
+        const headers: Record<string, string> = {
+          'content-type': asset.type,
+          'content-length': String(body.length),
+          'cache-control': asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+          ...(asset.gzip ? { vary: 'accept-encoding' } : {}),
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+        };
+        endResponse(new fetchAPI.Response(request.method === 'HEAD' ? null : body, { status: 200, headers }));
       };
-      return endResponse(new fetchAPI.Response(request.method === 'HEAD' ? null : body, { status: 200, headers }));
+      // Only this branch waits: every other request (GraphQL's included) passes this hook synchronously.
+      if (asset.gzip && /\bgzip\b/.test(request.headers.get('accept-encoding') ?? ''))
+        return asset.gzip().then((body) => respond(body, true));
+      return respond(asset.body, false);
     },
   };
 }

@@ -9,6 +9,7 @@
 import { createGraphQLError, type Plugin, type YogaServerOptions } from 'graphql-yoga';
 import { errorFields, type Logger } from '../lib/logger.ts';
 import { InvalidInput, RequestError } from '../services/errors.ts';
+import { requestIdOf } from './observability.ts';
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
 
@@ -50,7 +51,7 @@ type Hook = (payload: { request: Request; fetchAPI: { Response: typeof Response 
 
 /**
  * Our plugins with their onRequest and onResponse hooks wrapped: an unexpected error is logged
- * once (with the request's id, if it sent one) and answered as a masked INTERNAL, HTTP 500.
+ * once (with the request's id) and answered as a masked INTERNAL, HTTP 500.
  */
 export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any, any>[] {
   const internal = (fetchAPI: { Response: typeof Response }) =>
@@ -59,8 +60,7 @@ export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any
     hook &&
     ((payload) => {
       const fail = (error: unknown) => {
-        const requestId = payload.request.headers.get('x-request-id')?.slice(0, 64);
-        log.error('unexpected error', { ...errorFields(error), requestId });
+        log.error('unexpected error', { ...errorFields(error), requestId: requestIdOf(payload.request) });
         answer(payload, internal(payload.fetchAPI));
       };
       try {
@@ -70,11 +70,9 @@ export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any
         return fail(error);
       }
     });
-  return plugins.map(
-    (plugin): Plugin<any, any> => ({
-      ...plugin,
-      onRequest: guard(plugin.onRequest as Hook | undefined, (payload, response) => payload.endResponse(response)) as Plugin['onRequest'],
-      onResponse: guard(plugin.onResponse as Hook | undefined, (payload, response) => payload.setResponse(response)) as Plugin['onResponse'],
-    }),
-  );
+  return plugins.map((plugin): Plugin<any, any> => ({
+    ...plugin,
+    onRequest: guard(plugin.onRequest as Hook | undefined, (payload, response) => payload.endResponse(response)) as Plugin['onRequest'],
+    onResponse: guard(plugin.onResponse as Hook | undefined, (payload, response) => payload.setResponse(response)) as Plugin['onResponse'],
+  }));
 }

@@ -9,7 +9,7 @@
  */
 import { defaultExtractPersistedOperationId, usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import manifest from '@leasehold/client/persisted-operations.json' with { type: 'json' };
-import { parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema } from 'graphql';
+import { Kind, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 
 export interface PersistedOperations {
@@ -17,22 +17,26 @@ export interface PersistedOperations {
   document(hash: string): DocumentNode | undefined;
   /** Whether callers without a credential may send documents of their own. */
   anonymousArbitrary: boolean;
+  /** The names of the SDK's operations. */
+  names: ReadonlySet<string>;
 }
 
 export function loadPersistedOperations(schema: GraphQLSchema, anonymous: 'any' | 'persisted'): PersistedOperations {
   const documents = new Map<string, DocumentNode>();
+  const names = new Set<string>();
   for (const [hash, source] of Object.entries(manifest as Record<string, string>)) {
     const document = parse(source);
     const errors = validate(schema, document);
     // The SDK's documents are checked against schema.graphql by its tests; this is the same check at start.
     if (errors.length > 0) throw new Error(`The SDK's persisted operation ${hash} does not fit the schema: ${errors[0]!.message}`);
     documents.set(hash, document);
+    for (const definition of document.definitions)
+      if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) names.add(definition.name.value);
   }
-  return { document: (hash) => documents.get(hash), anonymousArbitrary: anonymous === 'any' };
+  return { document: (hash) => documents.get(hash), anonymousArbitrary: anonymous === 'any', names };
 }
 
-const notFound = () =>
-  createGraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
+const notFound = () => createGraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
 
 const persistedOnly = () =>
   createGraphQLError('Callers without a credential may send only the persisted operations of the Leasehold SDK.', {

@@ -1,6 +1,7 @@
 /** /health, /ready and /.well-known/jwks.json, answered before GraphQL sees the request. */
 import type { Plugin } from 'graphql-yoga';
 import type { Signer } from '../lib/jws.ts';
+import type { StoreHealth } from '../services/metrics.ts';
 
 export interface Probes {
   /** Rejects when Postgres does not answer. */
@@ -20,6 +21,12 @@ function within(probe: Promise<void>): Promise<void> {
   return Promise.race([probe, late]).finally(() => clearTimeout(timer));
 }
 
+/** Whether each store answers, each asked at once and given at most READY_WITHIN_MS. */
+export async function checkStores(probes: Probes): Promise<StoreHealth> {
+  const [database, seats] = await Promise.allSettled([within(probes.database()), within(probes.seats())]);
+  return { database: database.status === 'fulfilled', seats: seats.status === 'fulfilled' };
+}
+
 export function routes(probes: Probes, signer: Signer): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
@@ -28,9 +35,9 @@ export function routes(probes: Probes, signer: Signer): Plugin {
         case '/health':
           return endResponse(json({ status: 'ok' }));
         case '/ready': {
-          const checks = await Promise.allSettled([within(probes.database()), within(probes.seats())]);
-          const [database, seats] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
-          const ready = database === 'ok' && seats === 'ok';
+          const health = await checkStores(probes);
+          const [database, seats] = [health.database, health.seats].map((up) => (up ? 'ok' : 'unavailable'));
+          const ready = health.database && health.seats;
           return endResponse(json({ status: ready ? 'ready' : 'unavailable', database, seats }, { status: ready ? 200 : 503 }));
         }
         case '/.well-known/jwks.json':

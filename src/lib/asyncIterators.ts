@@ -41,23 +41,20 @@ export async function pushIterator<T>(
 }
 
 /**
- * A subscription's event stream: `first` (the state at attach time; undefined when there is
- * none to send), then each message that `map` turns into a value (undefined skips it).
+ * A subscription's event stream: `first` (the state at attach time, in order; empty when there
+ * is none to send), then each message that `map` turns into a value (undefined skips it).
  * Hand-rolled rather than an async generator so that `return()` from an unsubscribing client
  * reaches the channel even while no message comes.
  */
 export function subscriptionStream<T, M = string>(
-  first: T | undefined,
+  first: readonly T[],
   messages: AsyncIterableIterator<M>,
   map: (message: M) => T | undefined | Promise<T | undefined>,
 ): AsyncIterableIterator<T> {
-  let sentFirst = first === undefined;
+  const snapshot = [...first];
   const stream: AsyncIterableIterator<T> = {
     async next() {
-      if (!sentFirst) {
-        sentFirst = true;
-        return { value: first as T, done: false };
-      }
+      if (snapshot.length > 0) return { value: snapshot.shift()!, done: false };
       for (;;) {
         const next = await messages.next();
         if (next.done) return { value: undefined, done: true };
@@ -67,6 +64,33 @@ export function subscriptionStream<T, M = string>(
     },
     async return() {
       await messages.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => stream,
+  };
+  return stream;
+}
+
+/**
+ * `source` while `refusal()` finds nothing to say, asked before each value is handed on: at the
+ * first refusal, the source is ended and the refusal is the stream's final value instead.
+ */
+export function untilRefused<T>(source: AsyncIterator<T>, refusal: () => Promise<T | undefined>): AsyncIterableIterator<T> {
+  let ended = false;
+  const stream: AsyncIterableIterator<T> = {
+    async next() {
+      if (ended) return { value: undefined, done: true };
+      const next = await source.next();
+      if (next.done) return next;
+      const last = await refusal();
+      if (last === undefined) return next;
+      ended = true;
+      await source.return?.();
+      return { value: last, done: false };
+    },
+    async return() {
+      ended = true;
+      await source.return?.();
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]: () => stream,

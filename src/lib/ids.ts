@@ -1,7 +1,8 @@
 /** Public IDs carry their type (`lic_…`, `ses_…`) and 22 uniformly random base62 characters (131 bits). */
 import { BASE62 } from './encoding.ts';
 
-export type IdPrefix = 'org' | 'lic' | 'ses' | 'aud' | 'key' | 'usr' | 'rtk' | 'rtf' | 'whe' | 'evt' | 'whd' | 'wha' | 'qtk';
+export type IdPrefix =
+  'org' | 'lic' | 'ses' | 'aud' | 'key' | 'usr' | 'rtk' | 'rtf' | 'whe' | 'evt' | 'whd' | 'wha' | 'qtk' | 'mdx' | 'uid' | 'anc';
 
 const ID_CHARS = 22;
 

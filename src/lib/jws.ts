@@ -17,6 +17,10 @@ export const DocumentType = {
   lease: 'lease+jwt',
   certificate: 'license-certificate+jwt',
   validation: 'license-validation+jwt',
+  /** Dashboard users' access tokens (RFC 9068's type): signed by the lease key when KMS signs. */
+  accessToken: 'at+jwt',
+  /** A signed head of an organization's audit chain (services/audit/anchors.ts). */
+  auditAnchor: 'audit-anchor+jwt',
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 

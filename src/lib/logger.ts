@@ -1,16 +1,30 @@
-/** One-line JSON logs. Callers never pass secrets: keys and tokens are not log fields. */
+/**
+ * One-line JSON logs through pino, at LOG_LEVEL. Callers never pass secrets: keys and tokens are
+ * not log fields. Each line carries `level` as a name, `time` in ISO 8601 and `message`.
+ */
+import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = Record<LogLevel, (message: string, fields?: Record<string, unknown>) => void>;
 
-const ORDER: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-export function createLogger(level: LogLevel | 'silent'): Logger {
-  const at = (l: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-    if (ORDER[l] < ORDER[level]) return;
-    const line = JSON.stringify({ level: l, time: new Date().toISOString(), message, ...fields });
-    (l === 'error' || l === 'warn' ? console.error : console.log)(line);
+/** `to` replaces stdout (tests read the lines a server writes). */
+export function createLogger(level: LogLevel | 'silent', to?: DestinationStream): Logger {
+  const base = pino(
+    {
+      level,
+      base: undefined,
+      messageKey: 'message',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    to,
+  );
+  return {
+    debug: (message, fields) => base.debug(fields ?? {}, message),
+    info: (message, fields) => base.info(fields ?? {}, message),
+    warn: (message, fields) => base.warn(fields ?? {}, message),
+    error: (message, fields) => base.error(fields ?? {}, message),
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /**

@@ -1,9 +1,11 @@
 /** Reading the audit log and proving its hash chain intact. */
-import { AuditChainVerdictType, AuditLogConnectionType, AuditLogFilterInput } from '../schema/audit.ts';
+import { AuditAnchorType, AuditChainVerdictType, AuditLogConnectionType, AuditLogFilterInput } from '../schema/audit.ts';
 import { builder } from '../schema/builder.ts';
 import { pageSize, toPage } from '../schema/connection.ts';
 import { requireActor } from '../schema/context.ts';
-import { listAuditLogs, verifyAuditChain } from '../services/audit/auditLog.ts';
+import { listAuditLogs } from '../services/audit/auditLog.ts';
+import { anchorAuditChain } from '../services/audit/anchors.ts';
+import { verifyAuditChain } from '../services/audit/verification.ts';
 import { unwrap } from '../services/errors.ts';
 
 builder.queryFields((t) => ({
@@ -30,5 +32,17 @@ builder.queryFields((t) => ({
     type: AuditChainVerdictType,
     description: "Recomputes the organization's audit hash chain and reports the first row that does not match.",
     resolve: (_root, _args, ctx) => verifyAuditChain(ctx.services, requireActor(ctx).orgId),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  anchorAuditChain: t.field({
+    authScopes: { scope: 'audit:read' },
+    type: AuditAnchorType,
+    nullable: true,
+    description:
+      "Signs the organization's audit chain head now, as the background jobs do every AUDIT_ANCHOR_INTERVAL_MS; " +
+      'answers the anchor already made when the head has not moved. Null while the chain is empty.',
+    resolve: (_root, _args, ctx) => anchorAuditChain(ctx.services, requireActor(ctx).orgId),
   }),
 }));

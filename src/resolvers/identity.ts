@@ -1,5 +1,6 @@
 /** Sign-in, token refresh, sign-out, the caller's identity, and adding users. */
 import { changePassword, createUser, login, logout, refreshSession } from '../services/identity/signIn.ts';
+import { signInProviders, signInWithAuthorizationCode, signInWithIdToken } from '../services/identity/singleSignOn.ts';
 import { builder } from '../schema/builder.ts';
 import { requireActor } from '../schema/context.ts';
 import {
@@ -11,6 +12,11 @@ import {
   LoginResult,
   RefreshTokenInput,
   RefreshTokenResult,
+  SignInProviderType,
+  SignInWithAuthorizationCodeInput,
+  SignInWithAuthorizationCodeResult,
+  SignInWithIdTokenInput,
+  SignInWithIdTokenResult,
   ViewerType,
 } from '../schema/identity.ts';
 import { unwrap } from '../services/errors.ts';
@@ -20,6 +26,12 @@ builder.queryFields((t) => ({
     type: ViewerType,
     resolve: (_root, _args, ctx) => ctx.principal!,
   }),
+  signInProviders: t.field({
+    type: [SignInProviderType],
+    skipTypeScopes: true,
+    description: 'The OpenID Connect providers users may sign in with, for a sign-in page.',
+    resolve: (_root, _args, ctx) => signInProviders(ctx.services),
+  }),
 }));
 
 builder.mutationFields((t) => ({
@@ -28,6 +40,20 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: async (_root, { input }, ctx) => unwrap(await login(ctx.services, input, ctx.clientIp, ctx.requestId)),
+  }),
+  signInWithIdToken: t.field({
+    type: SignInWithIdTokenResult,
+    skipTypeScopes: true,
+    description: 'Signs in with an ID token of a configured OpenID Connect provider; answers what `login` answers.',
+    args: { input: t.arg({ type: SignInWithIdTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => unwrap(await signInWithIdToken(ctx.services, input, ctx.clientIp, ctx.requestId)),
+  }),
+  signInWithAuthorizationCode: t.field({
+    type: SignInWithAuthorizationCodeResult,
+    skipTypeScopes: true,
+    description: "Finishes the console's redirect sign-in: swaps the code (with its PKCE verifier) for the provider's ID token and signs in with it.",
+    args: { input: t.arg({ type: SignInWithAuthorizationCodeInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => unwrap(await signInWithAuthorizationCode(ctx.services, input, ctx.clientIp, ctx.requestId)),
   }),
   refreshToken: t.field({
     type: RefreshTokenResult,

@@ -9,15 +9,21 @@ import '../schema/audit.ts';
 import '../schema/identity.ts';
 import '../schema/apiKey.ts';
 import '../schema/webhook.ts';
+import '../schema/machine.ts';
+import '../schema/utilization.ts';
+import '../schema/verification.ts';
 import './seat.ts';
 import './queue.ts';
 import './license.ts';
 import './meter.ts';
 import './session.ts';
+import './machine.ts';
 import './audit.ts';
 import './identity.ts';
 import './apiKey.ts';
 import './webhook.ts';
+import './utilization.ts';
+import './verification.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -11,7 +11,7 @@ import {
 import { validateLicense } from '../services/licenses/validation.ts';
 import { MAX_PAGE, pageSize, toPage } from '../schema/connection.ts';
 import { builder } from '../schema/builder.ts';
-import { requireActor } from '../schema/context.ts';
+import { requireActor, seatCaller } from '../schema/context.ts';
 import {
   CreateLicenseInput,
   CreateLicenseResult,
@@ -53,7 +53,7 @@ builder.queryFields((t) => ({
 
 /** Explicit null is allowed only where it means something (unlimited machines, no expiry). */
 function toPatch(input: typeof UpdateLicenseInput.$inferInput): LicensePatch | InvalidInput {
-  const { id: _id, maxMachines, maxProcessesPerMachine, expiresAt, ...rest } = input;
+  const { id: _id, maxMachines, maxProcessesPerMachine, maxDeactivationsPerMonth, maxBorrowedSeats, expiresAt, ...rest } = input;
   const patch: LicensePatch = {};
   for (const [field, value] of Object.entries(rest)) {
     if (value === null) return new InvalidInput(`${field} cannot be null`, field);
@@ -61,6 +61,8 @@ function toPatch(input: typeof UpdateLicenseInput.$inferInput): LicensePatch | I
   }
   if (maxMachines !== undefined) patch.maxMachines = maxMachines;
   if (maxProcessesPerMachine !== undefined) patch.maxProcessesPerMachine = maxProcessesPerMachine;
+  if (maxDeactivationsPerMonth !== undefined) patch.maxDeactivationsPerMonth = maxDeactivationsPerMonth;
+  if (maxBorrowedSeats !== undefined) patch.maxBorrowedSeats = maxBorrowedSeats;
   if (expiresAt !== undefined) patch.expiresAt = expiresAt;
   return patch;
 }
@@ -85,6 +87,9 @@ builder.mutationFields((t) => ({
           leasingStrategy: input.leasingStrategy ?? null,
           maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
           lingerSeconds: input.lingerSeconds ?? null,
+          maxDeactivationsPerMonth: input.maxDeactivationsPerMonth ?? null,
+          maxBorrowDays: input.maxBorrowDays ?? null,
+          maxBorrowedSeats: input.maxBorrowedSeats ?? null,
           queue: input.queue ?? null,
           meters: input.meters ?? null,
         }),
@@ -151,6 +156,6 @@ builder.mutationFields((t) => ({
     type: LicenseValidationType,
     description: 'Checks a license key (and optionally a machine and entitlements) and answers with a signed verdict.',
     args: { input: t.arg({ type: ValidateLicenseInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => unwrap(await validateLicense(ctx.services, input)),
+    resolve: async (_root, { input }, ctx) => unwrap(await validateLicense(ctx.services, input, seatCaller(ctx))),
   }),
 }));

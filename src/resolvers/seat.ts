@@ -4,6 +4,9 @@ import { requireActor, seatCaller } from '../schema/context.ts';
 import {
   AcquireSeatInput,
   AcquireSeatResult,
+  BorrowSeatInput,
+  BorrowSeatResult,
+  ReturnSeatInput,
   HeartbeatSeatInput,
   HeartbeatSeatResult,
   ReleaseSeatInput,
@@ -13,7 +16,7 @@ import {
   SeatCountType,
 } from '../schema/seat.ts';
 import { requestCertificate } from '../services/seats/certificates.ts';
-import { acquireSeat, heartbeatSeat, releaseSeat, seatCountUpdates } from '../services/seats/seats.ts';
+import { acquireSeat, borrowSeat, heartbeatSeat, releaseSeat, returnSeat, seatCountUpdates } from '../services/seats/seats.ts';
 import { unwrap } from '../services/errors.ts';
 import { organizationSeatCountUpdates } from '../services/seats/organizationCounts.ts';
 
@@ -40,6 +43,23 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) =>
       unwrap(await releaseSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, seatCaller(ctx))),
   }),
+  borrowSeat: t.field({
+    skipTypeScopes: true,
+    extensions: { signs: true },
+    type: BorrowSeatResult,
+    description:
+      "Borrows a seat for offline use: a lease that lasts `days` without heartbeats, counted against maxSeats and maxBorrowedSeats until it ends or is returned. A machine's live lease becomes the borrow.",
+    args: { input: t.arg({ type: BorrowSeatInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => unwrap(await borrowSeat(ctx.services, input, seatCaller(ctx))),
+  }),
+  returnSeat: t.field({
+    skipTypeScopes: true,
+    type: ReleaseSeatResult,
+    description: 'Gives a borrowed seat back before its borrow ends: free at once (it does not linger).',
+    args: { input: t.arg({ type: ReturnSeatInput, required: true }) },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(await returnSeat(ctx.services, { licenseKey: input.licenseKey, sessionId: String(input.sessionId) }, seatCaller(ctx))),
+  }),
   requestCertificate: t.field({
     skipTypeScopes: true,
     extensions: { signs: true },
@@ -64,8 +84,11 @@ builder.subscriptionFields((t) => ({
   seatCountsChanged: t.field({
     authScopes: { scope: 'licenses:read' },
     type: SeatCountType,
-    description: "Every seat-count change of any license of the caller's organization, from now on (one subscription for an overview).",
-    subscribe: (_root, _args, ctx) => organizationSeatCountUpdates(ctx.services, requireActor(ctx).orgId),
+    description:
+      "Every seat-count change of any license of the caller's organization, from now on (one subscription for an overview). With licenseIds (at most 100 of the organization's licenses: the ones a page shows), their current counts first, so nothing that changes while the page loads is missed.",
+    args: { licenseIds: t.arg.idList({ required: false }) },
+    subscribe: async (_root, { licenseIds }, ctx) =>
+      unwrap(await organizationSeatCountUpdates(ctx.services, requireActor(ctx).orgId, (licenseIds ?? []).map(String))),
     resolve: (count) => count,
   }),
 }));

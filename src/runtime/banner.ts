@@ -21,6 +21,13 @@ export function startupBanner(app: App, host: string | undefined, port: number, 
   const lines = [
     `Leasehold listening on ${url}/graphql (GraphiQL in a browser) on ${runtime}`,
     `  database: ${app.mode.database}   seats: ${app.mode.seats}   signer: ${app.mode.signer}`,
+    `  metrics: ${
+      config.metricsPort !== undefined
+        ? `${listeningUrl(host, config.metricsPort)}/metrics${config.metricsToken ? ' (bearer METRICS_TOKEN)' : ''}`
+        : config.metricsToken
+          ? `${url}/metrics (bearer METRICS_TOKEN)`
+          : 'off (set METRICS_TOKEN or METRICS_PORT)'
+    }`,
   ];
   if (app.mode.seats === 'memory') {
     lines.push('  embedded mode: seats live in this process, so run one instance only (set DATABASE_URL and REDIS_URL to scale out)');

@@ -3,8 +3,10 @@ import { handleProtocols, makeHandler, type Extra } from 'graphql-ws/use/bun';
 import { createApp } from '../app.ts';
 import type { ConnInfo } from '../http/clientAddress.ts';
 import { loadConfig } from '../config/config.ts';
+import { metricsHandler } from '../http/metricsEndpoint.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
+import { nodeNetwork } from './network.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 import { run } from './lifecycle.ts';
 
@@ -12,7 +14,7 @@ await run('leasehold', async () => {
   const config = loadConfig();
   // Bun's server knows each request's peer; Yoga gets the bare Request (see http/clientAddress.ts).
   const connInfo: ConnInfo = { remoteAddress: (request) => server.requestIP(request)?.address };
-  const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
+  const app = await createApp(config, { files: createFileStore(config.dataDir), network: nodeNetwork, connInfo });
 
   const websocket = makeHandler(graphqlWsOptions<Extra>(app, (extra) => extra.socket.remoteAddress));
   // Bun's graceful stop waits for WebSockets too: they are told to go away (1001) first.
@@ -49,12 +51,21 @@ await run('leasehold', async () => {
     throw error;
   }
 
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : Bun.serve({
+          port: config.metricsPort,
+          ...(config.host ? { hostname: config.host } : {}),
+          fetch: metricsHandler(app.metrics, config),
+        });
   console.log(startupBanner(app, config.host, server.port ?? config.port, `Bun ${Bun.version}`));
   return {
     graceMs: config.shutdownGraceMs,
     async stop() {
       // Closing a socket ends its graphql-ws subscriptions through the handler's close(). stop(false)
       // lets requests in flight finish; past the grace, stop(true) cuts what is left.
+      void metrics?.stop(true);
       for (const socket of sockets) socket.close(1001, 'Going away');
       const deadline = setTimeout(() => void server.stop(true), config.shutdownGraceMs);
       await server.stop(false);

@@ -4,8 +4,10 @@ import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeHandler, type Extra } from 'graphql-
 import { createApp, type App } from '../app.ts';
 import type { ConnInfo } from '../http/clientAddress.ts';
 import { loadConfig, type Config } from '../config/config.ts';
+import { metricsHandler } from '../http/metricsEndpoint.ts';
 import { startupBanner } from './banner.ts';
 import { createFileStore } from './files.ts';
+import { nodeNetwork } from './network.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 import { run } from './lifecycle.ts';
 
@@ -47,10 +49,15 @@ await run('leasehold', async () => {
   // Deno hands each request's peer to the handler only; Yoga gets the bare Request (see http/clientAddress.ts).
   const peers = new WeakMap<Request, string>();
   const connInfo: ConnInfo = { remoteAddress: (request) => peers.get(request) };
-  const app = await createApp(config, { files: createFileStore(config.dataDir), connInfo });
+  const app = await createApp(config, { files: createFileStore(config.dataDir), network: nodeNetwork, connInfo });
   let server: Deno.HttpServer;
+  let metrics: Deno.HttpServer | undefined;
   try {
     server = serve(app, config, peers);
+    if (config.metricsPort !== undefined) {
+      const options = { port: config.metricsPort, ...(config.host ? { hostname: config.host } : {}), onListen: () => {} };
+      metrics = Deno.serve(options, metricsHandler(app.metrics, config));
+    }
   } catch (error) {
     await app.close();
     throw error;
@@ -59,6 +66,7 @@ await run('leasehold', async () => {
     graceMs: config.shutdownGraceMs,
     async stop() {
       // shutdown() lets requests in flight finish; past the grace their connections are cut.
+      void metrics?.shutdown();
       const deadline = AbortSignal.timeout(config.shutdownGraceMs);
       await Promise.race([server.shutdown(), new Promise((resolve) => deadline.addEventListener('abort', resolve))]);
       await app.close();

@@ -3,7 +3,7 @@
  * `yoga.getEnveloped`, so WebSocket operations get the same context (auth from the
  * connection_init payload), plugins and error masking as HTTP.
  */
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import type { App } from '../app.ts';
 import { persistedDocument } from '../http/persistedOperations.ts';
@@ -31,12 +31,21 @@ export function graphqlWsOptions<E extends object>(
         request,
         params,
       });
+      let contextValue: unknown;
+      try {
+        contextValue = await contextFactory();
+      } catch (error) {
+        // A refused credential (masked into a GraphQLError with its code) answers this operation
+        // with an error message, as HTTP answers it; thrown, it would close the socket as 4500.
+        if (error instanceof GraphQLError) return [error];
+        throw error;
+      }
       const args: ExecutionArgs = {
         schema,
         operationName: params.operationName ?? null,
         document: persisted ?? parse(params.query),
         variableValues: params.variables ?? null,
-        contextValue: await contextFactory(),
+        contextValue,
         rootValue: { execute, subscribe } satisfies Executors,
       };
       // A persisted document was validated against the schema at start.

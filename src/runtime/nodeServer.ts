@@ -3,9 +3,11 @@
  * `ws`. Used by `npm start` (node.ts) and by the tests that talk to the app over real sockets.
  */
 import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
+import { ConfigError } from '../config/config.ts';
 import type { ConnInfo } from '../http/clientAddress.ts';
 import { graphqlWsOptions } from './graphqlWs.ts';
 
@@ -69,4 +71,33 @@ export function createNodeServer(app: App): NodeServer {
       clearTimeout(deadline);
     },
   };
+}
+
+/**
+ * METRICS_PORT on Node: a server of its own for the metrics handler (GET only, no body to read),
+ * so scrapes never queue behind the API's requests and the port can stay off the public network.
+ */
+export async function serveMetrics(handle: (request: Request) => Promise<Response>, port: number, host?: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+    void handle(new Request(`http://metrics${req.url ?? '/'}`, { method: req.method, headers })).then(
+      async (response) => {
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        res.end(req.method === 'HEAD' ? undefined : await response.text());
+      },
+      () => res.writeHead(500).end(),
+    );
+  });
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new ConfigError(
+      'METRICS_PORT',
+      code === 'EADDRINUSE' ? `port ${port} is already in use by another process` : `cannot listen on port ${port} (${code})`,
+    );
+  }
+  return server;
 }

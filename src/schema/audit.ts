@@ -1,6 +1,6 @@
 /** The audit log as the API shows it, and the verdict of a chain verification. */
-import type { AuditLogRow } from '../db/rows.ts';
-import type { AuditChainVerdict } from '../services/audit/auditLog.ts';
+import type { AuditAnchorRow, AuditLogRow } from '../db/rows.ts';
+import type { AuditChainVerdict } from '../services/audit/verification.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 
@@ -34,10 +34,27 @@ export const AuditLogFilterInput = builder.inputType('AuditLogFilter', {
 
 const AuditChainBreakType = builder.objectRef<NonNullable<AuditChainVerdict['brokenAt']>>('AuditChainBreak').implement({
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { nullable: true, description: 'The row at seq; null when no row is there any more.' }),
+    seq: t.string({ description: "The place in the organization's chain (a decimal integer).", resolve: (b) => String(b.seq) }),
     reason: t.exposeString('reason', {
-      description: 'hash-mismatch: the row was changed; link-mismatch: a row before it was removed or changed.',
+      description:
+        'hash-mismatch: the row was changed; link-mismatch: a row before it was removed or changed; ' +
+        'version-mismatch: the row claims a hash version older than the one before it, or one this server does not know; ' +
+        'anchor-mismatch: the row at a signed anchor is not the one signed (a row after the anchor before it, up to this one, ' +
+        'was changed or removed with every later hash recomputed); truncated: a signed anchor lies past the last row ' +
+        '(rows were cut off the end); anchor-forged: an anchor whose signature does not hold.',
     }),
+  }),
+});
+
+export const AuditAnchorType = builder.objectRef<AuditAnchorRow>('AuditAnchor').implement({
+  description: "A signed head of the organization's audit chain: every row up to seq is as it was when it was signed.",
+  fields: (t) => ({
+    seq: t.string({ description: 'A decimal integer.', resolve: (a) => String(a.seq) }),
+    hash: t.exposeString('hash'),
+    keyId: t.exposeString('keyId', { description: 'The key that signed it, as the JWKS names it.' }),
+    signedAt: t.expose('signedAt', { type: 'DateTime' }),
+    token: t.exposeString('token', { description: 'The compact JWS (typ audit-anchor+jwt), verifiable with /.well-known/jwks.json.' }),
   }),
 });
 
@@ -46,5 +63,12 @@ export const AuditChainVerdictType = builder.objectRef<AuditChainVerdict>('Audit
     valid: t.exposeBoolean('valid'),
     checkedRows: t.exposeInt('checkedRows'),
     brokenAt: t.field({ type: AuditChainBreakType, nullable: true, resolve: (v) => v.brokenAt }),
+    anchor: t.field({
+      type: AuditAnchorType,
+      nullable: true,
+      description: 'The newest signed anchor the chain matches; null before the first.',
+      resolve: (v) => v.anchor,
+    }),
+    unanchoredRows: t.exposeInt('unanchoredRows', { description: 'Rows after that anchor, not signed yet.' }),
   }),
 });

@@ -15,6 +15,11 @@ import {
   SessionNotFound,
   QueueTicketExpired,
   QueueTicketNotFound,
+  BorrowNotAllowed,
+  IdTokenInvalid,
+  IdTokenRefusal,
+  OrganizationUnknown,
+  AccountNotProvisioned,
 } from '../services/errors.ts';
 import { builder } from './builder.ts';
 
@@ -37,6 +42,9 @@ const simple = [
   InvalidCredentials,
   QueueTicketNotFound,
   QueueTicketExpired,
+  BorrowNotAllowed,
+  OrganizationUnknown,
+  AccountNotProvisioned,
 ] as const;
 for (const ErrorClass of simple) {
   builder.objectType(ErrorClass, { name: ErrorClass.name, interfaces: [ErrorInterface] });
@@ -48,6 +56,18 @@ builder.objectType(InvalidInput, {
   description: 'An argument was well-typed but not acceptable; `field` names it.',
   fields: (t) => ({ field: t.exposeString('field') }),
 });
+
+export const IdTokenRefusalEnum = builder.enumType('IdTokenRefusal', { values: Object.values(IdTokenRefusal) });
+
+builder.objectType(IdTokenInvalid, {
+  name: 'IdTokenInvalid',
+  interfaces: [ErrorInterface],
+  description: 'Single sign-on refused the ID token (or the authorization code standing for one); `reason` says why.',
+  fields: (t) => ({ reason: t.field({ type: IdTokenRefusalEnum, resolve: (e) => e.reason }) }),
+});
+
+/** The errors of a sign-in through an OpenID Connect provider. */
+export const SINGLE_SIGN_ON_ERRORS = [IdTokenInvalid, OrganizationUnknown, AccountNotProvisioned] as const;
 
 /** The errors of an operation on a license key. */
 export const LICENSE_ERRORS = [LicenseNotFound, LicenseSuspended, LicenseRevoked, LicenseExpired] as const;

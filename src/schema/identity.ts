@@ -2,7 +2,9 @@
 import type { SignedIn } from '../services/identity/signIn.ts';
 import type { Principal } from '../services/principals.ts';
 import { InvalidCredentials, InvalidInput } from '../services/errors.ts';
+import type { signInProviders } from '../services/identity/singleSignOn.ts';
 import { builder } from './builder.ts';
+import { SINGLE_SIGN_ON_ERRORS } from './errors.ts';
 
 export const UserRoleEnum = builder.enumType('UserRole', { values: ['owner', 'admin', 'member', 'viewer'] as const });
 
@@ -80,4 +82,57 @@ export const ChangePasswordResult = builder.errorUnion('ChangePasswordResult', {
 export const CreateUserResult = builder.errorUnion('CreateUserResult', {
   types: [UserCreatedType, InvalidInput],
   resolveType: () => 'UserCreated',
+});
+
+export const SignInWithIdTokenInput = builder.inputType('SignInWithIdTokenInput', {
+  fields: (t) => ({
+    idToken: t.string({ required: true, description: "An ID token (a JWT) of one of the server's OpenID Connect providers; its `iss` picks the provider." }),
+  }),
+});
+
+export const SignInWithAuthorizationCodeInput = builder.inputType('SignInWithAuthorizationCodeInput', {
+  description: "The end of the console's redirect flow (authorization code with PKCE): the server swaps the code at the provider's token endpoint.",
+  fields: (t) => ({
+    provider: t.string({ required: true, description: 'The provider id (`SignInProvider.id`).' }),
+    code: t.string({ required: true }),
+    codeVerifier: t.string({ required: true, description: 'The PKCE verifier whose S256 challenge the authorization request carried.' }),
+    redirectUri: t.string({ required: true, description: 'Exactly the redirect_uri of the authorization request.' }),
+    nonce: t.string({ required: true, description: 'The nonce of the authorization request; the ID token must carry it.' }),
+  }),
+});
+
+export const SignInWithIdTokenResult = builder.errorUnion('SignInWithIdTokenResult', {
+  types: [SignedInType, ...SINGLE_SIGN_ON_ERRORS],
+  resolveType: () => 'SignedIn',
+});
+
+export const SignInWithAuthorizationCodeResult = builder.errorUnion('SignInWithAuthorizationCodeResult', {
+  types: [SignedInType, ...SINGLE_SIGN_ON_ERRORS, InvalidInput],
+  resolveType: () => 'SignedIn',
+});
+
+type SignInProvider = ReturnType<typeof signInProviders>[number];
+
+const SignInRedirectType = builder.objectRef<NonNullable<SignInProvider['redirect']>>('SignInRedirect').implement({
+  description: "Where the console's authorization-code flow (with PKCE) starts, and the public client it runs as.",
+  fields: (t) => ({
+    authorizationEndpoint: t.string({ resolve: (r) => r.authorizationEndpoint() }),
+    clientId: t.exposeString('clientId'),
+    scopes: t.exposeStringList('scopes'),
+  }),
+});
+
+export const SignInProviderType = builder.objectRef<SignInProvider>('SignInProvider').implement({
+  description: 'An OpenID Connect provider whose ID tokens sign users in (OIDC_PROVIDERS).',
+  fields: (t) => ({
+    id: t.exposeString('id'),
+    name: t.exposeString('name'),
+    issuer: t.exposeString('issuer'),
+    redirect: t.field({
+      type: SignInRedirectType,
+      nullable: true,
+      description: 'Null when the provider takes pasted ID tokens only (Firebase, whose tokens come from its own SDK).',
+      resolve: (p) => p.redirect ?? null,
+    }),
+  }),
 });

@@ -2,6 +2,7 @@
 import type { LicenseRow } from '../db/rows.ts';
 import { seatCount } from '../services/seats/seats.ts';
 import { ValidationCode, type LicenseValidation } from '../services/licenses/validation.ts';
+import { SEAT_REFUSAL_RESULTS } from '../services/verifications/listing.ts';
 import { machineCertificate } from '../services/seats/certificates.ts';
 import { InvalidInput, LicenseNotFound } from '../services/errors.ts';
 import { queuePolicyOf, type SeatQueuePolicy } from '../services/licenses/licenses.ts';
@@ -57,6 +58,15 @@ export const LicenseType = builder.objectRef<LicenseRow>('License').implement({
     overage: t.expose('overage', { type: OverageStrategyEnum }),
     leasingStrategy: t.expose('leasingStrategy', { type: LeasingStrategyEnum }),
     maxProcessesPerMachine: t.exposeInt('maxProcessesPerMachine', { nullable: true }),
+    maxBorrowDays: t.exposeInt('maxBorrowDays', { description: 'The longest borrowSeat may borrow a seat for, in days; 0 = no borrowing.' }),
+    maxBorrowedSeats: t.exposeInt('maxBorrowedSeats', {
+      nullable: true,
+      description: 'The most seats borrowed at once (they count against maxSeats too); null = no bound beyond maxSeats.',
+    }),
+    maxDeactivationsPerMonth: t.exposeInt('maxDeactivationsPerMonth', {
+      nullable: true,
+      description: 'How many machines may be deactivated per calendar month (UTC); null = unlimited.',
+    }),
     lingerSeconds: t.exposeInt('lingerSeconds'),
     queue: t.field({ type: SeatQueuePolicyType, resolve: queuePolicyOf }),
     status: t.expose('status', { type: LicenseStatusEnum }),
@@ -100,7 +110,7 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
     tier: t.string({ required: true }),
     features: t.stringList({ required: true }),
     maxSeats: t.int({ required: true }),
-    maxMachines: t.int({ required: false, description: 'Distinct machines that may ever activate; null = unlimited.' }),
+    maxMachines: t.int({ required: false, description: 'Distinct machines that may be activated at once (deactivateMachine frees one); null = unlimited.' }),
     leaseSeconds: t.int({ required: false, description: 'How long a lease lives without a heartbeat (default 360).' }),
     reviveSeconds: t.int({ required: false, description: 'How long after expiry a heartbeat may still revive its lease (default 0).' }),
     expiresAt: t.field({ type: 'DateTime', required: false }),
@@ -113,13 +123,19 @@ export const CreateLicenseInput = builder.inputType('CreateLicenseInput', {
       description: 'How long a released seat stays held for the same machine (user, process), which resumes it by acquiring (default 0).',
     }),
     queue: t.field({ type: SeatQueuePolicyInput, required: false, description: 'Default: disabled, 1,000 tickets, 60 s.' }),
+    maxBorrowDays: t.int({ required: false, description: 'The longest a seat may be borrowed for offline use, 0 to 365 days (default 0: no borrowing).' }),
+    maxBorrowedSeats: t.int({ required: false, description: 'The most seats borrowed at once; null = no bound beyond maxSeats.' }),
+    maxDeactivationsPerMonth: t.int({
+      required: false,
+      description: 'How many machines deactivateMachine may free per calendar month (UTC); null = unlimited.',
+    }),
     meters: t.field({ type: [MeterInput], required: false, description: 'Consumption meters that recordUsage takes from.' }),
   }),
 });
 
 export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
   description:
-    'Fields left out stay as they are. `maxMachines: null` and `maxProcessesPerMachine: null` mean unlimited; `expiresAt: null` means never.',
+    'Fields left out stay as they are. `maxMachines: null`, `maxProcessesPerMachine: null`, `maxBorrowedSeats: null` and `maxDeactivationsPerMonth: null` mean unlimited; `expiresAt: null` means never.',
   fields: (t) => ({
     id: t.id({ required: true }),
     tier: t.string({ required: false }),
@@ -137,6 +153,9 @@ export const UpdateLicenseInput = builder.inputType('UpdateLicenseInput', {
       description: 'Applies to new leases; live ones keep their holder (under PER_USER, a lease without a user is a seat of its own).',
     }),
     maxProcessesPerMachine: t.int({ required: false }),
+    maxDeactivationsPerMonth: t.int({ required: false }),
+    maxBorrowDays: t.int({ required: false }),
+    maxBorrowedSeats: t.int({ required: false }),
     lingerSeconds: t.int({ required: false }),
     queue: t.field({ type: SeatQueuePolicyInput, required: false }),
     meters: t.field({
@@ -172,7 +191,15 @@ export const RenewLicenseInput = builder.inputType('RenewLicenseInput', {
   }),
 });
 
-export const ValidationCodeEnum = builder.enumType('ValidationCode', { values: Object.values(ValidationCode) });
+export const ValidationCodeEnum = builder.enumType('ValidationCode', {
+  description: "A validation's verdict; the verification log's results also take the codes a seat operation was refused with.",
+  values: {
+    ...Object.fromEntries(Object.values(ValidationCode).map((code) => [code, {}])),
+    ...Object.fromEntries(
+      SEAT_REFUSAL_RESULTS.map((code) => [code, { description: 'Only in the verification log: a seat operation refused with this code.' }]),
+    ),
+  } as Record<ValidationCode | (typeof SEAT_REFUSAL_RESULTS)[number], { description?: string }>,
+});
 
 export const ValidateLicenseInput = builder.inputType('ValidateLicenseInput', {
   fields: (t) => ({

@@ -1,7 +1,8 @@
 /** Types of the seat path: counts, sessions, signed leases, the seat operations' inputs and results. */
-import type { SeatCount } from '../stores/seats/contract.ts';
+import type { SeatCount, SeatCountDetail } from '../stores/seats/contract.ts';
 import type { QueueTicketView, SeatGranted, SeatQueued, SeatReleased, SeatRenewed, SignedLease } from '../services/seats/seats.ts';
 import { findSession, type SessionView } from '../services/sessions/sessions.ts';
+import { seatCount } from '../services/seats/seats.ts';
 import {
   NoSeatsAvailable,
   QueueTicketExpired,
@@ -10,8 +11,9 @@ import {
   SessionNotFound,
   TooManyMachines,
   TooManyProcesses,
+  BorrowNotAllowed,
 } from '../services/errors.ts';
-import { builder } from './builder.ts';
+import { builder, type BuilderTypes } from './builder.ts';
 import type { GraphQLContext } from './context.ts';
 import { connectionType } from './connection.ts';
 import { ErrorInterface, LICENSE_ERRORS } from './errors.ts';
@@ -23,13 +25,29 @@ export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement
     used: t.exposeInt('used'),
     max: t.exposeInt('max'),
     changedAt: t.expose('changedAt', { type: 'DateTime' }),
+    overage: t.int({
+      description: 'Seats in use past maxSeats, granted under the overage strategy.',
+      resolve: (c) => Math.max(0, c.used - c.max),
+    }),
+    queued: t.int({
+      description: 'Tickets waiting in line (a count that came with a change reads this now).',
+      resolve: async (c, _args, ctx) => (await detail(c, ctx)).queued,
+    }),
+    borrowed: t.int({
+      description: 'Borrowed seats, among `used` (a count that came with a change reads this now).',
+      resolve: async (c, _args, ctx) => (await detail(c, ctx)).borrowed,
+    }),
   }),
 });
+
+/** The count's detail: its own when it was read with it, else the license's now. */
+const detail = async (count: SeatCount, ctx: GraphQLContext): Promise<SeatCountDetail> =>
+  'queued' in count ? (count as SeatCountDetail) : seatCount(ctx.services, count.licenseId);
 
 export const SessionEndReasonEnum = builder.enumType('SessionEndReason', { values: ['RELEASED', 'EXPIRED', 'REVOKED'] as const });
 
 /** A field of the session's Postgres row, read only when asked for when the session came from the seat store alone. */
-const recorded = async (session: SessionView, field: 'userId' | 'processId', ctx: GraphQLContext) =>
+const recorded = async <F extends 'userId' | 'processId' | 'borrowedUntil' | 'clientInfo'>(session: SessionView, field: F, ctx: GraphQLContext) =>
   session[field] !== undefined ? session[field] : ((await findSession(ctx.services, session.licenseId, session.id))?.[field] ?? null);
 
 export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').implement({
@@ -50,6 +68,18 @@ export const SeatSessionType = builder.objectRef<SessionView>('SeatSession').imp
     overage: t.exposeBoolean('overage', { description: "Granted past maxSeats under the license's overage strategy." }),
     userId: t.string({ nullable: true, resolve: (session, _args, ctx) => recorded(session, 'userId', ctx) }),
     processId: t.string({ nullable: true, resolve: (session, _args, ctx) => recorded(session, 'processId', ctx) }),
+    borrowedUntil: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a borrowed seat (borrowSeat) ends; its lease needs no heartbeat until then. Null for a leased seat.',
+      resolve: (session, _args, ctx) => recorded(session, 'borrowedUntil', ctx),
+    }),
+    clientInfo: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the app said of itself when it acquired the seat (clientInfo: app version, OS).',
+      resolve: (session, _args, ctx) => recorded(session, 'clientInfo', ctx),
+    }),
   }),
 });
 
@@ -76,7 +106,7 @@ export const SeatGrantedType = builder.objectRef<SeatGranted>('SeatGranted').imp
 export const SeatRenewedType = builder.objectRef<SeatRenewed>('SeatRenewed').implement({
   fields: (t) => ({
     session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
-    lease: t.field({ type: SignedLeaseType, resolve: (r) => r.lease }),
+    lease: t.field({ type: SignedLeaseType, resolve: (r) => r.lease() }),
   }),
 });
 
@@ -112,10 +142,30 @@ export const HeartbeatSeatInput = builder.inputType('HeartbeatSeatInput', {
   }),
 });
 
-export const ReleaseSeatInput = builder.inputType('ReleaseSeatInput', {
+const sessionOfKeyFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
+  licenseKey: t.string({ required: true }),
+  sessionId: t.id({ required: true }),
+});
+export const ReleaseSeatInput = builder.inputType('ReleaseSeatInput', { fields: sessionOfKeyFields });
+export const ReturnSeatInput = builder.inputType('ReturnSeatInput', { fields: sessionOfKeyFields });
+
+export const BorrowSeatInput = builder.inputType('BorrowSeatInput', {
   fields: (t) => ({
     licenseKey: t.string({ required: true }),
-    sessionId: t.id({ required: true }),
+    fingerprint: t.string({ required: true, description: 'A stable id of the machine, 1 to 256 characters.' }),
+    days: t.int({ required: true, description: "How long to borrow the seat for, 1 day to the license's maxBorrowDays." }),
+    clientInfo: t.field({ type: 'JSON', required: false, description: 'Free-form facts about the client (app version, OS), at most 4 kB.' }),
+    userId: t.string({ required: false, description: 'The user the seat is for: required when the license leases PER_USER.' }),
+    processId: t.string({ required: false, description: 'The process the seat is for: required when the license leases PER_PROCESS.' }),
+  }),
+});
+
+export const SeatBorrowedType = builder.objectRef<SeatGranted>('SeatBorrowed').implement({
+  description: 'A borrowed seat: its lease expires when the borrow ends, and needs no heartbeat until then.',
+  fields: (t) => ({
+    session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
+    lease: t.field({ type: SignedLeaseType, resolve: (r) => r.lease }),
+    seats: t.field({ type: SeatCountType, resolve: (r) => r.seats }),
   }),
 });
 
@@ -184,7 +234,6 @@ export const SeatQueuedType = builder.objectRef<SeatQueued>('SeatQueued').implem
   }),
 });
 
-
 builder.objectType(TooManyProcesses, {
   name: 'TooManyProcesses',
   interfaces: [ErrorInterface],
@@ -212,6 +261,10 @@ export const QueueTicketInput = (name: string) =>
 export const HeartbeatSeatResult = builder.errorUnion('HeartbeatSeatResult', {
   types: [SeatRenewedType, ...LICENSE_ERRORS, SessionExpired, SessionNotFound],
   resolveType: () => 'SeatRenewed',
+});
+export const BorrowSeatResult = builder.errorUnion('BorrowSeatResult', {
+  types: [SeatBorrowedType, ...LICENSE_ERRORS, NoSeatsAvailable, TooManyMachines, TooManyProcesses, BorrowNotAllowed],
+  resolveType: () => 'SeatBorrowed',
 });
 export const ReleaseSeatResult = builder.errorUnion('ReleaseSeatResult', {
   types: [SeatReleasedType, ...LICENSE_ERRORS, SessionNotFound],

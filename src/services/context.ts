@@ -4,8 +4,10 @@
  * this file depends on nothing above config, db, stores and lib, and any domain may import it.
  * Per-request facts (who is calling, request id) travel separately as an `Actor`.
  */
+import type { HostResolver, PinnedPost } from '../lib/network.ts';
 import type { JWTPayload } from 'jose';
 import type { Config } from '../config/config.ts';
+import type { IdentityProvider } from '../config/identityProviders.ts';
 import type { Database } from '../db/client.ts';
 import type { ApiKeyRow } from '../db/rows.ts';
 import type { BatchBuffer } from '../lib/batchBuffer.ts';
@@ -16,7 +18,8 @@ import type { MeterStore } from '../stores/meters/contract.ts';
 import type { PubSub } from '../stores/pubsub/contract.ts';
 import type { RateLimiter } from '../stores/rateLimits/contract.ts';
 import type { QueueStatus, SeatCount, SeatStore } from '../stores/seats/contract.ts';
-import type { ErrorCode, RequestErrorCode } from './errors.ts';
+import type { SignInStore } from '../stores/signIns/contract.ts';
+import type { ErrorCode, IdTokenInvalid, RequestErrorCode, Result } from './errors.ts';
 import type { SeatRateLimit } from './rateLimits.ts';
 
 export interface ServiceContext {
@@ -28,6 +31,12 @@ export interface ServiceContext {
   pubsub: PubSub;
   signer: Signer;
   accessTokens: AccessTokens;
+  /** Which dashboard sign-in sessions still hold, as access tokens are checked. */
+  signInSessions: SignInSessions;
+  /** The OpenID Connect issuers of single sign-on: their tokens verified, their codes exchanged (identity/idTokens.ts). */
+  identityProviders: IdentityProviders;
+  /** Sign-in state shared by every instance (sessions ended, addresses accounts signed in from). */
+  signIns: SignInStore;
   rateLimiter: RateLimiter;
   licenseKeys: LicenseKeys;
   heartbeats: HeartbeatBuffer;
@@ -41,13 +50,25 @@ export interface ServiceContext {
   meterUsage: MeterUsageLog;
   /** Hears how every seat operation ended (seats/outcomes.ts). */
   seatOutcomes: SeatOutcomes;
+  /** Seat utilization per license and minute, waiting to be written to Postgres (utilization/recording.ts). */
+  utilization: UtilizationLog;
+  /** Validations and refused seat operations, waiting to be written to Postgres (verifications/log.ts). */
+  verifications: VerificationLog;
   /** Resolves a webhook receiver's name, once per delivery (webhooks/transport.ts). */
   resolveHost: HostResolver;
+  /** Sends a delivery to the address its name was checked at (the runtime's Network). */
+  postTo: PinnedPost;
+  /** The counters that services move themselves (metrics.ts). */
+  metrics: ServiceMetrics;
   log: Logger;
 }
 
-/** The addresses a host name resolves to (IPv4 and IPv6, as the resolver answers them). */
-export type HostResolver = (hostname: string) => Promise<string[]>;
+/** What services count for /metrics; the rest of it is counted by the HTTP layer or read at scrape time. */
+export interface ServiceMetrics {
+  /** One recorded webhook attempt outcome. */
+  webhookAttempt(status: string): void;
+}
+
 
 /** Who performs an action, as the audit log records it. */
 export interface Actor {
@@ -57,12 +78,15 @@ export interface Actor {
   requestId: string | null;
 }
 
-/** License keys: made, checked and hashed with the server secret (licenses/licenseKeys.ts). */
+/** License keys: made, checked and hashed with the versioned server secret (licenses/licenseKeys.ts). */
 export interface LicenseKeys {
+  /** A new key of the current secret version, with the lookup hash Postgres keeps. */
   generate(): Promise<{ key: string; hash: string; hint: string }>;
-  /** False for anything that is not a key this server issued (shape or checksum wrong). */
-  isWellFormed(key: string): Promise<boolean>;
-  hash(key: string): Promise<string>;
+  /**
+   * The lookup hash of a key this server accepts, made with its own version's secret; undefined
+   * for anything else (shape, version marker or checksum wrong, or a version not configured).
+   */
+  lookupHash(key: string): Promise<string | undefined>;
   cached(key: string): ResolvedKey | undefined;
   remember(key: string, resolved: ResolvedKey): void;
 }
@@ -132,16 +156,56 @@ export interface MeterUsageLog {
   flush(): Promise<number>;
 }
 
-/** Webhook signing secrets sealed for storage, bound to their endpoint (webhooks/secrets.ts). */
+/**
+ * Seat utilization history: each seat outcome adds to its license's minute in memory (no I/O);
+ * `flush` writes the minutes in one statement and resolves to how many it wrote.
+ */
+export interface UtilizationLog {
+  record(outcome: SeatOutcome): void;
+  flush(): Promise<number>;
+}
+
+/** One entry of the verification log: a license checked (`validateLicense`) or a seat operation refused. */
+export interface Verification {
+  licenseId: string;
+  at: Date;
+  operation: 'validateLicense' | SeatOperation;
+  /** The validation code, or the refusal's error code. */
+  result: string;
+  address: string | null;
+  origin: string | null;
+  fingerprint: string | null;
+}
+
+/** The verification log's entries, buffered off the request path; `flush` writes them and resolves to how many. */
+export interface VerificationLog {
+  record(entry: Verification): void;
+  flush(): Promise<number>;
+}
+
+/**
+ * Secrets sealed for storage under a data key that a local or KMS key wraps (encryption/envelope.ts),
+ * each bound to a context (a webhook secret's: its row, slot and expiry; webhooks/secrets.ts).
+ */
 export interface SecretBox {
-  seal(secret: string, endpointId: string): Promise<string>;
-  open(sealed: string, endpointId: string): Promise<string>;
+  seal(secret: string, context: string): Promise<string>;
+  /** `bound`: the context it was sealed with; `legacy`: what a v1 ciphertext was bound to. Throws SecretUnsealError. */
+  open(sealed: string, context: { bound: string; legacy: string }): Promise<string>;
+  /** Whether the ciphertext is of the current format, under the key that wraps new data keys. */
+  isCurrent(sealed: string): Promise<boolean>;
+  /** The key new data keys are wrapped with (for KMS, the version its first wrap named). */
+  currentKeyId(): Promise<string>;
+  /** The key a ciphertext names (`v1` for the format before envelopes); never a secret. */
+  keyIdOf(sealed: string): string;
+  close(): Promise<void>;
 }
 
 export interface AccessClaims {
   sub: string;
   org: string;
   roles: string[];
+  /** The sign-in session (refresh-token family) the token belongs to. */
+  sid: string;
 }
 
 /** Dashboard users' access tokens (signing/accessTokens.ts). */
@@ -149,6 +213,38 @@ export interface AccessTokens {
   issue(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }>;
   /** The claims of a valid token, or undefined for anything else (never throws on bad input). */
   verify(token: string): Promise<(AccessClaims & JWTPayload) | undefined>;
+}
+
+/** Dashboard sign-in sessions (refresh-token families) as access tokens see them (identity/signInSessions.ts). */
+export interface SignInSessions {
+  /** False once the session has ended: at once on this instance, within a second on every other. */
+  isLive(sessionId: string): Promise<boolean>;
+  /** Called after Postgres recorded the end (the families' refresh tokens revoked). */
+  end(sessionIds: readonly string[]): Promise<void>;
+}
+
+/** An ID token whose signature, issuer, audience and times held, and the provider that issued it. */
+export interface VerifiedIdToken {
+  provider: IdentityProvider;
+  subject: string;
+  claims: JWTPayload;
+}
+
+/**
+ * The configured OpenID Connect providers, as single sign-on asks them. An issuer that cannot be
+ * asked (discovery, key set, token endpoint down or too slow) throws SERVICE_UNAVAILABLE; what
+ * the token or code itself gets wrong is an IdTokenInvalid.
+ */
+export interface IdentityProviders {
+  /** Verifies a token of whichever provider its `iss` names (or only of `expect.provider`), with the nonce when one was sent. */
+  verify(idToken: string, expect?: { provider?: IdentityProvider; nonce?: string }): Promise<Result<VerifiedIdToken, IdTokenInvalid>>;
+  /** Where the console sends the user to sign in (the discovery document's `authorization_endpoint`). */
+  authorizationEndpoint(provider: IdentityProvider): Promise<string>;
+  /** Swaps an authorization code (with its PKCE verifier) at the provider's token endpoint for the ID token it stands for. */
+  exchangeCode(
+    provider: IdentityProvider,
+    input: { code: string; codeVerifier: string; redirectUri: string },
+  ): Promise<Result<string, IdTokenInvalid>>;
 }
 
 /** Who makes a seat call (the licensed app, with nothing but the license key), as its request knows it. */

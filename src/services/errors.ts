@@ -23,6 +23,12 @@ export const ErrorCode = {
   INVALID_INPUT: 'INVALID_INPUT',
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   METER_EXHAUSTED: 'METER_EXHAUSTED',
+  MACHINE_IN_USE: 'MACHINE_IN_USE',
+  DEACTIVATION_LIMIT: 'DEACTIVATION_LIMIT',
+  BORROW_NOT_ALLOWED: 'BORROW_NOT_ALLOWED',
+  ID_TOKEN_INVALID: 'ID_TOKEN_INVALID',
+  ORGANIZATION_UNKNOWN: 'ORGANIZATION_UNKNOWN',
+  ACCOUNT_NOT_PROVISIONED: 'ACCOUNT_NOT_PROVISIONED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -70,6 +76,31 @@ export class TooManyProcesses extends DomainError {
   readonly code = ErrorCode.TOO_MANY_PROCESSES;
   constructor(readonly maxProcessesPerMachine: number) {
     super(`This machine already runs its maximum of ${maxProcessesPerMachine} processes on the license.`);
+  }
+}
+export class MachineNotFound extends DomainError {
+  readonly code = ErrorCode.NOT_FOUND;
+  constructor() {
+    super('The license has no active machine with this fingerprint.');
+  }
+}
+export class MachineInUse extends DomainError {
+  readonly code = ErrorCode.MACHINE_IN_USE;
+  constructor(readonly activeSessions: number) {
+    super(`The machine holds ${activeSessions} live session${activeSessions === 1 ? '' : 's'}; release ${activeSessions === 1 ? 'it' : 'them'} first, or deactivate with force.`);
+  }
+}
+export class DeactivationLimitReached extends DomainError {
+  readonly code = ErrorCode.DEACTIVATION_LIMIT;
+  constructor(readonly maxDeactivationsPerMonth: number) {
+    super(`The license may deactivate at most ${maxDeactivationsPerMonth} machines per calendar month (UTC); that many were deactivated this month.`);
+  }
+}
+/** `maxBorrowDays` is 0 or shorter than asked, or `maxBorrowedSeats` are borrowed already. */
+export class BorrowNotAllowed extends DomainError {
+  readonly code = ErrorCode.BORROW_NOT_ALLOWED;
+  constructor(message: string) {
+    super(message);
   }
 }
 export class SessionExpired extends DomainError {
@@ -125,6 +156,59 @@ export class InvalidCredentials extends DomainError {
   }
 }
 
+/** Why single sign-on refused an ID token (or the authorization code standing for one). */
+export const IdTokenRefusal = {
+  /** Not a compact JWS with a JSON payload, or too long to be one. */
+  MALFORMED: 'MALFORMED',
+  /** Its `iss` is no configured provider's (or not the provider the code was exchanged with). */
+  UNKNOWN_ISSUER: 'UNKNOWN_ISSUER',
+  AUDIENCE_MISMATCH: 'AUDIENCE_MISMATCH',
+  /** Past its `exp`, or issued longer ago than any ID token lives. */
+  EXPIRED: 'EXPIRED',
+  /** Its `nbf` or `iat` is in the future. */
+  NOT_YET_VALID: 'NOT_YET_VALID',
+  /** Signed with an algorithm the provider is not configured for (`none` and HMACs never are). */
+  ALGORITHM_NOT_ALLOWED: 'ALGORITHM_NOT_ALLOWED',
+  /** The issuer's key set has no key for it. */
+  KEY_NOT_FOUND: 'KEY_NOT_FOUND',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  /** A claim the sign-in needs (`sub`, `exp`, `iat`, the email) is missing or not of its type. */
+  CLAIM_MISSING: 'CLAIM_MISSING',
+  /** Not the nonce the console sent the provider. */
+  NONCE_MISMATCH: 'NONCE_MISMATCH',
+  EMAIL_NOT_VERIFIED: 'EMAIL_NOT_VERIFIED',
+  EMAIL_DOMAIN_NOT_ALLOWED: 'EMAIL_DOMAIN_NOT_ALLOWED',
+  /** The provider's token endpoint refused the authorization code. */
+  CODE_REFUSED: 'CODE_REFUSED',
+} as const;
+export type IdTokenRefusal = (typeof IdTokenRefusal)[keyof typeof IdTokenRefusal];
+
+export class IdTokenInvalid extends DomainError {
+  readonly code = ErrorCode.ID_TOKEN_INVALID;
+  constructor(
+    readonly reason: IdTokenRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A verified token whose claims name no organization the provider's mapping knows (or one its account is not in). */
+export class OrganizationUnknown extends DomainError {
+  readonly code = ErrorCode.ORGANIZATION_UNKNOWN;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A verified token of a known organization that no user is linked to, and that the provider's settings make or link none for. */
+export class AccountNotProvisioned extends DomainError {
+  readonly code = ErrorCode.ACCOUNT_NOT_PROVISIONED;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
 export class ApiKeyNotFound extends DomainError {
   readonly code = ErrorCode.NOT_FOUND;
   constructor() {
@@ -173,6 +257,8 @@ export type RequestErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT
 /** Why a credential was refused, sent as `extensions.reason` beside UNAUTHENTICATED or FORBIDDEN. */
 export const RefusalReason = {
   CREDENTIAL_INVALID: 'CREDENTIAL_INVALID',
+  /** An access token of a sign-in that logout, a password change or a reused refresh token ended. */
+  SESSION_ENDED: 'SESSION_ENDED',
   INSUFFICIENT_SCOPE: 'INSUFFICIENT_SCOPE',
   API_KEY_INVALID: 'API_KEY_INVALID',
   API_KEY_REVOKED: 'API_KEY_REVOKED',

@@ -30,8 +30,18 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
 
 export type Principal =
   | { kind: 'operator'; orgId: string; scopes: readonly Scope[] }
-  | { kind: 'user'; orgId: string; userId: string; role: Role; scopes: readonly Scope[] }
-  | { kind: 'apiKey'; orgId: string; keyId: string; environment: 'live' | 'test'; tier: string; scopes: readonly Scope[] };
+  /** `sessionId`: the sign-in the access token belongs to (its `sid`). */
+  | { kind: 'user'; orgId: string; userId: string; role: Role; scopes: readonly Scope[]; sessionId: string }
+  | {
+      kind: 'apiKey';
+      orgId: string;
+      keyId: string;
+      /** The hash of the secret it authenticated with (never the secret): a subscription asks again whether it holds. */
+      secretHash: string;
+      environment: 'live' | 'test';
+      tier: string;
+      scopes: readonly Scope[];
+    };
 
 export const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
 

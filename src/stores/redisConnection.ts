@@ -6,17 +6,21 @@ import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { unreachable } from '../config/config.ts';
 
+/** How many keys a license's seat state has (lua/lib/seat_keys.lua). */
+const SEAT_KEYS = 19;
+
 /** The scripts of lua/, one per atomic operation, and how many KEYS each declares. */
 export const SCRIPTS = {
-  acquire: 17,
-  heartbeat: 17,
-  release: 17,
-  count: 17,
-  reap: 17,
-  load: 17,
-  configure: 17,
-  ticket: 17,
-  activate: 17,
+  acquire: SEAT_KEYS,
+  heartbeat: SEAT_KEYS,
+  release: SEAT_KEYS,
+  count: SEAT_KEYS,
+  reap: SEAT_KEYS,
+  load: SEAT_KEYS,
+  configure: SEAT_KEYS,
+  ticket: SEAT_KEYS,
+  activate: SEAT_KEYS,
+  deactivate: SEAT_KEYS,
   rate_limit: 1,
   record_usage: 7,
   load_meters: 6,

@@ -96,6 +96,7 @@ describe('using API keys', () => {
       kind: 'apiKey',
       orgId: actor.orgId,
       keyId: apiKey.id,
+      secretHash: await hashApiKeySecret(secret),
       environment: 'live',
       tier: 'enterprise',
       scopes: ['licenses:read', 'licenses:write'],

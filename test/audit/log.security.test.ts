@@ -3,10 +3,22 @@ import { createHash } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { DATABASE_URL, acquire, admin, createLicense, startApp } from '../support/harness.ts';
+import { appendAudit } from '../../src/services/audit/auditLog.ts';
+import { verifyAuditChain } from '../../src/services/audit/verification.ts';
+import { DATABASE_URL, SERVER_DATABASE_URL, acquire, admin, createLicense, startApp } from '../support/harness.ts';
+import { freshOrganization, seedOrganization } from '../support/organizations.ts';
 
 let app: App;
+/** The tables' owner, a superuser here: what the app's role cannot do. */
 const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+
+/** Runs `work` as the owner with every trigger off for this session only (no table lock). */
+const behindTheTriggers = (work: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+  sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await work(tx);
+  });
+const verify = (orgId: string) => verifyAuditChain(app.services, orgId);
 beforeAll(async () => {
   app = await startApp();
 });
@@ -17,7 +29,7 @@ afterAll(async () => {
 
 const AUDIT = `query($filter: AuditLogFilter, $first: Int, $after: String) {
   auditLogs(filter: $filter, first: $first, after: $after) { edges { cursor node { id action resourceId actorType } } pageInfo { hasNextPage endCursor } } }`;
-const VERIFY = `{ verifyAuditChain { valid checkedRows brokenAt { id reason } } }`;
+const VERIFY = `{ verifyAuditChain { valid checkedRows brokenAt { id seq reason } } }`;
 
 describe('audit log', () => {
   it('records license and seat actions, filterable by resource and action, newest first with pages', async () => {
@@ -51,16 +63,72 @@ describe('audit log', () => {
     await acquire(app, license.key, 'auditor');
     const [row] = await sql`
       select seq::text, id, org_id, actor_type, actor_id, action, resource_type, resource_id, data::text as data, request_id,
-             extract(epoch from created_at)::text as epoch, prev_hash, hash
+             ((extract(epoch from created_at) * 1000000)::bigint)::text as micros, chain_version, prev_hash, hash
         from audit_logs where actor_id = ${license.id} and action = 'seat.acquired'`;
     const [previous] = await sql`select hash from audit_logs where org_id = ${row!.org_id} and seq < ${row!.seq} order by seq desc limit 1`;
-    // The documented form: fields joined by U+001F, created_at in UTC to the microsecond, after the previous hash and U+001E.
-    const [seconds, fraction = ''] = (row!.epoch as string).split('.');
-    const createdAt = `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction.padEnd(6, '0')}Z`;
-    const fields = [row!.seq, row!.id, row!.org_id, row!.actor_type, row!.actor_id ?? '', row!.action, row!.resource_type];
-    const content = [...fields, row!.resource_id, row!.data, row!.request_id ?? '', createdAt].join('\x1f');
+    // The documented form (version 2): a tag, then each field as its UTF-8 length, ':', the value
+    // and ',', NULL as '-', the time in microseconds since the epoch.
+    const field = (value: string | null) => (value === null ? '-' : `${Buffer.byteLength(value)}:${value},`);
+    const fields = ['leasehold-audit-v2', previous!.hash, row!.seq, row!.id, row!.org_id, row!.actor_type, row!.actor_id, row!.action];
+    const content = [...fields, row!.resource_type, row!.resource_id, row!.data, row!.request_id, row!.micros].map(field).join('');
+    expect(row!.chain_version).toBe(2);
     expect(row!.prev_hash).toBe(previous!.hash);
-    expect(row!.hash).toBe(createHash('sha256').update(`${previous!.hash}\x1e${content}`).digest('hex'));
+    expect(row!.hash).toBe(createHash('sha256').update(content).digest('hex'));
+  });
+
+  it('takes the time from the database, whatever the inserting statement says', async () => {
+    const { orgId } = await seedOrganization(app);
+    const asApp = postgres(SERVER_DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await asApp`
+        insert into audit_logs (id, org_id, actor_type, action, resource_type, resource_id, created_at)
+        values (${`aud_${crypto.randomUUID()}`}, ${orgId}, 'system', 'clock.test', 'test', 'x', '2001-01-01T00:00:00Z')
+        returning created_at, (select now()) as now`;
+      expect(Math.abs(row!.created_at.getTime() - row!.now.getTime())).toBeLessThan(60_000);
+    } finally {
+      await asApp.end();
+    }
+    expect((await verify(orgId)).valid).toBe(true);
+  });
+
+  it('tells a NULL from an empty value, and keeps field boundaries: changing one into the other breaks the chain', async () => {
+    const { orgId } = await seedOrganization(app);
+    const asApp = postgres(SERVER_DATABASE_URL, { max: 1, onnotice: () => {} });
+    const id = `aud_${crypto.randomUUID()}`;
+    try {
+      // Values that version 1 could not tell apart: '' and NULL, and a value holding its separator.
+      await asApp`
+        insert into audit_logs (id, org_id, actor_type, actor_id, action, resource_type, resource_id, data, request_id)
+        values (${id}, ${orgId}, 'system', '', 'boundary.test', ${'a\x1fb:2,'}, ${'é 🙂'}, ${sql.json({ note: 'x\x1fy' })}, null)`;
+    } finally {
+      await asApp.end();
+    }
+    expect(await verify(orgId)).toMatchObject({ valid: true, brokenAt: null });
+    await behindTheTriggers((tx) => tx`update audit_logs set actor_id = null where id = ${id}`);
+    expect(await verify(orgId)).toMatchObject({ valid: false, brokenAt: { id, reason: 'hash-mismatch' } });
+  });
+
+  it('verifies rows of version 1 as they were written, followed by rows of version 2', async () => {
+    const actor = await freshOrganization(app);
+    // Two rows as drizzle/0006's trigger wrote them, before version 2 existed.
+    let previous: string | null = null;
+    for (const n of [1, 2]) {
+      const id = `aud_v1_${crypto.randomUUID()}`;
+      await behindTheTriggers(async (tx) => {
+        await tx`insert into audit_logs (id, org_id, actor_type, actor_id, action, resource_type, resource_id, data, request_id)
+                 values (${id}, ${actor.orgId}, 'operator', null, ${`legacy.${n}`}, 'test', 'x', '{}', null)`;
+        [{ hash: previous }] = await tx`update audit_logs a set prev_hash = ${previous}, hash = audit_log_hash(${previous}, a)
+                                          where id = ${id} returning hash`;
+      });
+    }
+    await appendAudit(app.services.db, actor, [{ action: 'current.1', resourceType: 'test', resourceId: 'x' }]);
+    const versions = await sql`select chain_version from audit_logs where org_id = ${actor.orgId} order by seq`;
+    expect(versions.map((v) => v.chain_version)).toEqual([1, 1, 2]);
+    expect(await verify(actor.orgId)).toMatchObject({ valid: true, checkedRows: 3, brokenAt: null });
+    // A row of version 2 passed off as version 1 is found.
+    const [last] = await sql`select id from audit_logs where org_id = ${actor.orgId} order by seq desc limit 1`;
+    await behindTheTriggers((tx) => tx`update audit_logs set chain_version = 1 where id = ${last!.id}`);
+    expect((await verify(actor.orgId)).brokenAt).toMatchObject({ id: last!.id, reason: 'hash-mismatch' });
   });
 
   it('verifies an intact chain, and finds a row changed behind the trigger by a superuser', async () => {

@@ -40,10 +40,15 @@ it('signs in, creates a license showing its key once, and follows its seats and 
   const licenseId = page.url().split('/').pop()!;
 
   // An app takes a seat through the API, from outside the page.
-  const seat = await acquire(web.app, key, 'build-agent-7');
+  // What the app says of itself is shown as text, markup and all (in the order Postgres keeps a JSON object's keys).
+  const seat = await acquire(web.app, key, 'build-agent-7', { app: 'cad-studio 2.4.1', os: '<img src=x onerror=alert(1)>' });
   await expect.poll(() => gauge.getAttribute('aria-label')).toBe('Seats in use: 1 of 2');
   const sessions = page.getByRole('table', { name: 'Active sessions' });
   await expect.poll(() => sessions.getByRole('cell', { name: 'build-agent-7', exact: true }).isVisible()).toBe(true);
+  await expect
+    .poll(() => sessions.getByRole('cell', { name: 'os <img src=x onerror=alert(1)> · app cad-studio 2.4.1', exact: true }).isVisible())
+    .toBe(true);
+  expect(await sessions.locator('img').count()).toBe(0);
   await tab.look('license-seat-taken');
 
   await release(web.app, key, seat.session.id);
@@ -69,6 +74,8 @@ it('signs in, creates a license showing its key once, and follows its seats and 
   expect(await audit.getByRole('row').nth(1).textContent()).toContain(licenseId);
   await page.getByRole('button', { name: 'Verify the hash chain' }).click();
   await page.getByText(/Chain verified: \d+ entries/).waitFor();
+  await page.getByRole('button', { name: "Sign the chain's head now" }).click();
+  await page.getByText(/Signed through entry \d+ at/).waitFor();
   await tab.look('audit-log');
 
   expect(page.url()).not.toMatch(/token|pk_|lhk_/);

@@ -25,9 +25,10 @@ it('shows a viewer licenses and sessions without any action, and the server refu
   await page.getByRole('link', { name: 'Licenses', exact: true }).click();
   await page.getByRole('link', { name: license.id }).click();
   await expect.poll(() => page.getByRole('meter', { name: /Seats in use/ }).getAttribute('aria-label')).toBe('Seats in use: 1 of 3');
-  await page.getByRole('cell', { name: 'studio-mac', exact: true }).waitFor();
+  await page.getByRole('table', { name: 'Active sessions' }).getByRole('cell', { name: 'studio-mac', exact: true }).waitFor();
+  await page.getByRole('table', { name: 'Machines' }).getByRole('cell', { name: 'studio-mac', exact: true }).waitFor();
   await tab.look('license-as-viewer');
-  for (const name of ['Suspend', 'Revoke', 'Renew', 'Reinstate', 'Save limits', /^Release/]) {
+  for (const name of ['Suspend', 'Revoke', 'Renew', 'Reinstate', 'Save limits', /^Release/, /^Deactivate/]) {
     expect(await page.getByRole('button', { name }).count(), String(name)).toBe(0);
   }
   await page.getByRole('link', { name: 'Licenses', exact: true }).first().click();

@@ -28,7 +28,7 @@ afterAll(() => app.close());
 const address = () => `192.0.2.${1 + Math.floor(Math.random() * 254)}`;
 const login = (email: string, password: string) => gql(app, LOGIN, { input: { email, password } }, null, address());
 const storedHash = async (userId: string) =>
-  (await app.services.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, userId)))[0]!.hash;
+  (await app.services.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, userId)))[0]!.hash!;
 const params = (hash: string) => {
   const [, log2N, r, p] = hash.split('$').map(Number);
   return { N: 2 ** log2N!, r: r!, p: p! };

@@ -6,26 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { DATABASE_URL, acquire, gql, heartbeat, release, startApp } from '../support/harness.ts';
-import { tcpProxy } from '../support/tcpProxy.ts';
+import { acquire, gql, heartbeat, release, startAppBehindProxy } from '../support/harness.ts';
 import { createLicenseAs } from '../support/webhooks.ts';
 import { seedOrganization } from '../support/organizations.ts';
 
 const VALIDATE = `mutation($input: ValidateLicenseInput!) { validateLicense(input: $input) { valid code license { id } } }`;
 
 let app: App;
-let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+let proxy: Awaited<ReturnType<typeof startAppBehindProxy>>['proxy'];
+let close: () => Promise<void>;
 beforeAll(async () => {
-  proxy = await tcpProxy(Number(new URL(DATABASE_URL).port || 5432));
-  const url = new URL(DATABASE_URL);
-  url.port = String(proxy.port);
-  app = await startApp({ DATABASE_URL: url.toString() });
+  ({ app, proxy, close } = await startAppBehindProxy());
 });
-afterAll(async () => {
-  await proxy.restore();
-  await app.close();
-  await proxy.close();
-});
+afterAll(() => close());
 
 /** The same key with the last character of its checksum changed: well-formed, but not issued by this server. */
 function withWrongChecksum(key: string): string {

@@ -1,25 +1,15 @@
 /** License lifecycle: each change reaches the seat path at once; suspend and revoke end live sessions. */
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { describe, expect, it } from 'vitest';
 import { seatSessions } from '../../src/db/schema.ts';
-import { ADMIN_TOKEN, acquire, admin, createLicense, heartbeat, startApp } from '../support/harness.ts';
-import { collect, serve, wsClient } from '../support/server.ts';
+import { acquire, admin, ADMIN_TOKEN, createLicense, heartbeat } from '../support/harness.ts';
+import { collect, servedApp, wsClient } from '../support/server.ts';
 
-let app: App;
-let server: Awaited<ReturnType<typeof serve>>;
-beforeAll(async () => {
-  app = await startApp();
-  server = await serve(app);
-});
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+const served = servedApp();
 
 const change = (mutation: string, input: Record<string, unknown>) =>
   admin(
-    app,
+    served.app,
     `mutation($input: ${mutation === 'renewLicense' ? 'RenewLicenseInput' : 'LicenseStatusChangeInput'}!) {
     ${mutation}(input: $input) { __typename ... on LicenseUpdated { license { status expiresAt } } ... on Error { code message } } }`,
     { input },
@@ -27,10 +17,10 @@ const change = (mutation: string, input: Record<string, unknown>) =>
 
 describe('license lifecycle', () => {
   it('suspending ends live sessions, drops the count to 0 and publishes it; reinstating lets clients acquire again', async () => {
-    const license = await createLicense(app, { maxSeats: 3 });
-    const a = await acquire(app, license.key, 'a');
-    const b = await acquire(app, license.key, 'b');
-    const client = wsClient(server.wsUrl, ADMIN_TOKEN);
+    const license = await createLicense(served.app, { maxSeats: 3 });
+    const a = await acquire(served.app, license.key, 'a');
+    const b = await acquire(served.app, license.key, 'b');
+    const client = wsClient(served.wsUrl, ADMIN_TOKEN);
     const feed = collect<{ seatCountChanged: { used: number } }>(
       client,
       `subscription($id: ID!) { seatCountChanged(licenseId: $id) { used } }`,
@@ -43,70 +33,70 @@ describe('license lifecycle', () => {
     });
     expect((await feed.until(2)).map((e) => e.seatCountChanged.used)).toEqual([2, 0]);
     for (const s of [a, b]) {
-      const [row] = await app.services.db.select().from(seatSessions).where(eq(seatSessions.id, s.session.id));
+      const [row] = await served.app.services.db.select().from(seatSessions).where(eq(seatSessions.id, s.session.id));
       expect(row?.endReason).toBe('REVOKED');
     }
-    expect(await acquire(app, license.key, 'c')).toMatchObject({ __typename: 'LicenseSuspended', code: 'SUSPENDED' });
-    expect(await heartbeat(app, license.key, a.session.id)).toMatchObject({ __typename: 'LicenseSuspended' });
+    expect(await acquire(served.app, license.key, 'c')).toMatchObject({ __typename: 'LicenseSuspended', code: 'SUSPENDED' });
+    expect(await heartbeat(served.app, license.key, a.session.id)).toMatchObject({ __typename: 'LicenseSuspended' });
 
     expect((await change('reinstateLicense', { id: license.id })).data?.reinstateLicense).toMatchObject({ license: { status: 'ACTIVE' } });
-    expect((await acquire(app, license.key, 'c')).__typename).toBe('SeatGranted');
+    expect((await acquire(served.app, license.key, 'c')).__typename).toBe('SeatGranted');
     feed.dispose();
     await client.dispose();
   });
 
   it('revoking ends sessions for good: a revoked license cannot be reinstated', async () => {
-    const license = await createLicense(app, { maxSeats: 1 });
-    await acquire(app, license.key, 'a');
+    const license = await createLicense(served.app, { maxSeats: 1 });
+    await acquire(served.app, license.key, 'a');
     await change('revokeLicense', { id: license.id });
-    expect(await acquire(app, license.key, 'a')).toMatchObject({ __typename: 'LicenseRevoked', code: 'REVOKED' });
-    expect((await app.services.seats.count(license.id))?.used).toBe(0);
+    expect(await acquire(served.app, license.key, 'a')).toMatchObject({ __typename: 'LicenseRevoked', code: 'REVOKED' });
+    expect((await served.app.services.seats.count(license.id))?.used).toBe(0);
     expect((await change('reinstateLicense', { id: license.id })).data?.reinstateLicense).toMatchObject({ __typename: 'InvalidInput' });
   });
 
   it('renewing an expired license lets clients acquire again', async () => {
-    const license = await createLicense(app, { maxSeats: 1, expiresAt: new Date(Date.now() + 1500).toISOString() });
+    const license = await createLicense(served.app, { maxSeats: 1, expiresAt: new Date(Date.now() + 1500).toISOString() });
     await new Promise((r) => setTimeout(r, 1600));
-    expect(await acquire(app, license.key, 'a')).toMatchObject({ __typename: 'LicenseExpired', code: 'EXPIRED' });
+    expect(await acquire(served.app, license.key, 'a')).toMatchObject({ __typename: 'LicenseExpired', code: 'EXPIRED' });
     const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
     expect((await change('renewLicense', { id: license.id, expiresAt })).data?.renewLicense).toMatchObject({ license: { expiresAt } });
-    const granted = await acquire(app, license.key, 'a');
+    const granted = await acquire(served.app, license.key, 'a');
     expect(granted.lease.payload.lexp).toBe(Math.floor(new Date(expiresAt).getTime() / 1000));
   });
 
   it('refuses a renewal into the past', async () => {
-    const license = await createLicense(app, { maxSeats: 1 });
+    const license = await createLicense(served.app, { maxSeats: 1 });
     const r = await change('renewLicense', { id: license.id, expiresAt: new Date(Date.now() - 1000).toISOString() });
     expect(r.data?.renewLicense).toMatchObject({ __typename: 'InvalidInput', code: 'INVALID_INPUT' });
   });
 
   it('force-releases one session with revokeSession', async () => {
-    const license = await createLicense(app, { maxSeats: 1 });
-    const granted = await acquire(app, license.key, 'kicked');
+    const license = await createLicense(served.app, { maxSeats: 1 });
+    const granted = await acquire(served.app, license.key, 'kicked');
     const r = await admin(
-      app,
+      served.app,
       `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { __typename ... on SessionRevoked { session { endReason } } } }`,
       {
         input: { id: granted.session.id },
       },
     );
     expect(r.data?.revokeSession).toEqual({ __typename: 'SessionRevoked', session: { endReason: 'REVOKED' } });
-    expect(await heartbeat(app, license.key, granted.session.id)).toMatchObject({
+    expect(await heartbeat(served.app, license.key, granted.session.id)).toMatchObject({
       __typename: 'SessionExpired',
       message: expect.stringContaining('revoked'),
     });
-    expect((await acquire(app, license.key, 'next')).__typename).toBe('SeatGranted');
+    expect((await acquire(served.app, license.key, 'next')).__typename).toBe('SeatGranted');
   });
 
   it('lists sessions of a license, active ones first filtered', async () => {
-    const license = await createLicense(app, { maxSeats: 3 });
-    const a = await acquire(app, license.key, 'a');
-    await acquire(app, license.key, 'b');
-    await admin(app, `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { __typename } }`, {
+    const license = await createLicense(served.app, { maxSeats: 3 });
+    const a = await acquire(served.app, license.key, 'a');
+    await acquire(served.app, license.key, 'b');
+    await admin(served.app, `mutation($input: RevokeSessionInput!) { revokeSession(input: $input) { __typename } }`, {
       input: { id: a.session.id },
     });
     const r = await admin(
-      app,
+      served.app,
       `query($id: ID!) { active: sessions(licenseId: $id, active: true) { edges { node { fingerprint } } } all: sessions(licenseId: $id) { edges { node { fingerprint } } } }`,
       { id: license.id },
     );

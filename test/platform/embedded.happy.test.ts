@@ -1,18 +1,23 @@
 /** The embedded default: no environment at all gives PGlite and the in-process seat store. */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import { openDatabase, rowsOf } from '../../src/db/client.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
+import { nodeNetwork } from '../../src/runtime/network.ts';
+import { rollUpUtilization } from '../../src/services/utilization/rollUp.ts';
 import { acquire, gql, heartbeat, release } from '../support/harness.ts';
 
 let app: App;
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
-  app = await createApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { files: createFileStore(dataDir), background: false });
+  app = await createApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { files: createFileStore(dataDir), network: nodeNetwork, background: false });
 });
 afterAll(() => app.close());
 
@@ -33,6 +38,52 @@ describe('embedded mode', () => {
     expect((await acquire(app, key, 'desktop')).__typename).toBe('NoSeatsAvailable');
     expect((await heartbeat(app, key, granted.session.id)).__typename).toBe('SeatRenewed');
     expect((await release(app, key, granted.session.id)).seats.used).toBe(0);
+
+    // Utilization history is written and rolled up on PGlite too.
+    await app.services.utilization.flush();
+    expect(await rollUpUtilization(app.services)).toMatchObject({ hours: 1, days: 1 });
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const history = await gql(
+      app,
+      `query($from: DateTime!, $to: DateTime!) { seatUtilization(from: $from, to: $to, granularity: HOUR) { at peakUsed max grants denials } }`,
+      { from: new Date(hour).toISOString(), to: new Date(hour + 3_600_000).toISOString() },
+      token,
+    );
+    expect(history.data?.seatUtilization).toEqual([{ at: new Date(hour).toISOString(), peakUsed: 1, max: 1, grants: 1, denials: 1 }]);
+  });
+
+  it("sizes its database for one embedded session, not a server's: 16 MB of shared buffers, 10 connections", async () => {
+    // PGlite's defaults (128 MB, 100) are touched in full at start: about 115 MiB more resident memory.
+    const setting = async (name: string) => rowsOf<Record<string, string>>(await app.services.db.execute(sql.raw(`show ${name}`)))[0]![name];
+    expect(await setting('shared_buffers')).toBe('16MB');
+    expect(await setting('max_connections')).toBe('10');
+  });
+
+  it("starts a new data directory from the cluster the build made with initdb, not from an initdb of its own", async () => {
+    const systemId = async (db: App['services']['db']) =>
+      rowsOf<{ id: string }>(await db.execute(sql`select system_identifier::text as id from pg_control_system()`))[0]!.id;
+    const otherDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
+    const other = await openDatabase({ url: undefined, pgliteDir: async () => otherDir, connectSocket: nodeNetwork.connectSocket });
+    try {
+      // initdb gives every cluster an identifier of its own; two copies of the build's share it.
+      expect(await systemId(other.db)).toBe(await systemId(app.services.db));
+    } finally {
+      await other.close();
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it("has the build's cluster arrive with every migration applied, so a first start runs none", async () => {
+    const root = new URL('../../', import.meta.url);
+    const [tarball] = (await readdir(new URL('dist/pglite/', root))).filter((name) => name.endsWith('.tar.gz'));
+    const journal = JSON.parse(await readFile(new URL('drizzle/meta/_journal.json', root), 'utf8')) as { entries: unknown[] };
+    const cluster = await PGlite.create({ loadDataDir: new Blob([await readFile(new URL(`dist/pglite/${tarball}`, root))]) });
+    try {
+      const { rows } = await cluster.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations');
+      expect(rows[0]!.n).toBe(journal.entries.length);
+    } finally {
+      await cluster.close();
+    }
   });
 
   it('keeps the operator token and signing key in the data directory across restarts', async () => {

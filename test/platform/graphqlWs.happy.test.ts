@@ -1,24 +1,14 @@
 /** GraphQL over WebSocket runs every kind of operation, with the same rules as over HTTP. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.ts';
-import { ACQUIRE, createLicense, startApp } from '../support/harness.ts';
-import { serve, wsClient } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { ACQUIRE, createLicense } from '../support/harness.ts';
+import { servedApp, wsClient } from '../support/server.ts';
 
-let app: App;
-let server: Awaited<ReturnType<typeof serve>>;
-beforeAll(async () => {
-  app = await startApp();
-  server = await serve(app);
-});
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+const served = servedApp();
 
 describe('GraphQL over WebSocket', () => {
   it('runs a mutation, as a client keeping one socket for everything would', async () => {
-    const license = await createLicense(app, { maxSeats: 1 });
-    const client = wsClient(server.wsUrl, null);
+    const license = await createLicense(served.app, { maxSeats: 1 });
+    const client = wsClient(served.wsUrl, null);
     try {
       const result = await new Promise<Record<string, any>>((resolve, reject) => {
         let value: Record<string, any> | undefined;

@@ -3,26 +3,16 @@
  * route can make the server answer. Every answer is a clear 4xx (or a masked 500), carries the
  * security headers, and leaks no stack or path.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { describe, expect, it } from 'vitest';
 import type { Signer } from '../../src/lib/jws.ts';
 import { ACQUIRE, createLicense, startApp } from '../support/harness.ts';
-import { serve } from '../support/server.ts';
+import { serve, servedApp } from '../support/server.ts';
 
 const LEAK = /\bat .+:\d+:\d+|\/work\/|node_modules|[A-Za-z]+Error:/;
 
-let app: App;
-let server: Awaited<ReturnType<typeof serve>>;
-beforeAll(async () => {
-  app = await startApp({ MAX_REQUEST_BYTES: '65536', CORS_ORIGINS: 'https://console.example.com', TRUSTED_PROXIES: '127.0.0.1/32' });
-  server = await serve(app);
-});
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+const served = servedApp({ MAX_REQUEST_BYTES: '65536', CORS_ORIGINS: 'https://console.example.com', TRUSTED_PROXIES: '127.0.0.1/32' });
 
-const seatsUsed = async (licenseId: string) => (await app.services.seats.count(licenseId))?.used ?? 0;
+const seatsUsed = async (licenseId: string) => (await served.app.services.seats.count(licenseId))?.used ?? 0;
 
 describe('cross-site requests', () => {
   it.each([
@@ -31,9 +21,9 @@ describe('cross-site requests', () => {
     ['text/plain', (q: string) => JSON.stringify({ query: q })],
     ['application/graphql', (q: string) => q],
   ])('refuses a %s POST with 415 and takes no seat', async (contentType, body) => {
-    const license = await createLicense(app, { maxSeats: 1 });
+    const license = await createLicense(served.app, { maxSeats: 1 });
     const query = `mutation { acquireSeat(input: { licenseKey: "${license.key}", fingerprint: "csrf" }) { __typename } }`;
-    const response = await fetch(`${server.url}/graphql`, {
+    const response = await fetch(`${served.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': contentType, origin: 'https://evil.example' },
       body: body(query),
@@ -44,7 +34,7 @@ describe('cross-site requests', () => {
   });
 
   it('runs a JSON POST sent as application/graphql-response+json', async () => {
-    const response = await fetch(`${server.url}/graphql`, {
+    const response = await fetch(`${served.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/graphql-response+json' },
       body: JSON.stringify({ query: '{ __typename }' }),
@@ -54,21 +44,21 @@ describe('cross-site requests', () => {
   });
 
   it('refuses a mutation over GET', async () => {
-    const license = await createLicense(app, { maxSeats: 1 });
+    const license = await createLicense(served.app, { maxSeats: 1 });
     const query = `mutation { acquireSeat(input: { licenseKey: "${license.key}", fingerprint: "get" }) { __typename } }`;
-    const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`);
+    const response = await fetch(`${served.url}/graphql?query=${encodeURIComponent(query)}`);
     expect(response.status).toBe(405);
     expect(await seatsUsed(license.id)).toBe(0);
   });
 
   it('answers no CORS header to an origin it does not list, on the preflight and on the POST', async () => {
-    const preflight = await fetch(`${server.url}/graphql`, {
+    const preflight = await fetch(`${served.url}/graphql`, {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
-    const post = await fetch(`${server.url}/graphql`, {
+    const post = await fetch(`${served.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
       body: JSON.stringify({ query: '{ __typename }' }),
@@ -77,7 +67,7 @@ describe('cross-site requests', () => {
   });
 
   it('opens CORS to a listed origin, without credentials', async () => {
-    const preflight = await fetch(`${server.url}/graphql`, {
+    const preflight = await fetch(`${served.url}/graphql`, {
       method: 'OPTIONS',
       headers: { origin: 'https://console.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
     });
@@ -110,7 +100,7 @@ describe('request bodies', () => {
   }
   /** A JSON body of about `total` bytes, sent without Content-Length (Transfer-Encoding: chunked). */
   const postChunked = (total: number) =>
-    fetch(`${server.url}/graphql`, {
+    fetch(`${served.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: (ReadableStream as unknown as { from: (it: AsyncIterable<Uint8Array>) => ReadableStream }).from(chunks(total)),
@@ -123,7 +113,7 @@ describe('request bodies', () => {
     const text = await response.text();
     expect(text).not.toMatch(LEAK);
     expect(JSON.parse(text).errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    const next = await fetch(`${server.url}/health`);
+    const next = await fetch(`${served.url}/health`);
     expect(next.status).toBe(200);
   });
 
@@ -134,7 +124,7 @@ describe('request bodies', () => {
   });
 
   it('answers a body with Content-Length over the limit with 413', async () => {
-    const response = await fetch(`${server.url}/graphql`, {
+    const response = await fetch(`${served.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(100_000) } }),
@@ -144,7 +134,7 @@ describe('request bodies', () => {
   });
 
   it('answers a route that fails unexpectedly with a masked 500, no stack, and the security headers', async () => {
-    const failing: Signer = { ...app.services.signer, publicJwks: () => Promise.reject(new Error('key ring at /secret/path exploded')) };
+    const failing: Signer = { ...served.app.services.signer, publicJwks: () => Promise.reject(new Error('key ring at /secret/path exploded')) };
     const broken = await startApp({}, { signer: failing });
     try {
       const response = await broken.yoga.fetch('http://leasehold.test/.well-known/jwks.json');
@@ -170,21 +160,21 @@ describe('security headers', () => {
   };
 
   it.each(['/graphql', '/health', '/ready', '/.well-known/jwks.json', '/nowhere'])('are on every answer of GET %s', async (path) => {
-    const response = await fetch(`${server.url}${path}`);
+    const response = await fetch(`${served.url}${path}`);
     await response.arrayBuffer();
     expectHeaders(response);
     expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
   });
 
   it('are on GraphQL answers, refusals included', async () => {
-    const ok = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const ok = await fetch(`${served.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
     expectHeaders(ok);
-    const refused = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    const refused = await fetch(`${served.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expectHeaders(refused);
   });
 
   it('give GraphiQL a CSP that allows its own inline scripts by hash and nothing inline else', async () => {
-    const response = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+    const response = await fetch(`${served.url}/graphql`, { headers: { accept: 'text/html' } });
     const page = await response.text();
     expectHeaders(response);
     const csp = response.headers.get('content-security-policy')!;
@@ -197,16 +187,16 @@ describe('security headers', () => {
   });
 
   it('send HSTS only for requests that arrived over https, per a trusted proxy', async () => {
-    const plain = await fetch(`${server.url}/health`);
+    const plain = await fetch(`${served.url}/health`);
     expect(plain.headers.get('strict-transport-security')).toBeNull();
-    const proxied = await fetch(`${server.url}/health`, { headers: { 'x-forwarded-proto': 'https' } });
+    const proxied = await fetch(`${served.url}/health`, { headers: { 'x-forwarded-proto': 'https' } });
     expect(proxied.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
-    const direct = await app.yoga.fetch('https://leasehold.test/health');
+    const direct = await served.app.yoga.fetch('https://leasehold.test/health');
     expect(direct.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
   });
 
   it('do not believe X-Forwarded-Proto from a peer that is not a trusted proxy', async () => {
-    const response = await app.yoga.fetch('http://leasehold.test/health', { headers: { 'x-forwarded-proto': 'https' } }, { remoteAddress: '203.0.113.9' });
+    const response = await served.app.yoga.fetch('http://leasehold.test/health', { headers: { 'x-forwarded-proto': 'https' } }, { remoteAddress: '203.0.113.9' });
     expect(response.headers.get('strict-transport-security')).toBeNull();
   });
 });

@@ -3,11 +3,12 @@
  * variable, a Postgres or Redis that does not answer, a data directory another process holds.
  * Run as an operator runs them: the built server (`npm start` runs dist/runtime/node.js).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SERVER_DATABASE_URL, ensureServerLogin } from '../support/harness.ts';
 import { freePort, runToExit, START_TIMEOUT_MS, startServer, stopServer } from '../support/process.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -25,8 +26,20 @@ afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The stores of the test machine, so a start gets as far as the thing under test. */
-const stores = async () => ({ DATABASE_URL, REDIS_URL, LEASEHOLD_ADMIN_TOKEN: 'lifecycle-admin-token-0123456789', DATA_DIR: await dataDir() });
+/**
+ * The stores of the test machine, so a start gets as far as the thing under test; the app on a
+ * role of its own, as in production (as the owner it would warn first, a line more).
+ */
+const stores = async () => {
+  await ensureServerLogin();
+  return {
+    DATABASE_URL: SERVER_DATABASE_URL,
+    MIGRATION_DATABASE_URL: DATABASE_URL,
+    REDIS_URL,
+    LEASEHOLD_ADMIN_TOKEN: 'lifecycle-admin-token-0123456789',
+    DATA_DIR: await dataDir(),
+  };
+};
 
 /** One line, the program's name first, and no stack frame. */
 function expectOneLine(output: string, line: string) {
@@ -56,6 +69,26 @@ describe('a start that cannot work', () => {
     const result = await runToExit(SERVER, { ...(await stores()), [variable]: value });
     expect(result.code).toBe(1);
     expectOneLine(result.output, line);
+  });
+
+  it('refuses an operator token of fewer than 24 characters once trimmed, without echoing it', async () => {
+    const token = 'x'.repeat(23);
+    const result = await runToExit(SERVER, { ...(await stores()), LEASEHOLD_ADMIN_TOKEN: `   ${token}\u00a0  ` });
+    expect(result.code).toBe(1);
+    expectOneLine(result.output, 'leasehold: LEASEHOLD_ADMIN_TOKEN: must be at least 24 characters after trimming, got 23');
+    expect(result.output).not.toContain(token);
+  });
+
+  it('refuses a data directory whose operator token file holds only whitespace, naming the file and the way out', async () => {
+    const dir = await dataDir();
+    await writeFile(join(dir, 'admin-token'), ' \n\t\u00a0\n', { mode: 0o600 });
+    const result = await runToExit(SERVER, { ...(await stores()), LEASEHOLD_ADMIN_TOKEN: '', DATA_DIR: dir });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.output,
+      "leasehold: LEASEHOLD_ADMIN_TOKEN: unset, and the data directory's admin-token file holds 0 characters after trimming " +
+        '(at least 24 needed): set LEASEHOLD_ADMIN_TOKEN, or delete the file to have one generated',
+    );
   });
 
   it('names DATABASE_URL when Postgres does not answer, without its password', async () => {

@@ -89,6 +89,36 @@ describe.each(['cut', 'blackhole'] as const)('Postgres %s', (fault) => {
   }, 60_000);
 });
 
+describe('a Postgres connection reset at its first statement', () => {
+  it('fails at most the requests that were on it, without an unhandled error, and the next succeed', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const { app, proxy } = await behindProxy('DATABASE_URL');
+      const license = await createLicense(app, { maxSeats: 1_000 });
+      const reset = proxy.resetNextAtFirstStatement();
+      let resetDone = false;
+      void reset.then(() => (resetDone = true));
+      // Requests at once until the pool opens a connection of its own for them, which is the one reset.
+      const answers: Record<string, any>[] = [];
+      for (let round = 0; !resetDone; round++) {
+        if (round === 20) throw new Error('the pool opened no new connection');
+        answers.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => acquire(app, license.key, `m-${round}-${i}`)))));
+      }
+      for (const answer of answers) {
+        if (answer.__typename !== 'SeatGranted') expect(code(answer)).toBe('SERVICE_UNAVAILABLE');
+      }
+      expect(await untilGranted(app, license.key, 'after')).toBeLessThan(BACK_WITHIN_MS);
+      // An unhandled rejection is reported on the turn after the promise settles.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  }, 60_000);
+});
+
 describe.each(['cut', 'blackhole'] as const)('Redis %s', (fault) => {
   it('answers SERVICE_UNAVAILABLE fast, /ready says so, and heartbeats work again soon after', async () => {
     const { app, proxy } = await behindProxy('REDIS_URL');

@@ -1,10 +1,13 @@
 /**
  * The same server on Node, Bun and Deno: each runtime adapter is started as its own process
- * against the machine's Postgres and Redis, and one client session runs against each.
+ * against the machine's Postgres and Redis, and one client session runs against each. Node runs
+ * twice where the machine's own differs from the LTS that package.json installs.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { START_TIMEOUT_MS, startServer, stopServer, type Server } from '../support/process.ts';
@@ -15,9 +18,26 @@ import { collect, viewerKind, wsClient } from '../support/server.ts';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_TOKEN = 'smoke-admin-token-0123456789abcdef';
+const METRICS_TOKEN = 'smoke-metrics-token-0123456789abcdef';
+
+/** The machine's own `node`: the first on PATH outside node_modules/.bin (where npm puts the package's). */
+function systemNode(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir.endsWith(join('node_modules', '.bin'))) continue;
+    const candidate = join(dir, 'node');
+    if (existsSync(candidate)) return realpathSync(candidate);
+  }
+  return undefined;
+}
+
+const nodeVersion = (binary: string) => execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+// The Node LTS that package.json installs (the `node` package's binary), and the machine's own
+// when it is another one: what `npm start` runs, and what `node dist/runtime/node.js` runs.
+const NPM_NODE = realpathSync('node_modules/node/bin/node');
+const nodes = [NPM_NODE, systemNode()].filter((binary, i, all): binary is string => !!binary && all.indexOf(binary) === i);
 
 const runtimes: [runtime: string, command: string[]][] = [
-  ['Node', ['node', 'dist/runtime/node.js']],
+  ...nodes.map((binary): [string, string[]] => [`Node ${nodeVersion(binary)}`, [binary, 'dist/runtime/node.js']]),
   ['Bun', ['node_modules/.bin/bun', 'src/runtime/bun.ts']],
   ['Deno', ['node_modules/.bin/deno', 'run', '-A', 'src/runtime/deno.ts']],
 ];
@@ -51,8 +71,8 @@ describe.each(runtimes)('the server on %s', (runtime, command) => {
   const leaseTokens: string[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), `leasehold-${runtime.toLowerCase()}-`));
-    server = await startServer(command, { DATABASE_URL, REDIS_URL, LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN, DATA_DIR: dataDir });
+    dataDir = await mkdtemp(join(tmpdir(), `leasehold-${runtime.split(' ')[0]!.toLowerCase()}-`));
+    server = await startServer(command, { DATABASE_URL, REDIS_URL, LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN, METRICS_TOKEN, DATA_DIR: dataDir });
     console.info(`${runtime} answered /health ${server.startedInMs} ms after spawn`);
   }, START_TIMEOUT_MS + 10_000);
 
@@ -113,6 +133,21 @@ describe.each(runtimes)('the server on %s', (runtime, command) => {
     };
     expect(await viewerKind(base, await createKey(['127.0.0.1/32']))).toBe('apiKey');
     expect(await viewerKind(base, await createKey(['10.0.0.0/8']))).toBe('IP_NOT_ALLOWED');
+  });
+
+  it('reports the seat operations it answered and its process on /metrics', async () => {
+    const response = await fetch(`${server!.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    for (const [operation, outcome] of [
+      ['acquire', 'granted'],
+      ['heartbeat', 'renewed'],
+      ['release', 'released'],
+    ]) {
+      expect(text).toContain(`leasehold_seat_operations_total{operation="${operation}",outcome="${outcome}",code="none"} 1`);
+    }
+    expect(text).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(text).toContain('leasehold_store_up{store="postgres"} 1');
   });
 
   it('closes open subscriptions and exits with status 0 on SIGTERM', async () => {

@@ -4,7 +4,7 @@
  * webhook secrets and leases, so the server refuses to start and names what to set.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { configRefusal } from '../support/harness.ts';
 
 const ON_POSTGRES = { DATABASE_URL: 'postgres://db.internal/leasehold', NODE_ENV: 'production', DATA_DIR: '/var/lib/leasehold' };
 const SHARED = {
@@ -16,15 +16,7 @@ const SHARED = {
 };
 const KMS = { SIGNER: 'kms', KMS_KEY_VERSION: 'projects/p/locations/global/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1' };
 
-const refusal = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  return undefined;
-};
+const refusal = configRefusal;
 
 describe('an instance on Postgres', () => {
   it('refuses to start with a data directory only, naming every secret to share', () => {
@@ -45,6 +37,16 @@ describe('an instance on Postgres', () => {
     const { SIGNING_KEY_PEM: _, ...withoutSigningKey } = SHARED;
     expect(refusal({ ...ON_POSTGRES, ...withoutSigningKey, ...KMS })).toBeUndefined();
     expect(refusal({ ...ON_POSTGRES, ...withoutSigningKey })?.message).toContain('SIGNING_KEY_PEM');
+  });
+
+  it('needs no local webhook key when Cloud KMS wraps the data keys of stored secrets', () => {
+    const { WEBHOOK_SECRET_KEY: _, ...withoutWebhookKey } = SHARED;
+    expect(refusal({ ...ON_POSTGRES, ...withoutWebhookKey })?.message).toContain('WEBHOOK_SECRET_KEY');
+    const kmsWraps = { KMS_ENCRYPTION_KEY: 'projects/p/locations/global/keyRings/r/cryptoKeys/webhook-secrets' };
+    expect(refusal({ ...ON_POSTGRES, ...withoutWebhookKey, ...kmsWraps })).toBeUndefined();
+    expect(refusal({ ...ON_POSTGRES, ...SHARED, KMS_ENCRYPTION_KEY: `${kmsWraps.KMS_ENCRYPTION_KEY}/cryptoKeyVersions/1` })?.variable).toBe(
+      'KMS_ENCRYPTION_KEY',
+    );
   });
 
   it('still generates them in the embedded mode, and in tests and development', () => {

@@ -69,5 +69,7 @@ describe('overage', () => {
     const renewed = await heartbeat(app, license.key, extra.session.id);
     expect(decodeJwt(renewed.lease.token).overage).toBe(true);
     expect((await acquire(license.key, 'c')).code).toBe('NO_SEATS_AVAILABLE');
+    const count = await admin(app, `query($id: ID!) { license(id: $id) { seats { used max overage } } }`, { id: license.id });
+    expect(count.data?.license.seats).toEqual({ used: 2, max: 1, overage: 1 });
   });
 });

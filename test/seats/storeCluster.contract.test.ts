@@ -7,11 +7,12 @@ import type { Cluster } from 'ioredis';
 import { connectRedis } from '../../src/stores/redisConnection.ts';
 import { createRedisPubSub } from '../../src/stores/pubsub/redis.ts';
 import { createRedisSeatStore } from '../../src/stores/seats/redis.ts';
-import type { AcquireOutcome, LicenseTerms } from '../../src/stores/seats/contract.ts';
+import type { AcquireOutcome } from '../../src/stores/seats/contract.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { startRedisCluster } from '../support/redisCluster.ts';
 import { describeSeatStoreContract } from '../support/seatStoreContract.ts';
 import { describeLapsedLeaseContract } from '../support/seatStoreLapsedContract.ts';
+import { seatTerms } from '../support/seatTerms.ts';
 
 const cluster = await startRedisCluster();
 const conn = await connectRedis(cluster.nodes, { cluster: true });
@@ -40,21 +41,7 @@ async function slotOwners(): Promise<(slot: number) => string> {
   };
 }
 
-const terms = (maxSeats: number): LicenseTerms => ({
-  status: 'ACTIVE',
-  maxSeats,
-  maxMachines: null,
-  leaseMs: 60_000,
-  reviveMs: 0,
-  expiresAtMs: null,
-  tier: 'pro',
-  features: [],
-  overage: 'NONE',
-  leasingStrategy: 'PER_MACHINE',
-  maxProcessesPerMachine: null,
-  lingerMs: 0,
-  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
-});
+const terms = (maxSeats: number) => seatTerms({ maxSeats });
 
 describe('seats on Redis Cluster', () => {
   it('grants exactly maxSeats per license to 100 clients × 10 acquires over licenses on every master', async () => {
@@ -165,18 +152,4 @@ describe('with every master of the cluster down', () => {
   }, 30_000);
 });
 
-const TERMS_FOR_OUTAGE: LicenseTerms = {
-  status: 'ACTIVE',
-  maxSeats: 1,
-  maxMachines: null,
-  leaseMs: 60_000,
-  reviveMs: 0,
-  expiresAtMs: null,
-  tier: 'pro',
-  features: [],
-  overage: 'NONE',
-  leasingStrategy: 'PER_MACHINE',
-  maxProcessesPerMachine: null,
-  lingerMs: 0,
-  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
-};
+const TERMS_FOR_OUTAGE = seatTerms({ maxSeats: 1 });

@@ -23,15 +23,16 @@ export interface ConsolePage {
   errors: string[];
   /** A screenshot at test-results/console/<name>.png, and no serious or critical axe violation. */
   look(name: string): Promise<void>;
-  /** Nothing left the origin and nothing logged an error. */
-  assertClean(): void;
+  /** Nothing left the origin (but the tab's own visits to `navigatedTo`, a provider's sign-in page) and nothing logged an error. */
+  assertClean(options?: { navigatedTo?: string[] }): void;
 }
 
-export function useConsole(env: Record<string, string> = {}) {
+/** `env` may be made first (a test's own servers started, the organizations its settings name). */
+export function useConsole(env: Record<string, string> | (() => Promise<Record<string, string>>) = {}) {
   const context = {} as { app: App; url: string; browser: Browser };
   let server: Awaited<ReturnType<typeof serve>>;
   beforeAll(async () => {
-    context.app = await startApp(env);
+    context.app = await startApp(typeof env === 'function' ? await env() : env);
     server = await serve(context.app);
     context.url = server.url;
     context.browser = await chromium.launch({
@@ -68,8 +69,12 @@ export function useConsole(env: Record<string, string> = {}) {
       const browserContext = await context.browser.newContext({ viewport });
       const page = await browserContext.newPage();
       const requests: string[] = [];
+      const navigations = new Set<string>();
       const errors: string[] = [];
-      page.on('request', (request) => requests.push(request.url()));
+      page.on('request', (request) => {
+        requests.push(request.url());
+        if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations.add(request.url());
+      });
       page.on('websocket', (ws) => requests.push(ws.url()));
       page.on('console', (message) => {
         if (message.type() === 'error') errors.push(message.text());
@@ -93,9 +98,10 @@ export function useConsole(env: Record<string, string> = {}) {
           const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
           expect(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)).toEqual([]);
         },
-        assertClean() {
+        assertClean({ navigatedTo = [] } = {}) {
           const elsewhere = requests.filter((url) => {
             const u = new URL(url);
+            if (navigations.has(url) && navigatedTo.includes(u.origin)) return false;
             return u.host !== origin.host || !['http:', 'ws:'].includes(u.protocol);
           });
           expect(elsewhere).toEqual([]);

@@ -32,7 +32,17 @@ export type FakeKmsAlgorithm =
   // Not a signing key: lets tests exercise Encrypt/Decrypt against a named key like any other.
   | 'GOOGLE_SYMMETRIC_ENCRYPTION';
 
-export type FakeKmsFault = 'none' | 'unavailable' | 'bad-signature-crc' | 'unverified-digest' | 'wrong-signature';
+export type FakeKmsFault =
+  | 'none'
+  | 'unavailable'
+  | 'bad-signature-crc'
+  | 'unverified-digest'
+  | 'wrong-signature'
+  // Encrypt answers a ciphertext whose checksum does not match, or does not confirm the plaintext's.
+  | 'bad-ciphertext-crc'
+  | 'unverified-plaintext'
+  // Decrypt answers a plaintext whose checksum does not match.
+  | 'bad-plaintext-crc';
 
 export interface FakeKms {
   /** `host:port`, plaintext gRPC. */
@@ -42,6 +52,11 @@ export interface FakeKms {
   publicKeyPem(name: string): string;
   /** AsymmetricSign calls that produced a signature (faulty answers included). */
   readonly signCount: number;
+  /** Encrypt and Decrypt calls that answered. */
+  readonly encryptCount: number;
+  readonly decryptCount: number;
+  /** Adds a version to a symmetric CryptoKey and makes it the primary, as a rotation does. */
+  rotate(version: string): void;
 }
 
 interface FakeKey {
@@ -124,16 +139,26 @@ function makeKey(name: string, algorithm: FakeKmsAlgorithm): FakeKey {
 
 export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKmsAlgorithm }>): Promise<FakeKms> {
   const byName = new Map<string, FakeKey>();
-  for (const k of keys) byName.set(k.name, makeKey(k.name, k.algorithm));
+  /** Each CryptoKey's primary version: its first listed one until a rotation. */
+  const primaries = new Map<string, string>();
+  const add = (name: string, algorithm: FakeKmsAlgorithm) => {
+    const key = makeKey(name, algorithm);
+    byName.set(name, key);
+    if (!primaries.has(key.cryptoKey)) primaries.set(key.cryptoKey, name);
+    return key;
+  };
+  for (const k of keys) add(k.name, k.algorithm);
   let fault: FakeKmsFault = 'none';
   let signCount = 0;
+  let encryptCount = 0;
+  let decryptCount = 0;
 
   const versionOrThrow = (name: string): FakeKey => {
     const key = byName.get(name);
     if (!key) throw new RpcError(grpc.status.NOT_FOUND, `CryptoKeyVersion ${name} not found.`);
     return key;
   };
-  /** Encrypt takes a CryptoKey (its primary, here the first listed) or one of its versions. */
+  /** Encrypt takes a CryptoKey (its primary) or one of its versions. */
   const symmetricOrThrow = (name: string): FakeKey[] => {
     const versions = [...byName.values()].filter((k) => k.cryptoKey === name || k.name === name);
     if (versions.length === 0) throw new RpcError(grpc.status.NOT_FOUND, `CryptoKey ${name} not found.`);
@@ -200,7 +225,7 @@ export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKm
 
     Encrypt(req) {
       const versions = symmetricOrThrow(req.name);
-      const key = versions.find((k) => k.name === req.name) ?? versions[0]!;
+      const key = versions.find((k) => k.name === req.name) ?? byName.get(primaries.get(req.name)!)!;
       const plaintext: Buffer = req.plaintext;
       const aad: Buffer = req.additionalAuthenticatedData;
       if (plaintext.length === 0 || plaintext.length > MAX_PLAINTEXT) {
@@ -213,11 +238,12 @@ export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKm
       cipher.setAAD(aad);
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       const ciphertext = Buffer.concat([key.handle!, iv, cipher.getAuthTag(), body]);
+      encryptCount++;
       return {
         name: key.name,
         ciphertext,
-        ciphertextCrc32c: int64(crc(ciphertext)),
-        verifiedPlaintextCrc32c: verifiedPlaintext,
+        ciphertextCrc32c: int64(fault === 'bad-ciphertext-crc' ? (crc(ciphertext) ^ 1) >>> 0 : crc(ciphertext)),
+        verifiedPlaintextCrc32c: verifiedPlaintext && fault !== 'unverified-plaintext',
         verifiedAdditionalAuthenticatedDataCrc32c: verifiedAad,
         protectionLevel: PROTECTION_LEVEL,
       };
@@ -241,7 +267,14 @@ export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKm
       } catch {
         throw invalid();
       }
-      return { plaintext, plaintextCrc32c: int64(crc(plaintext)), usedPrimary: key === versions[0], protectionLevel: PROTECTION_LEVEL };
+      decryptCount++;
+      const plaintextCrc = fault === 'bad-plaintext-crc' ? (crc(plaintext) ^ 1) >>> 0 : crc(plaintext);
+      return {
+        plaintext,
+        plaintextCrc32c: int64(plaintextCrc),
+        usedPrimary: primaries.get(key.cryptoKey) === key.name,
+        protectionLevel: PROTECTION_LEVEL,
+      };
     },
   };
 
@@ -294,6 +327,16 @@ export async function startFakeKms(keys: Array<{ name: string; algorithm: FakeKm
     },
     get signCount() {
       return signCount;
+    },
+    get encryptCount() {
+      return encryptCount;
+    },
+    get decryptCount() {
+      return decryptCount;
+    },
+    rotate(version) {
+      const key = add(version, 'GOOGLE_SYMMETRIC_ENCRYPTION');
+      primaries.set(key.cryptoKey, version);
     },
   };
 }

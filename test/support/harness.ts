@@ -5,19 +5,33 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config/config.ts';
+import { ConfigError, loadConfig, type Config } from '../../src/config/config.ts';
 import { createFileStore } from '../../src/runtime/files.ts';
+import { nodeNetwork } from '../../src/runtime/network.ts';
 import { nodeConnInfo } from '../../src/runtime/nodeServer.ts';
 import { removeOrganizations } from './organizations.ts';
+import { tcpProxy } from './tcpProxy.ts';
 
+/** The test database as its owner: migrations, and tests that look behind the app's back. */
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+/** The login the app runs as, as in production: not the tables' owner (drizzle/0020). */
+export const SERVER_ROLE_LOGIN = 'leasehold_test_server';
+export const SERVER_DATABASE_URL = (() => {
+  const url = new URL(DATABASE_URL);
+  url.username = SERVER_ROLE_LOGIN;
+  url.password = '';
+  return url.toString();
+})();
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    DATABASE_URL,
+    DATABASE_URL: SERVER_DATABASE_URL,
+    // A test that names a database of its own (or a proxy to this one) connects as the owner, which migrates.
+    MIGRATION_DATABASE_URL: env.DATABASE_URL === undefined ? DATABASE_URL : '',
     REDIS_URL,
     LEASEHOLD_ADMIN_TOKEN: ADMIN_TOKEN,
     LICENSE_KEY_SECRET: 'test-license-key-secret-0123456789',
@@ -36,17 +50,66 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
+/** The ConfigError that `env` stops the start with, or undefined when it loads. */
+export function configRefusal(env: Record<string, string>): ConfigError | undefined {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  return undefined;
+}
+
+let serverLogin: Promise<void> | undefined;
+
+/**
+ * Makes the app's login once per process (the server grants it leasehold_server when it
+ * migrates). Roles are the cluster's: another process may make it at the same moment.
+ */
+export function ensureServerLogin(): Promise<void> {
+  serverLogin ??= (async () => {
+    const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`do $$ begin
+          if not exists (select from pg_roles where rolname = '${SERVER_ROLE_LOGIN}') then create role ${SERVER_ROLE_LOGIN} login; end if;
+        exception when duplicate_object or unique_violation then null;
+        end $$`);
+    } finally {
+      await sql.end();
+    }
+  })();
+  return serverLogin;
+}
+
 export async function startApp(env: Record<string, string> = {}, options: Partial<AppOptions> = {}): Promise<App> {
+  await ensureServerLogin();
   const config = testConfig(env);
   const files = createFileStore(await mkdtemp(join(tmpdir(), 'leasehold-test-')));
   // As `npm start` on Node: the peer comes from the socket when the app is served over real HTTP.
-  const app = await createApp(config, { files, connInfo: nodeConnInfo, background: false, ...options });
+  const app = await createApp(config, { files, network: nodeNetwork, connInfo: nodeConnInfo, background: false, ...options });
   const close = app.close.bind(app);
   app.close = async () => {
-    await removeOrganizations(app, config.databaseUrl ?? DATABASE_URL);
+    // As the tables' owner: removing fixtures goes behind the audit log's guards.
+    const owner = config.migrationDatabaseUrl ?? (config.databaseUrl === SERVER_DATABASE_URL ? DATABASE_URL : config.databaseUrl);
+    await removeOrganizations(app, owner ?? DATABASE_URL);
     await close();
   };
   return app;
+}
+
+/** An app that reaches Postgres through a proxy the test can cut or black-hole; `close` heals it and closes both. */
+export async function startAppBehindProxy(env: Record<string, string> = {}) {
+  const proxy = await tcpProxy(Number(new URL(DATABASE_URL).port || 5432));
+  const url = new URL(DATABASE_URL);
+  url.port = String(proxy.port);
+  const app = await startApp({ ...env, DATABASE_URL: url.toString() });
+  const close = async () => {
+    await proxy.restore();
+    await app.close();
+    await proxy.close();
+  };
+  return { app, proxy, close };
 }
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -122,8 +185,8 @@ export const RELEASE = `mutation($input: ReleaseSeatInput!) { releaseSeat(input:
   ... on SeatReleased { session { id endedAt endReason } seats { used max } }
   ... on Error { code message } } }`;
 
-export async function acquire(app: App, licenseKey: string, fingerprint: string) {
-  const r = await gql(app, ACQUIRE, { input: { licenseKey, fingerprint } });
+export async function acquire(app: App, licenseKey: string, fingerprint: string, clientInfo?: unknown) {
+  const r = await gql(app, ACQUIRE, { input: { licenseKey, fingerprint, ...(clientInfo === undefined ? {} : { clientInfo }) } });
   return r.data?.acquireSeat ?? r;
 }
 

@@ -6,7 +6,7 @@
 import postgres from 'postgres';
 import type { App } from '../../src/app.ts';
 import type { Actor } from '../../src/services/context.ts';
-import { createOrganization, createUser } from '../../src/services/identity/signIn.ts';
+import { createOrganization, createUser, startSignIn } from '../../src/services/identity/signIn.ts';
 import type { Role } from '../../src/services/principals.ts';
 
 const seeded = new WeakMap<App, Set<string>>();
@@ -24,14 +24,14 @@ export async function seedOrganization(app: App, role: Role = 'owner') {
   return { orgId, ...(await addUser(app, orgId, role)) };
 }
 
-/** Another user of an organization, with an access token. */
+/** Another user of an organization, signed in: an access token and the refresh token of its session. */
 export async function addUser(app: App, orgId: string, role: Role) {
   const email = `${role}-${crypto.randomUUID()}@example.test`;
   const password = 'correct horse battery staple';
   const created = await createUser(app.services, { type: 'system', id: 'test-harness', orgId, requestId: null }, { email, password, role });
   if (!created.ok) throw created.error;
-  const { token } = await app.services.accessTokens.issue({ sub: created.value.id, org: orgId, roles: [role] });
-  return { userId: created.value.id, email, password, token };
+  const { accessToken: token, refreshToken } = await startSignIn(app.services, created.value);
+  return { userId: created.value.id, email, password, token, refreshToken };
 }
 
 /** A fresh organization and an operator acting in it, for tests that call services directly. */

@@ -8,25 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import type { LicenseTerms, SeatStore } from '../../src/stores/seats/contract.ts';
 import { newId } from '../../src/lib/ids.ts';
+import { seatTerms } from './seatTerms.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Leases of 200 ms that may be revived for 5 s, with seats to spare: only the fingerprint rule can refuse. */
-const LAPSING: LicenseTerms = {
-  status: 'ACTIVE',
-  maxSeats: 3,
-  maxMachines: null,
-  leaseMs: 200,
-  reviveMs: 5_000,
-  expiresAtMs: null,
-  tier: 'pro',
-  features: [],
-  overage: 'NONE',
-  leasingStrategy: 'PER_MACHINE',
-  maxProcessesPerMachine: null,
-  lingerMs: 0,
-  queue: { enabled: false, maxLength: 100, claimMs: 60_000 },
-};
+const LAPSING = seatTerms({ leaseMs: 200, reviveMs: 5_000 });
 const PAST_EXPIRY_MS = 250;
 
 export function describeLapsedLeaseContract(name: string, store: SeatStore): void {
@@ -73,7 +60,9 @@ export function describeLapsedLeaseContract(name: string, store: SeatStore): voi
     it("when reaped, leaves its machine's newer session in place: the next acquire renews that one", async () => {
       const id = await license({ reviveMs: 0 });
       const { old, current } = await reacquired(id, 'reaped-old');
-      expect(await store.reap(id, [old.sessionId])).toEqual([{ sessionId: old.sessionId, state: 'removed', expiresAtMs: old.expiresAtMs }]);
+      expect((await store.reap(id, [old.sessionId]))?.sessions).toEqual([
+        { sessionId: old.sessionId, state: 'removed', expiresAtMs: old.expiresAtMs },
+      ]);
       const again = await grant(id, 'reaped-old');
       expect(again).toMatchObject({ renewed: true, sessionId: current.sessionId, seats: { used: 1 } });
       expect((await store.count(id))?.used).toBe(1);
@@ -83,7 +72,7 @@ export function describeLapsedLeaseContract(name: string, store: SeatStore): voi
       const id = await license({ maxSeats: 1 });
       const lapsed = await grant(id, 'swept');
       await sleep(PAST_EXPIRY_MS);
-      expect(await store.reap(id, [lapsed.sessionId])).toEqual([
+      expect((await store.reap(id, [lapsed.sessionId]))?.sessions).toEqual([
         { sessionId: lapsed.sessionId, state: 'held', expiresAtMs: lapsed.expiresAtMs },
       ]);
       expect(await store.heartbeat(id, lapsed.sessionId)).toMatchObject({ kind: 'renewed', revived: true, fingerprint: 'swept' });

@@ -1,15 +1,42 @@
 /** Serves an app over real HTTP and WebSocket on a free loopback port, as src/runtime/node.ts does. */
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { App } from '../../src/app.ts';
+import type { App, AppOptions } from '../../src/app.ts';
 import { createNodeServer } from '../../src/runtime/nodeServer.ts';
+import { startApp } from './harness.ts';
 
 export async function serve(app: App): Promise<{ url: string; wsUrl: string; close(): Promise<void> }> {
   const { server, close } = createNodeServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql`, close };
+}
+
+export interface ServedApp {
+  app: App;
+  url: string;
+  wsUrl: string;
+}
+
+/**
+ * One app for a test file, started and served before its tests and closed (server, then app)
+ * after them. Its fields are set once beforeAll has run: read them inside tests and hooks.
+ */
+export function servedApp(env: Record<string, string> = {}, options: Partial<AppOptions> = {}): ServedApp {
+  const served = {} as ServedApp;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    served.app = await startApp(env, options);
+    const server = await serve(served.app);
+    ({ url: served.url, wsUrl: served.wsUrl, close } = server);
+  });
+  afterAll(async () => {
+    await close?.();
+    await served.app?.close();
+  });
+  return served;
 }
 
 export function wsClient(wsUrl: string, token: string | null): Client {

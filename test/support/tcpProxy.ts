@@ -2,7 +2,9 @@
  * A loopback TCP proxy that a test can cut or black-hole, to make a real server unreachable
  * mid-test: a cut refuses connections (a stopped server), a black hole accepts them and lets
  * nothing through in either direction (a partition, a dead host), and heals with what was sent
- * meanwhile still delivered, as TCP does once the network is back.
+ * meanwhile still delivered, as TCP does once the network is back. For Postgres it can also
+ * reset the next new connection at its first statement, after the handshake has succeeded: a
+ * backend that dies as the connection starts its work.
  */
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +19,7 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1') {
   const links = new Set<Link>();
   let open = true;
   let holding = false;
+  let resetAtFirstStatement: (() => void) | undefined;
   const track = (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -26,6 +29,22 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1') {
     if (!link.upstream) {
       link.upstream = connect(targetPort, targetHost);
       track(link.upstream);
+    }
+    if (resetAtFirstStatement) {
+      const done = resetAtFirstStatement;
+      resetAtFirstStatement = undefined;
+      // The client's first message is the startup packet; the next one it sends is its first statement.
+      let messages = 0;
+      link.client.on('data', (chunk) => {
+        if (++messages === 1) return void link.upstream!.write(chunk);
+        link.client.resetAndDestroy();
+        link.upstream!.destroy();
+        done();
+      });
+      link.upstream.pipe(link.client);
+      link.client.resume();
+      link.upstream.resume();
+      return;
     }
     link.client.pipe(link.upstream).pipe(link.client);
     link.client.resume();
@@ -58,6 +77,13 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1') {
         client.pause();
         upstream?.pause();
       }
+    },
+    /**
+     * The next connection made completes its handshake and is reset (ECONNRESET) as it sends its
+     * first statement; resolves once that has happened.
+     */
+    resetNextAtFirstStatement(): Promise<void> {
+      return new Promise((resolve) => (resetAtFirstStatement = resolve));
     },
     async restore() {
       if (holding) {

@@ -5,7 +5,7 @@
  * The interleaving that deadlocked is forced: the test holds the delivery's row until the
  * outcome and the delete both wait.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
@@ -25,6 +25,10 @@ beforeAll(async () => {
   app = await startApp();
   org = await seedOrganization(app);
   locker = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  // Two connections of the app's pool open and idle: postgres.js hands a query to an open
+  // connection before it opens another, so with one the delete would queue behind the recording
+  // on its connection instead of reaching the locked row beside it.
+  await Promise.all([app.services.db.execute(sql`select pg_sleep(0.1)`), app.services.db.execute(sql`select pg_sleep(0.1)`)]);
 });
 afterAll(async () => {
   await locker.end();

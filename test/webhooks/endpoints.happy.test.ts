@@ -6,7 +6,8 @@ import { webhookDeliveries, webhookEndpoints } from '../../src/db/schema.ts';
 import { validateWebhookUrl } from '../../src/services/webhooks/urls.ts';
 import { gql, startApp } from '../support/harness.ts';
 import { CREATE_ENDPOINT, createEndpoint, createLicenseAs } from '../support/webhooks.ts';
-import { seedOrganization } from '../support/organizations.ts';
+import { addUser, seedOrganization } from '../support/organizations.ts';
+import { openEndpointSecret } from '../../src/services/webhooks/secrets.ts';
 
 let app: App;
 let owner: Awaited<ReturnType<typeof seedOrganization>>;
@@ -14,8 +15,7 @@ let viewerToken: string;
 beforeAll(async () => {
   app = await startApp();
   owner = await seedOrganization(app, 'owner');
-  const { token } = await app.services.accessTokens.issue({ sub: owner.userId, org: owner.orgId, roles: ['viewer'] });
-  viewerToken = token;
+  viewerToken = (await addUser(app, owner.orgId, 'viewer')).token;
 });
 afterAll(() => app.close());
 
@@ -50,8 +50,10 @@ describe('webhook endpoints', () => {
     const { id, secret } = await createEndpoint(app, owner.token, { url: 'https://hooks.leasehold.invalid/a' });
     const [row] = await app.services.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
     expect(row!.secretCiphertext).not.toContain(secret.slice('whsec_'.length, 20));
-    expect(await app.services.webhookSecrets.open(row!.secretCiphertext, id)).toBe(secret);
-    await expect(app.services.webhookSecrets.open(row!.secretCiphertext, 'whe_0000000000000000000000')).rejects.toThrow();
+    expect(await openEndpointSecret(app.services.webhookSecrets, row!.secretCiphertext, id, { slot: 'current' })).toBe(secret);
+    await expect(
+      openEndpointSecret(app.services.webhookSecrets, row!.secretCiphertext, 'whe_0000000000000000000000', { slot: 'current' }),
+    ).rejects.toThrow();
   });
 
   it('changes the URL, event types and description, and disables and enables', async () => {
@@ -93,7 +95,8 @@ describe('webhook endpoints', () => {
     expect(rotated.secret).not.toBe(secret);
     expect(new Date(rotated.endpoint.previousSecretExpiresAt).getTime()).toBeGreaterThan(Date.now() + 3590_000);
     const [row] = await app.services.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id));
-    expect(await app.services.webhookSecrets.open(row!.previousSecretCiphertext!, id)).toBe(secret);
+    const previous = { slot: 'previous', expiresAt: row!.previousSecretExpiresAt! } as const;
+    expect(await openEndpointSecret(app.services.webhookSecrets, row!.previousSecretCiphertext!, id, previous)).toBe(secret);
     expect((await gql(app, ROTATE, { id, overlap: 8 * 86_400 }, owner.token)).data!.rotateWebhookSecret).toMatchObject({
       code: 'INVALID_INPUT',
     });

@@ -12,7 +12,7 @@ import { announceExpiringLicenses } from '../../src/services/licenses/licenseExp
 import { SCOPES } from '../../src/services/principals.ts';
 import { sweepExpiredSessions } from '../../src/services/seats/sweeper.ts';
 import { deliverDueWebhooks } from '../../src/services/webhooks/worker.ts';
-import { acquire, gql, release, sleep, startApp } from '../support/harness.ts';
+import { acquire, gql, heartbeat, release, sleep, startApp } from '../support/harness.ts';
 import { createEndpoint, createLicenseAs, startReceiver, waitForStatus } from '../support/webhooks.ts';
 import { seedOrganization } from '../support/organizations.ts';
 
@@ -95,6 +95,32 @@ describe('webhook events', () => {
         .map((e) => e.type)
         .sort(),
     ).toEqual(['seat.acquired', 'seat.acquired', 'seat.acquired', 'seat.expired', 'seat.released', 'seat.revoked']);
+  });
+
+  it("carry on every seat end the seat count its ending left, as seat.acquired carries its grant's", async () => {
+    const org = await organization();
+    const license = await createLicenseAs(app, org.token, { maxSeats: 4, leaseSeconds: 3 });
+    const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map((fp) => acquire(app, license.key, fp)));
+    await release(app, license.key, a.session.id);
+    await gql(app, `mutation($id: ID!) { revokeSession(input: { id: $id }) { __typename } }`, { id: b.session.id }, org.token);
+    // c is kept alive past d's expiry, d expires: the sweep's count is c's seat alone.
+    await sleep(1000);
+    expect(await heartbeat(app, license.key, c.session.id)).toMatchObject({ __typename: 'SeatRenewed' });
+    await sleep(Math.max(0, Date.parse(d.session.expiresAt) + 200 - Date.now()));
+    await sweepExpiredSessions(app.services);
+    await gql(app, `mutation($id: ID!) { suspendLicense(input: { id: $id }) { __typename } }`, { id: license.id }, org.token);
+
+    const events = await eventsOf(org.orgId);
+    const seatsOf = (type: string, sessionId: string) =>
+      events
+        .filter((e) => e.type === type && (e.data as { session: { id: string } }).session?.id === sessionId)
+        .map((e) => (e.data as { seats: unknown }).seats);
+    const count = (used: number) => ({ licenseId: license.id, used, max: 4, changedAt: expect.stringMatching(/Z$/) });
+    expect(seatsOf('seat.released', a.session.id)).toEqual([count(3)]);
+    expect(seatsOf('seat.revoked', b.session.id)).toEqual([count(2)]);
+    expect(seatsOf('seat.expired', d.session.id)).toEqual([count(1)]);
+    expect(seatsOf('seat.revoked', c.session.id)).toEqual([count(0)]);
+    expect(seatsOf('seat.acquired', a.session.id)).toEqual([expect.objectContaining({ licenseId: license.id, max: 4 })]);
   });
 
   it('announce a refused seat as seat.limit-reached once per quiet period, however many clients are refused', async () => {

@@ -4,6 +4,7 @@
  * down with it, and every committed change has its event.
  */
 import { and, eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { auditLogs, licenses, webhookDeliveries, webhookEvents } from '../../src/db/schema.ts';
@@ -11,7 +12,7 @@ import { inTenant } from '../../src/db/tenant.ts';
 import type { Actor } from '../../src/services/context.ts';
 import { emitEvent } from '../../src/services/webhooks/events.ts';
 import { changeLicenseLifecycle, updateLicense } from '../../src/services/licenses/licenses.ts';
-import { acquire, gql, startApp } from '../support/harness.ts';
+import { DATABASE_URL, acquire, gql, startApp } from '../support/harness.ts';
 import { createEndpoint, createLicenseAs } from '../support/webhooks.ts';
 import { seedOrganization } from '../support/organizations.ts';
 
@@ -24,7 +25,12 @@ beforeAll(async () => {
   actor = { type: 'user', id: org.userId, orgId: org.orgId, requestId: null };
   await createEndpoint(app, org.token, { url: 'https://hooks.example.com/outbox', eventTypes: ['*'] });
 });
-afterAll(() => app.close());
+// The tables' owner: the app's own role may not put a trigger on them.
+const owner = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+afterAll(async () => {
+  await owner.end();
+  await app.close();
+});
 
 const eventsOf = (type: string) =>
   app.services.db
@@ -38,16 +44,14 @@ const eventsOf = (type: string) =>
  */
 async function failingWritesTo(table: 'seat_sessions' | 'webhook_events', timing: 'update' | 'insert', work: () => Promise<void>) {
   const name = `fail_${crypto.randomUUID().replace(/-/g, '')}`;
-  await app.services.db.execute(
-    sql.raw(`create function ${name}() returns trigger language plpgsql as $$
-      begin if new.org_id = '${org.orgId}' then raise exception 'injected failure'; end if; return new; end $$`),
-  );
-  await app.services.db.execute(sql.raw(`create trigger ${name} before ${timing} on ${table} for each row execute function ${name}()`));
+  await owner.unsafe(`create function ${name}() returns trigger language plpgsql as $$
+      begin if new.org_id = '${org.orgId}' then raise exception 'injected failure'; end if; return new; end $$`);
+  await owner.unsafe(`create trigger ${name} before ${timing} on ${table} for each row execute function ${name}()`);
   try {
     await work();
   } finally {
-    await app.services.db.execute(sql.raw(`drop trigger ${name} on ${table}`));
-    await app.services.db.execute(sql.raw(`drop function ${name}()`));
+    await owner.unsafe(`drop trigger ${name} on ${table}`);
+    await owner.unsafe(`drop function ${name}()`);
   }
 }
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { App } from '../../src/app.ts';
 import { webhookEndpoints } from '../../src/db/schema.ts';
 import { startWebhookWorker, type WebhookWorker } from '../../src/services/webhooks/worker.ts';
-import { gql, startApp } from '../support/harness.ts';
+import { gql, sleep, startApp } from '../support/harness.ts';
 import {
   createEndpoint,
   createLicenseAs,
@@ -120,6 +120,28 @@ describe('webhook signatures', () => {
       expect(verifiesXWebhookSignature(secret, after!)).toBe(false);
       expect(verifiesStandardWebhook(secret, after!)).toBe(false);
     }
+  });
+
+  it('stop carrying the replaced secret at the end of its overlap, though the worker signed with it a moment before', async () => {
+    const { id, secret: oldSecret } = await endpoint();
+    const rotated = await gql(
+      app,
+      `mutation($id: ID!) { rotateWebhookSecret(input: { id: $id, overlapSeconds: 1 }) { ... on WebhookSecretRotated { secret } } }`,
+      { id },
+      org.token,
+    );
+    const newSecret = rotated.data!.rotateWebhookSecret.secret as string;
+    await createLicenseAs(app, org.token);
+    const [during] = await receiver.until(1);
+    expect(verifiesStandardWebhook(oldSecret, during!)).toBe(true);
+
+    await sleep(1100);
+    await createLicenseAs(app, org.token);
+    const [, after] = await receiver.until(2);
+    expect(String(after!.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(verifiesStandardWebhook(newSecret, after!)).toBe(true);
+    expect(verifiesStandardWebhook(oldSecret, after!)).toBe(false);
+    expect(verifiesXWebhookSignature(oldSecret, after!)).toBe(false);
   });
 
   it('are made at send time: a retry carries the same event and body with a fresh timestamp and signature', async () => {

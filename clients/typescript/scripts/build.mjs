@@ -16,12 +16,24 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
+// Fragments that operations share (operations/fragments/<Name>.graphql holds `fragment <Name>`):
+// each document carries the ones it spreads, so every persisted document stands alone.
+const fragments = new Map(
+  readdirSync(`${root}/operations/fragments`)
+    .filter((file) => file.endsWith('.graphql'))
+    .map((file) => [file.slice(0, -'.graphql'.length), readFileSync(`${root}/operations/fragments/${file}`, 'utf8').trim()]),
+);
+const withFragments = (source) => {
+  const used = [...new Set([...source.matchAll(/\.\.\.(\w+)/g)].map((m) => m[1]))].filter((name) => fragments.has(name));
+  return [source, ...used.map((name) => fragments.get(name))].join('\n\n');
+};
+
 const operations = readdirSync(`${root}/operations`)
   .filter((file) => file.endsWith('.graphql'))
   .sort()
   .map((file) => {
     const name = file.slice(0, -'.graphql'.length);
-    const document = readFileSync(`${root}/operations/${file}`, 'utf8').trim();
+    const document = withFragments(readFileSync(`${root}/operations/${file}`, 'utf8').trim());
     // The operation's name is the file's: it is how a reader finds the document a hash stands for.
     if (!new RegExp(`^(query|mutation|subscription) ${name}\\b`).test(document)) {
       throw new Error(`operations/${file} must hold one operation named ${name}`);

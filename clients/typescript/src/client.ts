@@ -5,7 +5,18 @@
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, type JWTVerifyGetKey } from 'jose';
 import { LeaseholdError, type LeaseholdErrorCode, type MeterState } from './errors.ts';
-import { AcquireSeat, HeartbeatSeat, HeartbeatSeatWithLease, RecordUsage, ReleaseSeat, RequestCertificate, ValidateLicense } from './generated/operations.ts';
+import {
+  AcquireSeat,
+  ClaimQueuedSeat,
+  HeartbeatQueueTicket,
+  HeartbeatSeat,
+  HeartbeatSeatWithLease,
+  LeaveQueue,
+  RecordUsage,
+  ReleaseSeat,
+  RequestCertificate,
+  ValidateLicense,
+} from './generated/operations.ts';
 import { Seat, type Lease, type SeatBackend, type SeatGrant, type SeatSession } from './seat.ts';
 import { createTransport, type Fetch, type Transport } from './transport.ts';
 import {
@@ -51,6 +62,24 @@ export interface AcquireOptions {
   clientInfo?: Record<string, unknown>;
   /** Release the seat when the process receives SIGINT/SIGTERM/SIGHUP or runs out of work, or the page is hidden for good. */
   releaseOnExit?: boolean;
+  /**
+   * When every seat is taken and the license has a queue: wait in line instead of being refused.
+   * `acquire()` then resolves once a seat is set aside for this machine and claimed (or throws
+   * QUEUE_TICKET_EXPIRED if the seat was not claimed in time, ABORTED when `signal` aborts).
+   */
+  queue?: boolean;
+  /** Called with the place in line whenever it is read, while waiting. */
+  onQueued?: (ticket: QueueTicket) => void;
+  /** Stops waiting in line: the ticket is left, and `acquire()` throws ABORTED. */
+  signal?: AbortSignal;
+}
+
+/** A place in the seat queue of a full license: `position` 1 is next. */
+export interface QueueTicket {
+  id: string;
+  position: number;
+  status: 'WAITING' | 'READY' | 'EXPIRED' | 'LEFT' | 'CLAIMED';
+  expiresAt: Date;
 }
 
 export interface ValidateOptions {
@@ -82,7 +111,11 @@ export interface Validation {
 
 type Refusal = { __typename: string; code?: string; message?: string; seats?: { used: number; max: number } };
 type SessionFields = Omit<SeatSession, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt'> & Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string>;
-type AcquireAnswer = { acquireSeat: Refusal & { session?: SessionFields; lease?: { token: string } } };
+type TicketFields = Omit<QueueTicket, 'expiresAt'> & { expiresAt: string };
+type GrantFields = Refusal & { session?: SessionFields; lease?: { token: string }; ticket?: TicketFields };
+type AcquireAnswer = { acquireSeat: GrantFields };
+type ClaimAnswer = { claimQueuedSeat: GrantFields };
+type TicketAnswer = { heartbeatQueueTicket?: Refusal & Partial<TicketFields>; leaveQueue?: Refusal & Partial<TicketFields> };
 type HeartbeatAnswer = { heartbeatSeat: Refusal & { session?: { lastHeartbeatAt: string; expiresAt: string }; lease?: { token: string } } };
 type ReleaseAnswer = { releaseSeat: Refusal };
 type CertificateAnswer = { requestCertificate: Refusal & { certificate?: { token: string } } };
@@ -92,6 +125,12 @@ type ValidateAnswer = { validateLicense: { valid: boolean; code: ValidationCode;
 
 /** Releases go out fast: they run on the way out of the app, and a lost one costs nothing. */
 const RELEASE_TIMEOUT_MS = 3_000;
+/**
+ * How often a waiting client keeps its ticket alive and reads its place: well inside the
+ * ticket's life (the license's claimSeconds, 60 s by default), and often enough that a seat set
+ * aside for it is claimed within about a second.
+ */
+const QUEUE_POLL_MS = 1_000;
 
 export class Leasehold {
   readonly #options: LeaseholdOptions;
@@ -185,7 +224,7 @@ export class Leasehold {
     throw refusal(answer, state);
   }
 
-  #backend({ fingerprint, clientInfo }: AcquireOptions): SeatBackend {
+  #backend({ fingerprint, clientInfo, queue, onQueued, signal }: AcquireOptions): SeatBackend {
     const { licenseKey } = this.#options;
     const lease = async (token: string, session: Pick<SeatSession, 'id' | 'licenseId' | 'fingerprint'>): Promise<Lease> => {
       const claims = await verifyLease(token, { ...this.#verify, licenseId: session.licenseId, fingerprint: session.fingerprint, sessionId: session.id });
@@ -193,7 +232,11 @@ export class Leasehold {
     };
     return {
       acquire: async (): Promise<SeatGrant> => {
-        const { acquireSeat: answer } = await this.#transport.request<AcquireAnswer>(AcquireSeat, { input: { licenseKey, fingerprint, clientInfo } });
+        signal?.throwIfAborted();
+        const { acquireSeat: first } = await this.#transport.request<AcquireAnswer>(AcquireSeat, {
+          input: { licenseKey, fingerprint, clientInfo, ...(queue ? { queue: true } : {}) },
+        });
+        const answer = first.__typename === 'SeatQueued' && first.ticket ? await this.#waitInLine(first.ticket, onQueued, signal) : first;
         if (answer.__typename !== 'SeatGranted' || !answer.session || !answer.lease) throw refusal(answer);
         const session: SeatSession = {
           ...answer.session,
@@ -225,6 +268,43 @@ export class Leasehold {
       },
     };
   }
+
+  /** Keeps a ticket alive until a seat is set aside for it, then claims that seat. */
+  async #waitInLine(first: TicketFields, onQueued: AcquireOptions['onQueued'], signal: AbortSignal | undefined): Promise<GrantFields> {
+    const { licenseKey } = this.#options;
+    const input = { licenseKey, ticketId: first.id };
+    let ticket: Refusal & Partial<TicketFields> = { __typename: 'QueueTicket', ...first };
+    try {
+      while (ticket.status === 'WAITING') {
+        onQueued?.({ id: first.id, position: ticket.position!, status: 'WAITING', expiresAt: new Date(ticket.expiresAt!) });
+        await pause(QUEUE_POLL_MS, signal);
+        ({ heartbeatQueueTicket: ticket = { __typename: 'INVALID_RESPONSE' } } = await this.#transport.request<TicketAnswer>(HeartbeatQueueTicket, { input }));
+      }
+      if (ticket.__typename !== 'QueueTicket') throw refusal(ticket);
+      if (ticket.status !== 'READY') throw new LeaseholdError('QUEUE_TICKET_EXPIRED', `The place in line ended (${ticket.status})`);
+      return (await this.#transport.request<ClaimAnswer>(ClaimQueuedSeat, { input })).claimQueuedSeat;
+    } catch (error) {
+      // Whoever stops waiting gives the place up, so the seat passes to the next in line at once.
+      if (signal?.aborted) await this.#transport.request(LeaveQueue, { input }).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** Waits `ms`, or throws ABORTED as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(new LeaseholdError('ABORTED', 'Stopped waiting for a seat'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    if (signal?.aborted) aborted();
+    else signal?.addEventListener('abort', aborted, { once: true });
+  });
 }
 
 function refusal(answer: Refusal, meter?: MeterState): LeaseholdError {

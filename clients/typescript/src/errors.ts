@@ -13,7 +13,9 @@ export type RefusalCode =
   | 'TOO_MANY_MACHINES'
   | 'SESSION_EXPIRED'
   | 'SESSION_NOT_FOUND'
-  | 'METER_EXHAUSTED'; // recordUsage: the amount would pass the meter's limit + overage this period
+  | 'METER_EXHAUSTED' // recordUsage: the amount would pass the meter's limit + overage this period
+  | 'QUEUE_TICKET_EXPIRED' // acquire({ queue: true }): the place in line lapsed, or its seat was not claimed in time
+  | 'QUEUE_TICKET_NOT_FOUND';
 
 /** The request did not get an answer the SDK can use. */
 export type TransportCode =
@@ -42,8 +44,8 @@ export type VerificationCode =
   | 'TOKEN_NOT_YET_VALID'
   | 'JWKS_UNAVAILABLE';
 
-/** The seat's lease ran out while the server could not be reached. */
-export type SeatCode = 'LEASE_EXPIRED';
+/** The seat's lease ran out while the server could not be reached; `ABORTED`: acquire's signal stopped it waiting in line. */
+export type SeatCode = 'LEASE_EXPIRED' | 'ABORTED';
 
 /** The fingerprint helper found no machine id on this OS (containers: set LEASEHOLD_MACHINE_ID). */
 export type FingerprintCode = 'MACHINE_ID_UNAVAILABLE';

@@ -1,5 +1,5 @@
 /** @leasehold/client: the public surface (see README.md). Runs on Node, Bun, Deno, browsers and Electron. */
-export { Leasehold, type AcquireOptions, type Certificate, type LeaseholdOptions, type ValidateOptions, type Validation } from './client.ts';
+export { Leasehold, type AcquireOptions, type Certificate, type QueueTicket, type LeaseholdOptions, type ValidateOptions, type Validation } from './client.ts';
 export { Seat, type Lease, type SeatEvents, type SeatSession, type SeatState } from './seat.ts';
 export {
   verifyCertificate,

@@ -1,9 +1,12 @@
-/** The audit log: filter by action, actor and resource, page through it, and see whether its hash chain verifies. */
+/**
+ * The audit log: filter by action, actor and resource, page through it, and see whether its hash
+ * chain verifies, up to which entry it is signed, and sign its head now.
+ */
 import { useState } from 'react';
-import { useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
 import { graphql } from '../graphql.ts';
 import { errorMessage } from '../session.ts';
-import { EmptyState, ErrorMessage, Time } from '../ui.tsx';
+import { EmptyState, ErrorMessage, Pager, Time, usePages } from '../ui.tsx';
 
 const AUDIT = graphql(`
   query AuditLog($filter: AuditLogFilter, $after: String) {
@@ -36,8 +39,22 @@ const VERIFY = graphql(`
       checkedRows
       brokenAt {
         id
+        seq
         reason
       }
+      anchor {
+        seq
+        signedAt
+      }
+      unanchoredRows
+    }
+  }
+`);
+
+const ANCHOR = graphql(`
+  mutation AnchorAuditChain {
+    anchorAuditChain {
+      seq
     }
   }
 `);
@@ -52,8 +69,8 @@ type FilterName = (typeof FIELDS)[number]['name'];
 
 export function Audit() {
   const [filter, setFilter] = useState<Partial<Record<FilterName, string>>>({});
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [{ data, error }] = useQuery({ query: AUDIT, variables: { filter, after: cursors[cursors.length - 1] ?? null } });
+  const pages = usePages();
+  const [{ data, error }] = useQuery({ query: AUDIT, variables: { filter, after: pages.after } });
   const rows = data?.auditLogs.edges ?? [];
   return (
     <section aria-labelledby="audit-title">
@@ -73,7 +90,7 @@ export function Audit() {
             if (value) next[name] = value;
           }
           setFilter(next);
-          setCursors([null]);
+          pages.reset();
         }}
       >
         {FIELDS.map((field) => (
@@ -123,39 +140,52 @@ export function Audit() {
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label="Pages of the audit log">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!data?.auditLogs.pageInfo.hasNextPage}
-          onClick={() => setCursors([...cursors, data!.auditLogs.pageInfo.endCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Pages of the audit log" pages={pages} pageInfo={data?.auditLogs.pageInfo} />
     </section>
   );
 }
 
-/** Recomputes the chain on demand: it reads every row of the organization. */
+/** Recomputes the chain on demand (it reads every row of the organization), and signs its head. */
 function ChainVerdict() {
   const [asked, setAsked] = useState(false);
   const [{ data, error, fetching }, verify] = useQuery({ query: VERIFY, pause: !asked, requestPolicy: 'network-only' });
+  const [anchoring, anchor] = useMutation(ANCHOR);
   const verdict = data?.verifyAuditChain;
+  const signed = verdict?.anchor;
   return (
     <div className="actions" aria-live="polite">
       {fetching && <span>Verifying…</span>}
       {!fetching && verdict?.valid && <span className="badge badge-active">Chain verified: {verdict.checkedRows} entries</span>}
       {!fetching && verdict && !verdict.valid && (
         <span className="badge badge-revoked">
-          Chain broken at {verdict.brokenAt?.id} ({verdict.brokenAt?.reason})
+          Chain broken at entry {verdict.brokenAt?.seq} ({verdict.brokenAt?.reason}){verdict.brokenAt?.id && `: ${verdict.brokenAt.id}`}
         </span>
       )}
-      <ErrorMessage>{error && errorMessage(error)}</ErrorMessage>
+      {!fetching && verdict && (
+        <span className="hint">
+          {signed ? (
+            <>
+              Signed through entry {signed.seq} at <Time at={signed.signedAt} />
+              {verdict.unanchoredRows > 0 && `; ${verdict.unanchoredRows} entries since, not signed yet`}
+            </>
+          ) : (
+            'Not signed yet'
+          )}
+        </span>
+      )}
+      <ErrorMessage>{(error && errorMessage(error)) || (anchoring.error && errorMessage(anchoring.error))}</ErrorMessage>
       <button type="button" onClick={() => (asked ? verify() : setAsked(true))}>
         Verify the hash chain
+      </button>
+      <button
+        type="button"
+        disabled={anchoring.fetching}
+        onClick={async () => {
+          const result = await anchor({});
+          if (!result.error) asked ? verify() : setAsked(true);
+        }}
+      >
+        Sign the chain's head now
       </button>
     </div>
   );

@@ -7,6 +7,8 @@ import { graphql, type ResultOf } from '../graphql.ts';
 import { newer, useLicenseSeats, type SeatCount } from '../seats.ts';
 import { Badge, ConfirmButton, EmptyState, type ConfirmProps, ErrorMessage, failureOf, SeatGauge, Time } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
+import { Utilization, Verifications } from './LicenseHistory.tsx';
+import { LicenseMachines } from './LicenseMachines.tsx';
 
 const LICENSE = graphql(`
   query License($id: ID!) {
@@ -18,8 +20,20 @@ const LICENSE = graphql(`
       features
       maxSeats
       maxMachines
+      maxDeactivationsPerMonth
       leaseSeconds
       reviveSeconds
+      overage
+      lingerSeconds
+      leasingStrategy
+      maxProcessesPerMachine
+      queue {
+        enabled
+        maxLength
+        claimSeconds
+      }
+      maxBorrowDays
+      maxBorrowedSeats
       expiresAt
       createdAt
       updatedAt
@@ -27,6 +41,9 @@ const LICENSE = graphql(`
         licenseId
         used
         max
+        overage
+        queued
+        borrowed
         changedAt
       }
     }
@@ -40,6 +57,7 @@ const SESSIONS = graphql(`
         node {
           id
           fingerprint
+          clientInfo
           startedAt
           lastHeartbeatAt
           expiresAt
@@ -112,6 +130,8 @@ export function License({ id }: { id: string }) {
 function LicenseDetail({ license }: { license: LicenseView }) {
   const live = useLicenseSeats(license.id);
   const seats = newer(license.seats, live)!;
+  // The sessions shown, once they agree with the count: a new machine's row is written with its session's.
+  const [shownSessions, setShownSessions] = useState('');
   return (
     <section aria-labelledby="license-title">
       <p className="crumbs">
@@ -127,6 +147,7 @@ function LicenseDetail({ license }: { license: LicenseView }) {
         <article className="card" aria-labelledby="seats-title">
           <h2 id="seats-title">Seats</h2>
           <SeatGauge used={seats.used} max={seats.max} size="large" />
+          <SeatMakeup seats={seats} />
           <p className="muted">
             Updated <Time at={seats.changedAt} />
           </p>
@@ -140,6 +161,26 @@ function LicenseDetail({ license }: { license: LicenseView }) {
             <dd>{license.features.length ? license.features.join(', ') : 'none'}</dd>
             <dt>Machines</dt>
             <dd>{license.maxMachines ?? 'unlimited'}</dd>
+            <dt>Deactivations</dt>
+            <dd>{license.maxDeactivationsPerMonth === null ? 'unlimited' : `${license.maxDeactivationsPerMonth} per month`}</dd>
+            <dt>Seats are</dt>
+            <dd>{seatsAre(license)}</dd>
+            <dt>Past the limit</dt>
+            <dd>{OVERAGE[license.overage]}</dd>
+            <dt>After release</dt>
+            <dd>{license.lingerSeconds > 0 ? `kept ${license.lingerSeconds} s for the same machine` : 'free at once'}</dd>
+            <dt>When full</dt>
+            <dd>
+              {license.queue.enabled
+                ? `a line of up to ${license.queue.maxLength}, ${license.queue.claimSeconds} s to claim`
+                : 'refused (no queue)'}
+            </dd>
+            <dt>Borrowing</dt>
+            <dd>
+              {license.maxBorrowDays > 0
+                ? `up to ${license.maxBorrowDays} days, ${license.maxBorrowedSeats === null ? 'any number of seats' : `${license.maxBorrowedSeats} ${license.maxBorrowedSeats === 1 ? 'seat' : 'seats'} at once`}`
+                : 'not allowed'}
+            </dd>
             <dt>Lease</dt>
             <dd>{license.leaseSeconds} s</dd>
             <dt>Key</dt>
@@ -155,12 +196,57 @@ function LicenseDetail({ license }: { license: LicenseView }) {
           </dl>
         </article>
       </div>
-      <Sessions licenseId={license.id} seats={seats} />
+      <Sessions licenseId={license.id} seats={seats} onShown={setShownSessions} />
+      <LicenseMachines licenseId={license.id} sessions={shownSessions} />
+      <Utilization licenseId={license.id} />
+      <Verifications licenseId={license.id} />
       <Can scope="licenses:write">
         <EditLimits license={license} />
       </Can>
     </section>
   );
+}
+
+const OVERAGE = {
+  NONE: 'refused',
+  ALLOW_1_25X: 'granted up to 1.25 × the seats',
+  ALLOW_1_5X: 'granted up to 1.5 × the seats',
+  ALLOW_2X: 'granted up to 2 × the seats',
+  ALWAYS: 'always granted',
+} as const;
+
+function seatsAre(license: { leasingStrategy: 'PER_MACHINE' | 'PER_USER' | 'PER_PROCESS'; maxProcessesPerMachine: number | null }) {
+  if (license.leasingStrategy === 'PER_USER') return 'per user (one seat across their machines)';
+  if (license.leasingStrategy === 'PER_PROCESS') {
+    return `per process${license.maxProcessesPerMachine === null ? '' : `, at most ${license.maxProcessesPerMachine} per machine`}`;
+  }
+  return 'per machine';
+}
+
+/** What the seats in use are made of, when it is more than plain leases. */
+function SeatMakeup({ seats }: { seats: SeatCount }) {
+  const parts = [
+    seats.overage ? `${seats.overage} past the limit` : '',
+    seats.borrowed ? `${seats.borrowed} borrowed for offline use` : '',
+    seats.queued ? `${seats.queued} waiting in line` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? <p aria-label="Seat details">{parts.join(' · ')}</p> : null;
+}
+
+/** The longest the sessions table shows of what an app said of itself; the whole of it is the cell's title. */
+const CLIENT_INFO_SHOWN = 80;
+
+/** What an app sent as clientInfo (any JSON, at most 4 kB): its top-level fields as "name value", shortened. */
+function ClientInfo({ info }: { info: unknown }) {
+  if (info === null || info === undefined) return <span className="muted">none</span>;
+  const whole = JSON.stringify(info);
+  const text =
+    typeof info === 'object' && !Array.isArray(info)
+      ? Object.entries(info as Record<string, unknown>)
+          .map(([name, value]) => `${name} ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+          .join(' · ')
+      : whole;
+  return <span title={whole}>{text.length > CLIENT_INFO_SHOWN ? `${text.slice(0, CLIENT_INFO_SHOWN - 1)}…` : text}</span>;
 }
 
 /** How often, and how many times, sessions are asked again while they disagree with the live count. */
@@ -172,7 +258,7 @@ const SETTLE_TRIES = 10;
  * published the instant the seat store decides, the session row is written just after: while
  * the two disagree, the sessions are asked again, a few times.
  */
-function Sessions({ licenseId, seats }: { licenseId: string; seats: SeatCount }) {
+function Sessions({ licenseId, seats, onShown }: { licenseId: string; seats: SeatCount; onShown: (sessionIds: string) => void }) {
   const [{ data, error, fetching }, refetch] = useQuery({ query: SESSIONS, variables: { licenseId } });
   const [, revokeSession] = useMutation(REVOKE_SESSION);
   const tries = useRef(0);
@@ -182,6 +268,8 @@ function Sessions({ licenseId, seats }: { licenseId: string; seats: SeatCount })
   }, [seats.changedAt, refetch]);
   const sessions = data?.sessions.edges ?? [];
   const settled = !data || data.sessions.pageInfo.hasNextPage || sessions.length === seats.used;
+  const shown = sessions.map(({ node }) => node.id).join(' ');
+  useEffect(() => onShown(shown), [shown, onShown]);
   useEffect(() => {
     if (settled || fetching || tries.current >= SETTLE_TRIES) return;
     const timer = setTimeout(() => {
@@ -201,6 +289,7 @@ function Sessions({ licenseId, seats }: { licenseId: string; seats: SeatCount })
           <thead>
             <tr>
               <th scope="col">Fingerprint</th>
+              <th scope="col">Client</th>
               <th scope="col">Started</th>
               <th scope="col">Last heartbeat</th>
               <th scope="col">Expires</th>
@@ -214,6 +303,9 @@ function Sessions({ licenseId, seats }: { licenseId: string; seats: SeatCount })
               <tr key={node.id}>
                 <td>
                   <code>{node.fingerprint}</code>
+                </td>
+                <td>
+                  <ClientInfo info={node.clientInfo} />
                 </td>
                 <td>
                   <Time at={node.startedAt} />
@@ -351,12 +443,14 @@ function EditLimits({ license }: { license: LicenseView }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const machines = String(form.get('maxMachines') ?? '').trim();
+    const deactivations = String(form.get('maxDeactivationsPerMonth') ?? '').trim();
     const result = await update({
       input: {
         id: license.id,
         tier: String(form.get('tier')).trim(),
         maxSeats: Number(form.get('maxSeats')),
         maxMachines: machines === '' ? null : Number(machines),
+        maxDeactivationsPerMonth: deactivations === '' ? null : Number(deactivations),
         leaseSeconds: Number(form.get('leaseSeconds')),
         features: String(form.get('features'))
           .split(',')
@@ -374,8 +468,17 @@ function EditLimits({ license }: { license: LicenseView }) {
       <input id="edit-tier" name="tier" required defaultValue={license.tier} />
       <label htmlFor="edit-seats">Seats (concurrent)</label>
       <input id="edit-seats" name="maxSeats" type="number" min={1} required defaultValue={license.maxSeats} />
-      <label htmlFor="edit-machines">Machines (distinct, ever)</label>
+      <label htmlFor="edit-machines">Machines (activated at once)</label>
       <input id="edit-machines" name="maxMachines" type="number" min={1} placeholder="unlimited" defaultValue={license.maxMachines ?? ''} />
+      <label htmlFor="edit-deactivations">Machine deactivations per month</label>
+      <input
+        id="edit-deactivations"
+        name="maxDeactivationsPerMonth"
+        type="number"
+        min={0}
+        placeholder="unlimited"
+        defaultValue={license.maxDeactivationsPerMonth ?? ''}
+      />
       <label htmlFor="edit-lease">Lease length (seconds)</label>
       <input id="edit-lease" name="leaseSeconds" type="number" min={1} required defaultValue={license.leaseSeconds} />
       <label htmlFor="edit-features">Features</label>

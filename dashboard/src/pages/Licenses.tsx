@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { errorMessage } from '../session.ts';
 import { graphql, type ResultOf } from '../graphql.ts';
 import { newer, useOrganizationSeats } from '../seats.ts';
-import { Badge, EmptyState, ErrorMessage, failureOf, SeatGauge, SecretOnce, Time } from '../ui.tsx';
+import { Badge, EmptyState, ErrorMessage, failureOf, Pager, SeatGauge, SecretOnce, Time, usePages } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
 
 const PAGE_SIZE = 20;
@@ -60,15 +60,14 @@ type Status = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 export function Licenses() {
   const [status, setStatus] = useState<Status | ''>('');
   const [tier, setTier] = useState('');
-  // The cursors of the pages before this one: Previous pops, Next pushes.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1] ?? null;
+  const pages = usePages();
+  const { after } = pages;
   const filter = { ...(status ? { status } : {}), ...(tier.trim() ? { tier: tier.trim() } : {}) };
   const [{ data, error, fetching }, refetch] = useQuery({ query: LICENSES, variables: { first: PAGE_SIZE, after, filter } });
-  const live = useOrganizationSeats();
   const [creating, setCreating] = useState(false);
-  const resetPaging = () => setCursors([null]);
+  const resetPaging = pages.reset;
   const edges = data?.licenses.edges ?? [];
+  const live = useOrganizationSeats(data && edges.map(({ node }) => node.id));
 
   return (
     <section aria-labelledby="licenses-title">
@@ -140,19 +139,7 @@ export function Licenses() {
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label="Pages of licenses">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <span>Page {cursors.length}</span>
-        <button
-          type="button"
-          disabled={!data?.licenses.pageInfo.hasNextPage}
-          onClick={() => setCursors([...cursors, data!.licenses.pageInfo.endCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Pages of licenses" pages={pages} pageInfo={data?.licenses.pageInfo} />
     </section>
   );
 }
@@ -239,7 +226,7 @@ function CreateLicense({ onCreated, onDone }: { onCreated: () => void; onDone: (
       </span>
       <label htmlFor="maxSeats">Seats (concurrent)</label>
       <input id="maxSeats" name="maxSeats" type="number" min={1} required defaultValue={5} />
-      <label htmlFor="maxMachines">Machines (distinct, ever)</label>
+      <label htmlFor="maxMachines">Machines (activated at once)</label>
       <input id="maxMachines" name="maxMachines" type="number" min={1} placeholder="unlimited" />
       <label htmlFor="leaseSeconds">Lease length (seconds)</label>
       <input id="leaseSeconds" name="leaseSeconds" type="number" min={1} placeholder="server default" />

@@ -8,6 +8,7 @@ import { errorMessage } from '../session.ts';
 import { EmptyState, ErrorMessage, SeatGauge, Stat, Time } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
 import { Metrics } from './Webhooks.tsx';
+import { Utilization } from './LicenseHistory.tsx';
 
 /** How many licenses the overview sums: a page of the largest organizations' lists; the Licenses page has them all. */
 const OVERVIEW_LICENSES = 100;
@@ -54,7 +55,7 @@ const startOfUtcDay = (now: number) => Math.floor(now / 86_400_000) * 86_400_000
 
 export function Overview() {
   const [{ data, error }] = useQuery({ query: LICENSES, variables: { first: OVERVIEW_LICENSES } });
-  const live = useOrganizationSeats();
+  const live = useOrganizationSeats(data?.licenses.edges.map(({ node }) => node.id));
   const [now] = useState(Date.now);
   const licenses = (data?.licenses.edges ?? []).map(({ node }) => ({ ...node, seats: newer(node.seats, live[node.id])! }));
   const used = licenses.reduce((sum, l) => sum + l.seats.used, 0);
@@ -82,6 +83,7 @@ export function Overview() {
           <UsageToday from={startOfUtcDay(now)} />
         </Can>
       </div>
+      <Utilization />
       <section aria-labelledby="attention-title">
         <h2 id="attention-title">Near their limit or expiry</h2>
         {data && attention.length === 0 ? (

@@ -15,11 +15,13 @@ import {
   EmptyState,
   ErrorMessage,
   failureOf,
+  Pager,
   rangeOf,
   RangeSelect,
   SecretOnce,
   Stat,
   Time,
+  usePages,
   type RangeKey,
 } from '../ui.tsx';
 import { Can } from '../viewer.tsx';
@@ -399,7 +401,7 @@ function Deliveries({ endpoints }: { endpoints: readonly Endpoint[] }) {
   const [status, setStatus] = useState<Status | ''>('');
   const [eventType, setEventType] = useState('');
   const [endpointId, setEndpointId] = useState('');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = usePages();
   const filter = useMemo(
     () => ({
       ...(status ? { status } : {}),
@@ -408,7 +410,7 @@ function Deliveries({ endpoints }: { endpoints: readonly Endpoint[] }) {
     }),
     [status, eventType, endpointId],
   );
-  const [{ data, error }] = useQuery({ query: DELIVERIES, variables: { filter, after: cursors[cursors.length - 1] ?? null } });
+  const [{ data, error }] = useQuery({ query: DELIVERIES, variables: { filter, after: pages.after } });
   // Live: rows shown are updated in place; a new delivery that matches the filters joins the first page.
   const [{ data: live }] = useSubscription({ query: DELIVERY_UPDATES }, (updates: Record<string, Delivery> = {}, event) => {
     const delivery = readFragment(DELIVERY_FIELDS, event.webhookDeliveryUpdated);
@@ -423,7 +425,7 @@ function Deliveries({ endpoints }: { endpoints: readonly Endpoint[] }) {
   const stillKept = kept.filter((d) => !shown.has(d.id));
   for (const d of stillKept) shown.add(d.id);
   const arrived =
-    cursors.length === 1
+    pages.first
       ? Object.values(updates).filter(
           (d) =>
             !shown.has(d.id) &&
@@ -438,7 +440,7 @@ function Deliveries({ endpoints }: { endpoints: readonly Endpoint[] }) {
     ...[...stillKept, ...queried].map((d) => newest(d, updates[d.id])),
   ];
   const urlOf = new Map(endpoints.map((e) => [e.id, e.url]));
-  const reset = () => (setCursors([null]), setKept([]));
+  const reset = () => (pages.reset(), setKept([]));
   return (
     <section aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Recent deliveries</h2>
@@ -494,18 +496,7 @@ function Deliveries({ endpoints }: { endpoints: readonly Endpoint[] }) {
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label="Pages of deliveries">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!data?.webhookDeliveries.pageInfo.hasNextPage}
-          onClick={() => setCursors([...cursors, data!.webhookDeliveries.pageInfo.endCursor])}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager label="Pages of deliveries" pages={pages} pageInfo={data?.webhookDeliveries.pageInfo} />
     </section>
   );
 }

@@ -5,6 +5,7 @@
  */
 import { eq, or } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema.ts';
+import type { ApiKeyRow } from '../../db/rows.ts';
 import { timingSafeEqual } from '../../lib/constantTime.ts';
 import { ipInCidrs } from '../../lib/ipAddress.ts';
 import type { ServiceContext } from '../context.ts';
@@ -16,6 +17,55 @@ import { hashApiKeySecret, SECRET_PATTERN, type ApiKeyEnvironment } from './secr
 const refuse = (code: 'UNAUTHENTICATED' | 'FORBIDDEN', reason: RefusalReason, message: string) =>
   new RequestError(code, message, { reason });
 
+/** The key whose current or previous secret has this hash: from the instance's cache, else from Postgres. */
+async function keyOfHash(ctx: ServiceContext, hash: string, now: number): Promise<ApiKeyRow | undefined> {
+  const cached = ctx.apiKeys.get(hash, now);
+  if (cached) return cached;
+  const [found] = await databaseWork(() =>
+    ctx.db
+      .select()
+      .from(apiKeys)
+      .where(or(eq(apiKeys.secretHash, hash), eq(apiKeys.previousSecretHash, hash)))
+      .limit(1),
+  );
+  if (found) ctx.apiKeys.set(hash, found, now);
+  return found;
+}
+
+const invalid = () => refuse('UNAUTHENTICATED', RefusalReason.API_KEY_INVALID, 'The API key is not valid.');
+
+/**
+ * Why the secret with this hash does not authenticate at `now` (unknown, revoked, expired, or a
+ * rotated-out secret past its grace), or undefined while it does. The checks of one request
+ * (environment, address) are the caller's.
+ */
+function standingRefusal(key: ApiKeyRow | undefined, hash: string, now: number): RequestError | undefined {
+  // The row was found by this hash; comparing again in constant time also guards a stale cache entry.
+  const isCurrent = key !== undefined && timingSafeEqual(key.secretHash, hash);
+  const isPrevious = key !== undefined && !isCurrent && key.previousSecretHash !== null && timingSafeEqual(key.previousSecretHash, hash);
+  if (!key || (!isCurrent && !isPrevious)) return invalid();
+  if (key.revokedAt && key.revokedAt.getTime() <= now) {
+    return refuse('UNAUTHENTICATED', RefusalReason.API_KEY_REVOKED, 'The API key has been revoked.');
+  }
+  if (key.expiresAt && key.expiresAt.getTime() <= now) {
+    return refuse('UNAUTHENTICATED', RefusalReason.API_KEY_EXPIRED, 'The API key has expired.');
+  }
+  if (isPrevious && !(key.previousExpiresAt && key.previousExpiresAt.getTime() > now)) {
+    return refuse('UNAUTHENTICATED', RefusalReason.API_KEY_EXPIRED, 'This secret was replaced by a rotation and its grace period is over.');
+  }
+  return undefined;
+}
+
+/**
+ * Whether an API key a subscription was opened with still authenticates (undefined) or why not:
+ * asked before each event, through the same cache as every request (a revoke on this instance
+ * at once, on another within API_KEY_CACHE_TTL_MS).
+ */
+export async function apiKeyStanding(ctx: ServiceContext, secretHash: string): Promise<RequestError | undefined> {
+  const now = ctx.clock.now();
+  return standingRefusal(await keyOfHash(ctx, secretHash, now), secretHash, now);
+}
+
 /**
  * The principal of an API key secret, or a RequestError saying why not. The lookup runs
  * across organizations (the secret is the only thing the caller has told us), so it reads
@@ -26,35 +76,12 @@ export async function authenticateApiKey(
   secret: string,
   request: { clientIp: string; serverEnvironment: ApiKeyEnvironment },
 ): Promise<Principal> {
-  const invalid = () => refuse('UNAUTHENTICATED', RefusalReason.API_KEY_INVALID, 'The API key is not valid.');
   if (!SECRET_PATTERN.test(secret)) throw invalid();
   const hash = await hashApiKeySecret(secret);
   const now = ctx.clock.now();
-  let key = ctx.apiKeys.get(hash, now);
-  if (!key) {
-    const [found] = await databaseWork(() =>
-      ctx.db
-        .select()
-        .from(apiKeys)
-        .where(or(eq(apiKeys.secretHash, hash), eq(apiKeys.previousSecretHash, hash)))
-        .limit(1),
-    );
-    if (found) ctx.apiKeys.set(hash, found, now);
-    key = found;
-  }
-  // The row was found by this hash; comparing again in constant time also guards a stale cache entry.
-  const isCurrent = key !== undefined && timingSafeEqual(key.secretHash, hash);
-  const isPrevious = key !== undefined && !isCurrent && key.previousSecretHash !== null && timingSafeEqual(key.previousSecretHash, hash);
-  if (!key || (!isCurrent && !isPrevious)) throw invalid();
-  if (key.revokedAt && key.revokedAt.getTime() <= now) {
-    throw refuse('UNAUTHENTICATED', RefusalReason.API_KEY_REVOKED, 'The API key has been revoked.');
-  }
-  if (key.expiresAt && key.expiresAt.getTime() <= now) {
-    throw refuse('UNAUTHENTICATED', RefusalReason.API_KEY_EXPIRED, 'The API key has expired.');
-  }
-  if (isPrevious && !(key.previousExpiresAt && key.previousExpiresAt.getTime() > now)) {
-    throw refuse('UNAUTHENTICATED', RefusalReason.API_KEY_EXPIRED, 'This secret was replaced by a rotation and its grace period is over.');
-  }
+  const key = await keyOfHash(ctx, hash, now);
+  const refusal = standingRefusal(key, hash, now);
+  if (refusal || !key) throw refusal ?? invalid();
   if (key.environment !== request.serverEnvironment) {
     throw refuse(
       'UNAUTHENTICATED',
@@ -70,6 +97,7 @@ export async function authenticateApiKey(
     kind: 'apiKey',
     orgId: key.orgId,
     keyId: key.id,
+    secretHash: hash,
     environment: key.environment,
     tier: key.tier,
     scopes: key.scopes.filter(isScope),

@@ -1,9 +1,10 @@
 /**
  * The audit log: one row per action, written in the same transaction as the action. Postgres
- * makes it append-only and chains each organization's rows by hash (drizzle/0002).
+ * makes it append-only and chains each organization's rows by hash (drizzle/0002, 0022);
+ * verification.ts checks the chain.
  */
-import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Database } from '../../db/client.ts';
+import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../../db/client.ts';
 import type { AuditLogRow } from '../../db/rows.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import { auditLogs } from '../../db/schema.ts';
@@ -17,7 +18,6 @@ export interface AuditEntry {
   resourceType: string;
   resourceId: string;
   data?: Record<string, unknown>;
-  at?: Date;
 }
 
 export async function appendAudit(tx: Transaction | Database, actor: Actor, entries: AuditEntry[]): Promise<void> {
@@ -33,23 +33,22 @@ function auditEntries(entries: AuditEntry[]): SQL {
     resource_type: e.resourceType,
     resource_id: e.resourceId,
     data: e.data ?? {},
-    created_at: e.at ?? null,
   }));
-  return sql`select id, action, resource_type, resource_id, data, created_at from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-    as entry(id text, action text, resource_type text, resource_id text, data jsonb, created_at timestamptz)`;
+  return sql`select id, action, resource_type, resource_id, data from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+    as entry(id text, action text, resource_type text, resource_id text, data jsonb)`;
 }
 
 /**
  * The common table expression of a statement that appends `actor`'s audit rows: one per row
- * `source` answers (in its order, with the columns id, action, resource type, resource id, data
- * and time, in this order; no time is the transaction's). The chain trigger fills in the rest.
+ * `source` answers (in its order, with the columns id, action, resource type, resource id and
+ * data, in this order). The chain trigger fills in the rest, the time included: the database's
+ * clock under the chain's lock, never the caller's.
  */
 export function auditWrites(actor: Actor, source: SQL): SQL {
   return sql`written_audit as (
-      insert into audit_logs (id, org_id, actor_type, actor_id, action, resource_type, resource_id, data, request_id, created_at)
-      select id, ${actor.orgId}, ${actor.type}, ${actor.id}, action, resource_type, resource_id, data, ${actor.requestId},
-             coalesce(created_at, now())
-        from (${source}) as source(id, action, resource_type, resource_id, data, created_at))`;
+      insert into audit_logs (id, org_id, actor_type, actor_id, action, resource_type, resource_id, data, request_id)
+      select id, ${actor.orgId}, ${actor.type}, ${actor.id}, action, resource_type, resource_id, data, ${actor.requestId}
+        from (${source}) as source(id, action, resource_type, resource_id, data))`;
 }
 
 export interface AuditFilter {
@@ -87,45 +86,4 @@ export async function listAuditLogs(
       .limit(options.first + 1),
   );
   return ok({ rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first });
-}
-
-export interface AuditChainVerdict {
-  valid: boolean;
-  checkedRows: number;
-  /** The first row whose hash or link does not match, when the chain is broken. */
-  brokenAt: { id: string; seq: number; reason: 'hash-mismatch' | 'link-mismatch' } | null;
-}
-
-/**
- * Recomputes every hash of the organization's chain in Postgres, with the same function the
- * insert trigger uses, and checks each row links to the one before it.
- */
-export async function verifyAuditChain(ctx: ServiceContext, orgId: string): Promise<AuditChainVerdict> {
-  const result = await tenantWork(ctx, orgId, (tx) =>
-    tx.execute(sql`
-      with chain as (
-        select id, seq, hash, prev_hash,
-               lag(hash) over (order by seq) as previous_hash,
-               audit_log_hash(prev_hash, a) as recomputed
-          from audit_logs a where org_id = ${orgId})
-      select (select count(*) from chain)::int as checked, id, seq::bigint as seq,
-             case when hash is distinct from recomputed then 'hash-mismatch' else 'link-mismatch' end as reason
-        from chain
-       where hash is distinct from recomputed or prev_hash is distinct from previous_hash
-       order by seq limit 1`),
-  );
-  const rows = rowsOf<{
-    checked: number;
-    id: string;
-    seq: string | number;
-    reason: 'hash-mismatch' | 'link-mismatch';
-  }>(result);
-  const broken = rows[0];
-  if (!broken) {
-    const [{ n } = { n: 0 }] = await tenantWork(ctx, orgId, (tx) =>
-      tx.select({ n: count() }).from(auditLogs).where(eq(auditLogs.orgId, orgId)),
-    );
-    return { valid: true, checkedRows: n, brokenAt: null };
-  }
-  return { valid: false, checkedRows: broken.checked, brokenAt: { id: broken.id, seq: Number(broken.seq), reason: broken.reason } };
 }

@@ -15,10 +15,19 @@ import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from '
 import type { Role } from '../principals.ts';
 import { base64url, sha256Hex } from '../../lib/encoding.ts';
 import { databaseWork, tenantWork } from '../database.ts';
+import { bucketSpec, retryAfterSeconds } from '../rateLimits.ts';
+import type { RateLimit } from '../../config/rateLimitPolicy.ts';
+import type { UserRow } from '../../db/rows.ts';
 
 export const REFRESH_TOKEN_TTL_SECONDS = 7 * 86_400;
-/** Sign-in attempts allowed per account and per address, per minute. */
-const LOGIN_ATTEMPTS_PER_MINUTE = 5;
+
+/**
+ * How long an address the account signed in from passes the account's own bound (RATE_LIMITS
+ * `signInAccount`): that bound is the one strangers with many addresses could use up, and the
+ * owner still gets in from hers. The other two bounds (`signInAccountAddress`, `signInAddress`)
+ * are an attacker's own to spend.
+ */
+export const KNOWN_ADDRESS_SECONDS = 30 * 86_400;
 
 export interface SignedIn {
   accessToken: string;
@@ -28,20 +37,40 @@ export interface SignedIn {
   user: { id: string; orgId: string; email: string; role: Role };
 }
 
-const normaliseEmail = (email: string) => email.trim().toLowerCase();
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-async function limitLogin(ctx: ServiceContext, bucket: string) {
-  const result = await guarded('The rate limiter', () =>
-    ctx.rateLimiter.take(`login:${bucket}`, { capacity: LOGIN_ATTEMPTS_PER_MINUTE, refillPerSecond: LOGIN_ATTEMPTS_PER_MINUTE / 60 }),
-  );
-  if (!result.allowed) {
-    const retryAfter = Math.ceil(result.retryAfterMs / 1000);
-    throw new RequestError('RATE_LIMITED', `Too many sign-in attempts; try again in ${retryAfter} s.`, { retryAfter });
-  }
+/** Takes one attempt from a bucket; the refusal to throw when it is empty, or undefined. */
+async function attempt(ctx: ServiceContext, bucket: string, limit: RateLimit): Promise<RequestError | undefined> {
+  const result = await guarded('The rate limiter', () => ctx.rateLimiter.take(`login:${bucket}`, bucketSpec(limit)));
+  if (result.allowed) return undefined;
+  const retryAfter = retryAfterSeconds(result);
+  return new RequestError('RATE_LIMITED', `Too many sign-in attempts; try again in ${retryAfter} s.`, { retryAfter });
+}
+
+const fromAddress = (ctx: ServiceContext, clientIp: string) => attempt(ctx, `address:${clientIp}`, ctx.config.rateLimits.signInAddress);
+
+/**
+ * Single sign-on's bound: the address's alone, shared with password sign-in. A token proves
+ * itself by signature, so there is no account to guess at; what a stranger can spend is the
+ * verification, and a look-up of the issuer's key set when the token names a key it lacks.
+ */
+export async function limitSignInFromAddress(ctx: ServiceContext, clientIp: string): Promise<void> {
+  const refused = await fromAddress(ctx, clientIp);
+  if (refused) throw refused;
+}
+
+async function limitSignIn(ctx: ServiceContext, email: string, clientIp: string): Promise<void> {
+  const limits = ctx.config.rateLimits;
+  const refused =
+    (await attempt(ctx, `account-address:${email}|${clientIp}`, limits.signInAccountAddress)) ?? (await fromAddress(ctx, clientIp));
+  if (refused) throw refused;
+  const accountRefused = await attempt(ctx, `account:${email}`, limits.signInAccount);
+  // Asked alike for every email, an account or not, so the answer tells nothing of which exist.
+  if (accountRefused && !(await guarded('The sign-in store', () => ctx.signIns.knowsAddress(email, clientIp)))) throw accountRefused;
 }
 
 async function issueTokens(ctx: ServiceContext, user: SignedIn['user'], familyId: string, tx: Transaction): Promise<SignedIn> {
-  const access = await ctx.accessTokens.issue({ sub: user.id, org: user.orgId, roles: [user.role] });
+  const access = await ctx.accessTokens.issue({ sub: user.id, org: user.orgId, roles: [user.role], sid: familyId });
   const refreshToken = `rt_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
   const refreshTokenExpiresAt = new Date(ctx.clock.now() + REFRESH_TOKEN_TTL_SECONDS * 1000);
   await tx.insert(refreshTokens).values({
@@ -55,6 +84,13 @@ async function issueTokens(ctx: ServiceContext, user: SignedIn['user'], familyId
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
 }
 
+/**
+ * A wrong password and an unknown email cost the same: one lookup, one scrypt (against a dummy
+ * hash when there is no account), and no write in any organization. A failed sign-in of a real
+ * account used to add a row to its audit log in a tenant transaction, and that extra work told
+ * a stranger with a stopwatch which emails have accounts; failures are counted by the limiter
+ * and logged alike instead. Only a success does tenant work.
+ */
 export async function login(
   ctx: ServiceContext,
   input: { email: string; password: string },
@@ -62,44 +98,57 @@ export async function login(
   requestId: string,
 ): Promise<Result<SignedIn, InvalidCredentials>> {
   const email = normaliseEmail(input.email);
-  await limitLogin(ctx, `ip:${clientIp}`);
-  await limitLogin(ctx, `account:${email}`);
+  await limitSignIn(ctx, email, clientIp);
   const [user] = await databaseWork(() => ctx.db.select().from(users).where(eq(users.email, email)));
-  const valid = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !valid) {
-    if (user) {
-      const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
-      await tenantWork(ctx, user.orgId, (tx) =>
-        appendAudit(tx, actor, [{ action: 'user.login_failed', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]),
-      );
-    } else {
-      ctx.log.info('sign-in for an unknown account', { ip: clientIp });
-    }
+  // A user of single sign-on has no password: the dummy costs the same and matches nothing.
+  const passwordHash = user?.passwordHash;
+  const valid = await verifyPassword(input.password, passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !passwordHash || !valid) {
+    ctx.log.info('sign-in refused', { ip: clientIp, requestId });
     return err(new InvalidCredentials());
   }
-  const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
-  const actor: Actor = { type: 'user', id: user.id, orgId: user.orgId, requestId };
   // The one moment the password is known: a hash of older parameters is made again with today's.
-  const rehashed = needsRehash(user.passwordHash) ? await hashPassword(input.password) : undefined;
-  return ok(
-    await tenantWork(ctx, user.orgId, async (tx) => {
-      if (rehashed) {
-        // Conditional on the hash it replaces, so a password changed meanwhile is not undone.
-        await tx
-          .update(users)
-          .set({ passwordHash: rehashed })
-          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
-      }
-      await appendAudit(tx, actor, [{ action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } }]);
-      return issueTokens(ctx, view, newId('rtf'), tx);
-    }),
-  );
+  const rehashed = needsRehash(passwordHash) ? await hashPassword(input.password) : undefined;
+  const signedIn = await startSignIn(ctx, viewOf(user), async (tx) => {
+    if (rehashed) {
+      // Conditional on the hash it replaces, so a password changed meanwhile is not undone.
+      await tx
+        .update(users)
+        .set({ passwordHash: rehashed })
+        .where(and(eq(users.id, user.id), eq(users.passwordHash, passwordHash)));
+    }
+    await appendAudit(tx, actorOf(user, requestId), [
+      { action: 'user.logged_in', resourceType: 'user', resourceId: user.id, data: { ip: clientIp } },
+    ]);
+  });
+  await guarded('The sign-in store', () => ctx.signIns.rememberAddress(email, clientIp, KNOWN_ADDRESS_SECONDS));
+  return ok(signedIn);
+}
+
+export const actorOf = (user: UserRow, requestId: string | null): Actor => ({ type: 'user', id: user.id, orgId: user.orgId, requestId });
+export const viewOf = (user: UserRow): SignedIn['user'] => ({ id: user.id, orgId: user.orgId, email: user.email, role: user.role });
+
+/**
+ * A new sign-in session of a user whose credentials were proven (by `login`, or by whatever
+ * stands in for the password, like a test harness): tokens of a new refresh-token family, plus
+ * the caller's own writes in the same transaction.
+ */
+export function startSignIn(
+  ctx: ServiceContext,
+  user: SignedIn['user'],
+  alsoInTransaction: (tx: Transaction) => Promise<void> = async () => {},
+): Promise<SignedIn> {
+  return tenantWork(ctx, user.orgId, async (tx) => {
+    await alsoInTransaction(tx);
+    return issueTokens(ctx, user, newId('rtf'), tx);
+  });
 }
 
 /**
- * A signed-in user replaces their password, proving the current one. Every refresh token of the
- * user is revoked (their other sign-ins end when their access tokens do, within the hour) and the
- * caller gets a new sign-in. Limited like sign-in, per account, against guessing the current one.
+ * A signed-in user replaces their password, proving the current one. Every sign-in session of
+ * the user ends (refresh tokens revoked, access tokens refused from then on, the caller's own
+ * included) and the caller gets a new sign-in. Limited like sign-in from one address, per
+ * account, against guessing the current password.
  */
 export async function changePassword(
   ctx: ServiceContext,
@@ -110,28 +159,34 @@ export async function changePassword(
   const userId = actor.id;
   const invalid = passwordProblem(input.newPassword, 'newPassword');
   if (invalid) return err(invalid);
-  await limitLogin(ctx, `account-id:${userId}`);
+  const refused = await attempt(ctx, `account-id:${userId}`, ctx.config.rateLimits.signInAccountAddress);
+  if (refused) throw refused;
   const [user] = await tenantWork(ctx, actor.orgId, (tx) => tx.select().from(users).where(eq(users.id, userId)));
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+  if (user && !user.passwordHash) return err(new InvalidCredentials('This account signs in through single sign-on; it has no password.'));
+  const currentHash = user?.passwordHash;
+  if (!user || !currentHash || !(await verifyPassword(input.currentPassword, currentHash))) {
     return err(new InvalidCredentials('The current password is not correct.'));
   }
   const passwordHash = await hashPassword(input.newPassword);
-  const view = { id: user.id, orgId: user.orgId, email: user.email, role: user.role };
+  let ended: string[] = [];
   const changed = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .update(users)
       .set({ passwordHash })
-      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, currentHash)))
       .returning({ id: users.id });
     // Another change won the race: this one proved a password that is no longer current.
     if (!row) return undefined;
-    await tx
+    const revoked = await tx
       .update(refreshTokens)
       .set({ revokedAt: new Date(ctx.clock.now()) })
-      .where(and(eq(refreshTokens.userId, user.id), isNull(refreshTokens.revokedAt)));
+      .where(and(eq(refreshTokens.userId, user.id), isNull(refreshTokens.revokedAt)))
+      .returning({ familyId: refreshTokens.familyId });
+    ended = [...new Set(revoked.map((r) => r.familyId))];
     await appendAudit(tx, actor, [{ action: 'user.password_changed', resourceType: 'user', resourceId: user.id }]);
-    return issueTokens(ctx, view, newId('rtf'), tx);
+    return issueTokens(ctx, viewOf(user), newId('rtf'), tx);
   });
+  await ctx.signInSessions.end(ended);
   return changed ? ok(changed) : err(new InvalidCredentials('The current password is not correct.'));
 }
 
@@ -164,12 +219,18 @@ export async function refreshSession(
     }
     const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
     if (!user) return undefined;
-    return issueTokens(ctx, { id: user.id, orgId: user.orgId, email: user.email, role: user.role }, row.familyId, tx);
+    return issueTokens(ctx, viewOf(user), row.familyId, tx);
   });
-  return outcome ? ok(outcome) : err(new InvalidCredentials('The refresh token was already used; its whole family is now revoked.'));
+  if (outcome) return ok(outcome);
+  await ctx.signInSessions.end([row.familyId]);
+  return err(new InvalidCredentials('The refresh token was already used; its whole family is now revoked.'));
 }
 
-/** Ends the refresh-token family of this token; access tokens run out within their hour. */
+/**
+ * Ends the sign-in session of this refresh token: its family revoked, its access tokens refused
+ * from then on. Called again for an ended session it ends it again, so a logout answered
+ * SERVICE_UNAVAILABLE (the sign-in store away after Postgres recorded it) can simply be retried.
+ */
 export async function logout(ctx: ServiceContext, refreshToken: string, requestId: string): Promise<boolean> {
   const [row] = await databaseWork(async () =>
     ctx.db
@@ -186,6 +247,7 @@ export async function logout(ctx: ServiceContext, refreshToken: string, requestI
       .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
     await appendAudit(tx, actor, [{ action: 'user.logged_out', resourceType: 'user', resourceId: row.userId }]);
   });
+  await ctx.signInSessions.end([row.familyId]);
   return true;
 }
 

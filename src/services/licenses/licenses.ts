@@ -2,7 +2,7 @@
  * Licenses: creation (the key is shown once), changes that reach the seat path at once, reads,
  * and resolving a key to its license for the seat operations.
  */
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
 import { licenses } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
 import type { LeasingStrategy, LicenseTerms, OverageStrategy } from '../../stores/seats/contract.ts';
@@ -12,6 +12,7 @@ import { endOpenSessions } from '../sessions/sessions.ts';
 import type { Actor, ServiceContext } from '../context.ts';
 import { err, guarded, InvalidInput, LicenseNotFound, ok, type Result } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
+import { DAY_MS } from '../../lib/clock.ts';
 import type { ResolvedKey } from '../context.ts';
 import { databaseWork, tenantWork } from '../database.ts';
 import { checkMeters, meterTerms, type MeterInput } from './meterDefinitions.ts';
@@ -32,6 +33,12 @@ export interface LicenseInput {
   maxProcessesPerMachine?: number | null;
   lingerSeconds?: number | null;
   queue?: SeatQueuePolicy | null;
+  /** null = unlimited */
+  maxDeactivationsPerMonth?: number | null;
+  /** 0 = no borrowing */
+  maxBorrowDays?: number | null;
+  /** null = no bound beyond maxSeats */
+  maxBorrowedSeats?: number | null;
 }
 
 /** The seat queue of a license as the API sets and shows it. */
@@ -57,9 +64,17 @@ export interface LicensePatch {
   maxProcessesPerMachine?: number | null;
   lingerSeconds?: number;
   queue?: SeatQueuePolicy;
+  /** null = unlimited */
+  maxDeactivationsPerMonth?: number | null;
+  maxBorrowDays?: number;
+  /** null = no bound beyond maxSeats */
+  maxBorrowedSeats?: number | null;
   /** Replaces the license's meters; counts of meters kept go on. */
   meters?: MeterInput[];
 }
+
+/** The longest any license lets a seat be borrowed for. */
+export const MAX_BORROW_DAYS = 365;
 
 const LIMITS = {
   tier: 64,
@@ -72,6 +87,8 @@ const LIMITS = {
   queueMaxLength: 100_000,
   queueClaimSeconds: 3_600,
   metadataBytes: 16_384,
+  maxDeactivationsPerMonth: 1_000_000,
+  maxBorrowDays: MAX_BORROW_DAYS,
 };
 
 function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined {
@@ -91,6 +108,18 @@ function validate(input: LicensePatch | LicenseInput): InvalidInput | undefined 
     return new InvalidInput('maxMachines must be at least 1 (or null for unlimited)', 'maxMachines');
   if (input.maxProcessesPerMachine != null && input.maxProcessesPerMachine < 1) {
     return new InvalidInput('maxProcessesPerMachine must be at least 1 (or null for unlimited)', 'maxProcessesPerMachine');
+  }
+  if (input.maxDeactivationsPerMonth != null && (input.maxDeactivationsPerMonth < 0 || input.maxDeactivationsPerMonth > LIMITS.maxDeactivationsPerMonth)) {
+    return new InvalidInput(
+      `maxDeactivationsPerMonth must be between 0 and ${LIMITS.maxDeactivationsPerMonth} (or null for unlimited)`,
+      'maxDeactivationsPerMonth',
+    );
+  }
+  if (input.maxBorrowDays != null && (input.maxBorrowDays < 0 || input.maxBorrowDays > LIMITS.maxBorrowDays)) {
+    return new InvalidInput(`maxBorrowDays must be between 0 and ${LIMITS.maxBorrowDays}`, 'maxBorrowDays');
+  }
+  if (input.maxBorrowedSeats != null && input.maxBorrowedSeats < 0) {
+    return new InvalidInput('maxBorrowedSeats must be at least 0 (or null for no bound beyond maxSeats)', 'maxBorrowedSeats');
   }
   if (input.leaseSeconds != null && (input.leaseSeconds < 1 || input.leaseSeconds > LIMITS.leaseSeconds)) {
     return new InvalidInput(`leaseSeconds must be between 1 and ${LIMITS.leaseSeconds}`, 'leaseSeconds');
@@ -137,6 +166,8 @@ export function licenseTerms(license: LicenseRow): LicenseTerms {
     maxProcessesPerMachine: license.maxProcessesPerMachine,
     lingerMs: license.lingerSeconds * 1000,
     queue: { enabled: license.queueEnabled, maxLength: license.queueMaxLength, claimMs: license.queueClaimSeconds * 1000 },
+    maxBorrowMs: license.maxBorrowDays * DAY_MS,
+    maxBorrowedSeats: license.maxBorrowedSeats,
   };
 }
 
@@ -180,6 +211,9 @@ export async function createLicense(
         leasingStrategy: input.leasingStrategy ?? 'PER_MACHINE',
         maxProcessesPerMachine: input.maxProcessesPerMachine ?? null,
         lingerSeconds: input.lingerSeconds ?? 0,
+        maxDeactivationsPerMonth: input.maxDeactivationsPerMonth ?? null,
+        maxBorrowDays: input.maxBorrowDays ?? 0,
+        maxBorrowedSeats: input.maxBorrowedSeats ?? null,
         ...queueColumns(input.queue),
         meters,
       })
@@ -287,14 +321,20 @@ export async function changeLicenseLifecycle(
       to: status,
       reason: options.reason ?? null,
     });
-    if (endsSessions) await endOpenSessions(tx, actor, { licenseId: id }, now);
+    // Ended with the license's change, before the seat store applies it: their events carry the
+    // count that step leaves, none used, since a license that is not active holds no seat.
+    if (endsSessions) {
+      await endOpenSessions(tx, actor, { licenseId: id }, now, { licenseId: id, used: 0, max: row.maxSeats, changedAt: now });
+    }
     return row;
   });
   // Someone else changed the status between our read and our write: report the fresh state.
   if (!license) return changeLicenseLifecycle(ctx, actor, id, action, options);
   const applied = await applyTerms(ctx, license);
-  if (endsSessions && applied && applied.endedSessionIds.length > 0) {
-    await tenantWork(ctx, actor.orgId, (tx) => endOpenSessions(tx, actor, { sessionIds: applied.endedSessionIds }, now));
+  // A seat granted between that transaction and the store's change has its row written since:
+  // the store holds no lease of the license now, so any row still open is one of those.
+  if (endsSessions && applied) {
+    await tenantWork(ctx, actor.orgId, (tx) => endOpenSessions(tx, actor, { licenseId: id }, now, applied.seats));
   }
   return ok(license);
 }
@@ -303,6 +343,13 @@ export async function getLicense(ctx: ServiceContext, orgId: string, id: string)
   if (!isId('lic', id)) return undefined;
   const [row] = await tenantWork(ctx, orgId, (tx) => tx.select().from(licenses).where(eq(licenses.id, id)));
   return row;
+}
+
+/** Those of `ids` that are licenses of the organization. */
+export async function licensesAmong(ctx: ServiceContext, orgId: string, ids: readonly string[]): Promise<LicenseRow[]> {
+  const wellFormed = ids.filter((id) => isId('lic', id));
+  if (wellFormed.length === 0) return [];
+  return tenantWork(ctx, orgId, (tx) => tx.select().from(licenses).where(inArray(licenses.id, wellFormed)));
 }
 
 export interface LicenseFilter {
@@ -338,8 +385,8 @@ export async function listLicenses(
 export async function resolveLicenseKey(ctx: ServiceContext, key: string): Promise<ResolvedKey | undefined> {
   const cached = ctx.licenseKeys.cached(key);
   if (cached) return cached;
-  if (!(await ctx.licenseKeys.isWellFormed(key))) return undefined;
-  const hash = await ctx.licenseKeys.hash(key);
+  const hash = await ctx.licenseKeys.lookupHash(key);
+  if (hash === undefined) return undefined;
   const [row] = await databaseWork(() =>
     ctx.db.select({ licenseId: licenses.id, orgId: licenses.orgId }).from(licenses).where(eq(licenses.keyHash, hash)),
   );

@@ -9,7 +9,7 @@
 import { and, count, eq } from 'drizzle-orm';
 import { licenses, machines } from '../../db/schema.ts';
 import type { LicenseRow } from '../../db/rows.ts';
-import type { ServiceContext } from '../context.ts';
+import type { SeatCaller, ServiceContext } from '../context.ts';
 import { err, InvalidInput, ok, type Result } from '../errors.ts';
 import { resolveLicenseKey } from './licenses.ts';
 import { checkFingerprint } from './fingerprints.ts';
@@ -126,7 +126,12 @@ async function decide(
   return { code: missing.length > 0 ? 'ENTITLEMENTS_MISSING' : 'VALID', missing };
 }
 
-export async function validateLicense(ctx: ServiceContext, input: ValidationInput): Promise<Result<LicenseValidation, InvalidInput>> {
+/** Checks a license and answers signed; each check of a license this server issued goes to the verification log. */
+export async function validateLicense(
+  ctx: ServiceContext,
+  input: ValidationInput,
+  caller: SeatCaller,
+): Promise<Result<LicenseValidation, InvalidInput>> {
   const invalid = checkValidationInput(input);
   if (invalid) return err(invalid);
   const resolved = await resolveLicenseKey(ctx, input.licenseKey);
@@ -149,6 +154,15 @@ export async function validateLicense(ctx: ServiceContext, input: ValidationInpu
       iat,
     },
     expiresAtSeconds: iat + VALIDATION_TTL_SECONDS,
+  });
+  ctx.verifications.record({
+    licenseId: license.id,
+    at: new Date(ctx.clock.now()),
+    operation: 'validateLicense',
+    result: code,
+    address: caller.clientIp,
+    origin: caller.origin,
+    fingerprint: input.fingerprint ?? null,
   });
   return ok({ valid: code === 'VALID', code, license, missingEntitlements: missing, signed });
 }

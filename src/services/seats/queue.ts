@@ -8,6 +8,7 @@ import { queueChannel, type QueueTicket } from '../../stores/seats/contract.ts';
 import type { SeatCaller, ServiceContext } from '../context.ts';
 import { err, InvalidInput, LicenseNotFound, ok, QueueTicketExpired, QueueTicketNotFound, type Result } from '../errors.ts';
 import { observed, type SeatCallFacts } from './outcomes.ts';
+import { recordTicketEnded } from './queueRecord.ts';
 import {
   acquire,
   grantOutcome,
@@ -64,6 +65,10 @@ function ticketCall(
     async (facts) => {
       const ticket = await ticketOf(ctx, input, action, facts, caller);
       if (!ticket.ok) return ticket;
+      if (action === 'leave' && ticket.value.status === 'LEFT') {
+        const actor = { type: 'license' as const, id: ticket.value.licenseId, orgId: facts.orgId!, requestId: caller.requestId };
+        await recordTicketEnded(ctx, actor, ticket.value.ticketId, 'LEFT');
+      }
       return ticket.value.status === 'EXPIRED' ? err(new QueueTicketExpired()) : ok(ticketView(ticket.value));
     },
     (ticket) => ({ kind: 'ticket', ticketId: ticket.id, status: ticket.status }),
@@ -97,7 +102,7 @@ export function claimQueuedSeat(
       if (!ticket.ok) return ticket;
       if (!isOpen(ticket.value)) return err(new QueueTicketExpired());
       const { fingerprint, userId, processId } = ticket.value;
-      return acquire(ctx, { licenseKey: input.licenseKey, fingerprint, userId, processId }, caller, facts, input.ticketId);
+      return acquire(ctx, { licenseKey: input.licenseKey, fingerprint, userId, processId }, caller, facts, { claimTicketId: input.ticketId });
     },
     grantOutcome,
   );

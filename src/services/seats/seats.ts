@@ -12,10 +12,12 @@ import {
   type QueueTicket,
   type RateLimited,
   type SeatCount,
+  type SeatCountDetail,
 } from '../../stores/seats/contract.ts';
 import { subscriptionStream } from '../../lib/asyncIterators.ts';
 import { inTenantStatement } from '../../db/tenant.ts';
 import { announceSeatLimitReached } from './limitReached.ts';
+import { recordTicketEnded, ticketQueued } from './queueRecord.ts';
 import type { Actor, ResolvedKey, SeatCaller, SeatOutcomeKind, ServiceContext } from '../context.ts';
 import { observed, type SeatCallFacts } from './outcomes.ts';
 import {
@@ -34,11 +36,12 @@ import {
   TooManyProcesses,
   QueueTicketExpired,
   QueueTicketNotFound,
+  BorrowNotAllowed,
   type LicenseError,
   type Result,
 } from '../errors.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import { getLicense, resolveLicenseKey } from '../licenses/licenses.ts';
+import { getLicense, MAX_BORROW_DAYS, resolveLicenseKey } from '../licenses/licenses.ts';
 import { checkClientId, checkFingerprint } from '../licenses/fingerprints.ts';
 import { loadLicenseSeats } from './loading.ts';
 import { rateLimitedError, type SeatRateLimit } from '../rateLimits.ts';
@@ -48,6 +51,7 @@ import {
   findSession,
   getSession,
   sessionFromRow,
+  sessionBorrowed,
   sessionStarted,
   type EndReason,
   type SessionView,
@@ -55,6 +59,7 @@ import {
 import { signDocument, type SignedDocument } from '../signing/documents.ts';
 import { DocumentType } from '../../lib/jws.ts';
 import { databaseWork, tenantWork } from '../database.ts';
+import { DAY_MS } from '../../lib/clock.ts';
 
 export type SignedLease = SignedDocument;
 
@@ -101,7 +106,7 @@ export async function withLoadedLicense<T extends { kind: string; rate?: TakeRes
 
 function signLease(
   ctx: ServiceContext,
-  session: { id: string; licenseId: string; fingerprint: string; overage: boolean },
+  session: { id: string; licenseId: string; fingerprint: string; overage: boolean; borrowedUntil?: Date | null },
   nowMs: number,
   expiresAtMs: number,
   terms: LeaseTerms,
@@ -116,6 +121,8 @@ function signLease(
       tier: terms.tier,
       features: terms.features,
       overage: session.overage,
+      // A borrowed lease is told apart offline: it lasts its borrow, with no heartbeat.
+      ...(session.borrowedUntil ? { borrowed: true } : {}),
       iat: Math.floor(nowMs / 1000),
       ...(terms.licenseExpiresAtMs !== null ? { lexp: Math.floor(terms.licenseExpiresAtMs / 1000) } : {}),
     },
@@ -141,7 +148,8 @@ export type AcquireError =
   | TooManyMachines
   | TooManyProcesses
   | QueueTicketNotFound
-  | QueueTicketExpired;
+  | QueueTicketExpired
+  | BorrowNotAllowed;
 
 /** A queue ticket as the API shows it. */
 export interface QueueTicketView {
@@ -192,15 +200,17 @@ export const grantOutcome = (answer: SeatGranted | SeatQueued): SeatOutcomeKind 
 
 /**
  * An acquire; with `claimTicketId`, the claim of the seat set aside for that ticket, for the
- * ticket's holder (the input's fingerprint and ids are then the ticket's).
+ * ticket's holder (the input's fingerprint and ids are then the ticket's); with `borrowMs`, a
+ * borrow of the seat for that long (a holder's live lease becomes the borrow).
  */
 export async function acquire(
   ctx: ServiceContext,
   input: AcquireInput,
   caller: SeatCaller,
   facts: SeatCallFacts,
-  claimTicketId?: string,
+  options: { claimTicketId?: string; borrowMs?: number } = {},
 ): Promise<Result<SeatGranted | SeatQueued, AcquireError>> {
+  const { claimTicketId, borrowMs } = options;
   const invalid = checkAcquireInput(input);
   if (invalid) return err(invalid);
   const license = await licenseOfKey(ctx, input.licenseKey, facts);
@@ -208,15 +218,22 @@ export async function acquire(
   const { licenseId } = license;
 
   const sessionId = newId('ses');
+  const queueTicketId = input.queue ? newId('qtk') : undefined;
   const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
     ctx.seats.acquire(licenseId, sessionId, input.fingerprint, rate, {
       userId: input.userId,
       processId: input.processId,
-      ...(input.queue ? { queueTicketId: newId('qtk') } : {}),
+      ...(queueTicketId ? { queueTicketId } : {}),
       ...(claimTicketId ? { claimTicketId } : {}),
+      ...(borrowMs !== undefined ? { borrowMs } : {}),
     }),
   );
-  if (outcome.kind === 'queued') return ok({ ticket: ticketView(outcome.ticket), seats: outcome.seats });
+  const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId: caller.requestId };
+  if (outcome.kind === 'queued') {
+    // A holder already in line is answered its ticket; a new one is in the record before the answer.
+    if (outcome.ticket.ticketId === queueTicketId) await recordQueued(ctx, actor, outcome.ticket, outcome.seats);
+    return ok({ ticket: ticketView(outcome.ticket), seats: outcome.seats });
+  }
   if (outcome.kind === 'refused') {
     switch (outcome.reason) {
       case 'NO_SEATS':
@@ -234,6 +251,16 @@ export async function acquire(
         return err(new QueueTicketNotFound());
       case 'TICKET_ENDED':
         return err(new QueueTicketExpired());
+      case 'BORROW_NOT_ALLOWED':
+        return err(
+          new BorrowNotAllowed(
+            outcome.limit
+              ? `The license lets a seat be borrowed for at most ${outcome.limit / DAY_MS} days.`
+              : 'The license does not let seats be borrowed.',
+          ),
+        );
+      case 'TOO_MANY_BORROWED':
+        return err(new BorrowNotAllowed(`All ${outcome.limit} seats the license lets be borrowed at once are borrowed.`));
       default:
         return err(licenseError(outcome.reason));
     }
@@ -252,10 +279,16 @@ export async function acquire(
     overage: outcome.overage,
     userId: input.userId ?? null,
     processId: input.processId ?? null,
+    borrowedUntil: outcome.borrowed ? expiresAt : null,
+    // A renewed session keeps what it said when it started: read from its row when asked for.
+    clientInfo: outcome.renewed ? undefined : (input.clientInfo ?? null),
   };
 
   if (outcome.renewed) {
-    ctx.heartbeats.record(session.id, now, expiresAt);
+    if (borrowMs !== undefined) {
+      // The holder's live lease became a borrow: Postgres records its new end at once.
+      await databaseWork(() => inTenantStatement(ctx.db, license.orgId, sessionBorrowed(actor, session, outcome.seats)));
+    } else ctx.heartbeats.record(session.id, now, expiresAt);
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
     return ok({ session, lease, seats: outcome.seats, renewed: true });
   }
@@ -263,7 +296,6 @@ export async function acquire(
   // A new seat is held in the store from here on: any failure below must give it back.
   try {
     const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
-    const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId: caller.requestId };
     await inTenantStatement(
       ctx.db,
       license.orgId,
@@ -273,6 +305,7 @@ export async function acquire(
         { clientInfo: input.clientInfo, newMachine: outcome.newMachine, seats: outcome.seats },
       ),
     );
+    if (claimTicketId) await recordTicketEnded(ctx, actor, claimTicketId, 'CLAIMED');
     return ok({ session: { ...session, startedAt: now }, lease, seats: outcome.seats, renewed: false });
   } catch (error) {
     await ctx.seats.release(licenseId, session.id, outcome.newMachine).catch((releaseError: unknown) => {
@@ -283,7 +316,47 @@ export async function acquire(
   }
 }
 
-export type SeatRenewed = { session: SessionView; lease: SignedLease };
+/** Records a ticket the store just opened; if Postgres cannot, the ticket leaves the line again and the caller hears SERVICE_UNAVAILABLE. */
+async function recordQueued(ctx: ServiceContext, actor: Actor, ticket: QueueTicket, seats: SeatCount): Promise<void> {
+  try {
+    await inTenantStatement(ctx.db, actor.orgId, ticketQueued(actor, ticket, new Date(ctx.clock.now()), seats));
+  } catch (error) {
+    await ctx.seats.ticket(ticket.licenseId, ticket.ticketId, 'leave').catch((leaveError: unknown) => {
+      ctx.log.error('could not take a ticket out of the line after a failed write', { ticketId: ticket.ticketId, error: String(leaveError) });
+    });
+    throw serviceUnavailable('The database', error);
+  }
+}
+
+/**
+ * Borrows a seat for offline use: a lease that lives `days` (at most the license's maxBorrowDays,
+ * never past its expiry) without heartbeats, counted against maxSeats and maxBorrowedSeats until
+ * then or until it is returned. A machine that holds a live lease borrows that lease.
+ */
+export function borrowSeat(
+  ctx: ServiceContext,
+  input: Omit<AcquireInput, 'queue'> & { days: number },
+  caller: SeatCaller,
+): Promise<Result<SeatGranted, AcquireError>> {
+  return observed(
+    ctx,
+    'borrow',
+    caller,
+    input.fingerprint,
+    async (facts): Promise<Result<SeatGranted, AcquireError>> => {
+      if (!Number.isInteger(input.days) || input.days < 1 || input.days > MAX_BORROW_DAYS) {
+        return err(new InvalidInput(`days must be a whole number from 1 to ${MAX_BORROW_DAYS}`, 'days'));
+      }
+      const result = await acquire(ctx, input, caller, facts, { borrowMs: input.days * DAY_MS });
+      if (result.ok && 'ticket' in result.value) throw new Error('a borrow never waits in line');
+      return result as Result<SeatGranted, AcquireError>;
+    },
+    grantOutcome,
+  );
+}
+
+/** `lease` signs when first asked for: a heartbeat whose operation does not select it costs no signature. */
+export type SeatRenewed = { session: SessionView; lease: () => Promise<SignedLease> };
 
 export function heartbeatSeat(
   ctx: ServiceContext,
@@ -336,32 +409,40 @@ async function heartbeat(
     endReason: null,
     overage: outcome.overage,
   };
-  const lease = await signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms);
+  let signed: Promise<SignedLease> | undefined;
+  const lease = () => (signed ??= signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms));
   return ok({ session, lease });
 }
 
 export type SeatReleased = { session: SessionView; seats: SeatCount };
 
-export function releaseSeat(
-  ctx: ServiceContext,
-  input: { licenseKey: string; sessionId: string },
-  caller: SeatCaller,
-): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> {
-  return observed(
-    ctx,
-    'release',
-    caller,
-    null,
-    (facts) => release(ctx, input, caller, facts),
-    (released) => ({ kind: 'released', sessionId: released.session.id, seats: released.seats }),
-  );
-}
+/** The end of a seat by its client: `release` lets the seat linger for its holder (lingerSeconds); `return` gives a borrowed seat back at once. */
+const clientEnd =
+  (operation: 'release' | 'return') =>
+  (
+    ctx: ServiceContext,
+    input: { licenseKey: string; sessionId: string },
+    caller: SeatCaller,
+  ): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> =>
+    observed(
+      ctx,
+      operation,
+      caller,
+      null,
+      (facts) => release(ctx, input, caller, facts, operation === 'release'),
+      (released) => ({ kind: 'released', sessionId: released.session.id, seats: released.seats }),
+    );
+
+export const releaseSeat = clientEnd('release');
+/** A borrowed seat given back before its borrow ends is recorded as `seat.returned`. */
+export const returnSeat = clientEnd('return');
 
 async function release(
   ctx: ServiceContext,
   input: { licenseKey: string; sessionId: string },
   caller: SeatCaller,
   facts: SeatCallFacts,
+  linger: boolean,
 ): Promise<Result<SeatReleased, InvalidInput | LicenseNotFound | SessionNotFound>> {
   const invalid = checkSessionId(input.sessionId);
   if (invalid) return err(invalid);
@@ -370,7 +451,7 @@ async function release(
   const { licenseId } = license;
 
   const outcome = await withLoadedLicense(ctx, licenseId, caller.rateLimit, (rate) =>
-    ctx.seats.release(licenseId, input.sessionId, false, rate, { linger: true }),
+    ctx.seats.release(licenseId, input.sessionId, false, rate, { linger }),
   );
   const { seats } = outcome;
   let end: { endedAt: Date; reason: EndReason };
@@ -387,7 +468,9 @@ async function release(
       row.expiresAt <= seats.changedAt ? { endedAt: row.expiresAt, reason: 'EXPIRED' } : { endedAt: seats.changedAt, reason: 'RELEASED' };
   }
   const actor: Actor = { type: 'license', id: licenseId, orgId: license.orgId, requestId: caller.requestId };
-  const [ended] = await databaseWork(() => endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason));
+  const [ended] = await databaseWork(() =>
+    endSessionsInTenant(ctx.db, actor, [{ id: input.sessionId, endedAt: end.endedAt }], end.reason, seats),
+  );
   // Not ended here: someone else ended it first (the sweeper, a revoke), or its acquire has not committed yet.
   const session = ended ?? (await findSession(ctx, licenseId, input.sessionId));
   if (!session) return err(new SessionNotFound());
@@ -395,7 +478,7 @@ async function release(
   return ok({ session: sessionFromRow(session), seats });
 }
 
-export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCount> {
+export async function seatCount(ctx: ServiceContext, licenseId: string): Promise<SeatCountDetail> {
   const read = async () => {
     const count = await ctx.seats.count(licenseId);
     return count ? { kind: 'counted' as const, count } : { kind: 'unloaded' as const };
@@ -405,10 +488,21 @@ export async function seatCount(ctx: ServiceContext, licenseId: string): Promise
 }
 
 /**
+ * Whether a published count tells a subscriber that holds `known` (the last count it was told)
+ * anything: a count published before `known` was read, or `known` again (published by the read's
+ * own reload, or once for the line and once for the seats by the same change), does not.
+ */
+export function tellsNews(count: SeatCount, known: SeatCount | undefined): boolean {
+  if (!known) return true;
+  const older = count.changedAt < known.changedAt;
+  const repeat = count.changedAt.getTime() === known.changedAt.getTime() && count.used === known.used && count.max === known.max;
+  return !older && !repeat;
+}
+
+/**
  * The license's seat count now, then every change, for a subscriber of its organization.
  * Attaches first, then reads the current count, so no change can fall between the two; a
- * change published before the read (or the read's own reload) may still arrive after it, and
- * is skipped.
+ * change published before the read may still arrive after it, and is skipped.
  */
 export async function seatCountUpdates(
   ctx: ServiceContext,
@@ -419,13 +513,13 @@ export async function seatCountUpdates(
   const messages = await ctx.pubsub.subscribe(seatChannel(licenseId));
   try {
     const current = await seatCount(ctx, licenseId);
+    let known: SeatCount = current;
     return ok(
-      subscriptionStream(current, messages, (message) => {
+      subscriptionStream([current], messages, (message) => {
         const count = parseCountMessage(licenseId, message);
-        const older = count.changedAt < current.changedAt;
-        const repeat =
-          count.changedAt.getTime() === current.changedAt.getTime() && count.used === current.used && count.max === current.max;
-        return older || repeat ? undefined : count;
+        if (!tellsNews(count, known)) return undefined;
+        known = count;
+        return count;
       }),
     );
   } catch (error) {
@@ -439,8 +533,8 @@ export async function revokeSession(ctx: ServiceContext, actor: Actor, sessionId
   const row = await getSession(ctx, actor.orgId, sessionId);
   if (!row) return err(new SessionNotFound());
   if (row.endedAt) return ok(sessionFromRow(row));
-  await withLoadedLicense(ctx, row.licenseId, undefined, () => ctx.seats.release(row.licenseId, row.id, false));
+  const { seats } = await withLoadedLicense(ctx, row.licenseId, undefined, () => ctx.seats.release(row.licenseId, row.id, false));
   const endedAt = new Date(ctx.clock.now());
-  const [ended] = await tenantWork(ctx, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], 'REVOKED'));
+  const [ended] = await tenantWork(ctx, actor.orgId, (tx) => endSessions(tx, actor, [{ id: row.id, endedAt }], 'REVOKED', seats));
   return ok(sessionFromRow(ended ?? (await getSession(ctx, actor.orgId, sessionId)) ?? row));
 }

@@ -34,6 +34,10 @@ export interface SessionView {
   /** Absent, like `startedAt`, when the session came from the seat store alone. */
   userId?: string | null;
   processId?: string | null;
+  /** A borrowed seat's end: its lease needs no heartbeat until then. Absent as `userId` is. */
+  borrowedUntil?: Date | null;
+  /** What the app said of itself when it acquired (app version, OS). Absent as `userId` is. */
+  clientInfo?: unknown;
 }
 
 export function sessionFromRow(row: SeatSessionRow): SessionView {
@@ -49,6 +53,8 @@ export function sessionFromRow(row: SeatSessionRow): SessionView {
     overage: row.overage,
     userId: row.userId,
     processId: row.processId,
+    borrowedUntil: row.borrowedUntil,
+    clientInfo: row.clientInfo ?? null,
   };
 }
 
@@ -94,8 +100,9 @@ export async function listSessions(
 }
 
 /** A session row as a raw statement answers it: postgres.js under drizzle leaves timestamps as text. */
-type RawSessionRow = Omit<SeatSessionRow, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt' | 'endedAt'> &
-  Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string | Date> & { endedAt: string | Date | null };
+type RawSessionRow = Omit<SeatSessionRow, 'startedAt' | 'lastHeartbeatAt' | 'expiresAt' | 'endedAt' | 'borrowedUntil'> &
+  Record<'startedAt' | 'lastHeartbeatAt' | 'expiresAt', string | Date> &
+  Record<'endedAt' | 'borrowedUntil', string | Date | null>;
 
 const sessionRow = (raw: RawSessionRow): SeatSessionRow => ({
   ...raw,
@@ -103,16 +110,20 @@ const sessionRow = (raw: RawSessionRow): SeatSessionRow => ({
   lastHeartbeatAt: new Date(raw.lastHeartbeatAt),
   expiresAt: new Date(raw.expiresAt),
   endedAt: raw.endedAt === null ? null : new Date(raw.endedAt),
+  borrowedUntil: raw.borrowedUntil === null ? null : new Date(raw.borrowedUntil),
 });
 
 /**
  * One statement that ends each given session at its own time, leaves rows already ended as they
- * are, and writes an audit row and a `seat.<reason>` event (the session as `sessionDataSql` shows it)
- * for each session it ended; it answers those sessions, in the order given.
+ * are, and writes an audit row and a `seat.<reason>` event for each session it ended: the
+ * session as `sessionDataSql` shows it and `seats`, the count the seat store's step that ended
+ * the lease left (as `seat.acquired` carries its grant's). A borrowed seat given back is
+ * `seat.returned`. It answers those sessions, in the order given.
  */
-function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], reason: EndReason): SQL {
+function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], reason: EndReason, seats: SeatCount): SQL {
   const rows = ends.map((end) => ({ id: end.id, ended_at: end.endedAt, audit_id: newId('aud'), event_id: newId('evt') }));
-  const kind = sql`'seat.' || lower(end_reason::text)`;
+  const kind = sql`case when end_reason = 'RELEASED' and ended_at < borrowed_until then 'seat.returned'
+                        else 'seat.' || lower(end_reason::text) end`;
   return sql`
     with ended as (
       update seat_sessions set ended_at = ending.ended_at, end_reason = ${reason}
@@ -122,27 +133,29 @@ function endingStatement(actor: Actor, ends: { id: string; endedAt: Date }[], re
       returning seat_sessions.*, ending.audit_id, ending.event_id, ending.position),
     ${auditWrites(
       actor,
-      sql`select audit_id, ${kind}, 'session', id, jsonb_build_object('licenseId', license_id), ended_at from ended order by position`,
+      sql`select audit_id, ${kind}, 'session', id, jsonb_build_object('licenseId', license_id) from ended order by position`,
     )},
     ${eventWrites(
       actor.orgId,
-      sql`select event_id, ${kind}, jsonb_build_object('session', ${sessionDataSql()}) from ended order by position`,
+      sql`select event_id, ${kind}, jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(seats)}::jsonb)
+            from ended order by position`,
     )}
     select id, org_id as "orgId", license_id as "licenseId", fingerprint, client_info as "clientInfo", started_at as "startedAt",
            last_heartbeat_at as "lastHeartbeatAt", expires_at as "expiresAt", ended_at as "endedAt", end_reason as "endReason", overage,
-           user_id as "userId", process_id as "processId"
+           user_id as "userId", process_id as "processId", borrowed_until as "borrowedUntil"
       from ended order by position`;
 }
 
-/** Ends each given session at its own time; rows already ended are left as they are. */
+/** Ends each given session at its own time; rows already ended are left as they are. `seats`: as `endingStatement` says. */
 export async function endSessions(
   tx: Transaction,
   actor: Actor,
   ends: { id: string; endedAt: Date }[],
   reason: EndReason,
+  seats: SeatCount,
 ): Promise<SeatSessionRow[]> {
   if (ends.length === 0) return [];
-  return rowsOf<RawSessionRow>(await tx.execute(endingStatement(actor, ends, reason))).map(sessionRow);
+  return rowsOf<RawSessionRow>(await tx.execute(endingStatement(actor, ends, reason, seats))).map(sessionRow);
 }
 
 /** `endSessions` in a transaction of its own inside the actor's organization: the fewest round trips. */
@@ -151,15 +164,17 @@ export async function endSessionsInTenant(
   actor: Actor,
   ends: { id: string; endedAt: Date }[],
   reason: EndReason,
+  seats: SeatCount,
 ): Promise<SeatSessionRow[]> {
-  return (await inTenantStatement<RawSessionRow>(db, actor.orgId, endingStatement(actor, ends, reason))).map(sessionRow);
+  return (await inTenantStatement<RawSessionRow>(db, actor.orgId, endingStatement(actor, ends, reason, seats))).map(sessionRow);
 }
 
 /**
  * One statement that records a seat granted by the seat store: the session, the machine when
  * the store saw its fingerprint for the first time, the audit row and the `seat.acquired` event,
  * whose session is the row just written, as `sessionDataSql` shows every session event's. A seat
- * granted past maxSeats is also announced as `seat.overage`, with the same session and count.
+ * granted past maxSeats is also announced as `seat.overage`, a borrowed one as `seat.borrowed`,
+ * with the same session and count.
  */
 export function sessionStarted(
   actor: Actor,
@@ -176,34 +191,56 @@ export function sessionStarted(
   return sql`
     with started as (
       insert into seat_sessions (id, org_id, license_id, fingerprint, client_info, started_at, last_heartbeat_at, expires_at, overage,
-                                 user_id, process_id)
+                                 user_id, process_id, borrowed_until)
       values (${session.id}, ${actor.orgId}, ${session.licenseId}, ${session.fingerprint},
               ${grant.clientInfo == null ? null : JSON.stringify(grant.clientInfo)}::jsonb,
               ${startedAt}::timestamptz, ${startedAt}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz, ${session.overage},
-              ${session.userId ?? null}, ${session.processId ?? null})
+              ${session.userId ?? null}, ${session.processId ?? null}, ${session.borrowedUntil?.toISOString() ?? null}::timestamptz)
       returning *),
     ${machine}
     ${auditWrites(
       actor,
       sql`select ${newId('aud')}::text, 'seat.acquired', 'session', id,
-                 jsonb_build_object('fingerprint', fingerprint, 'overage', overage), started_at from started`,
+                 jsonb_build_object('fingerprint', fingerprint, 'overage', overage) from started`,
     )},
     ${eventWrites(
       actor.orgId,
       sql`select event_id, event_type, jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(grant.seats)}::jsonb)
-            from started, (values (${newId('evt')}::text, 'seat.acquired', true), (${newId('evt')}::text, 'seat.overage', ${session.overage}))
+            from started, (values (${newId('evt')}::text, 'seat.acquired', true), (${newId('evt')}::text, 'seat.overage', ${session.overage}),
+                                  (${newId('evt')}::text, 'seat.borrowed', ${session.borrowedUntil != null}))
                  as event(event_id, event_type, emitted)
            where emitted`,
     )}
     select 1`;
 }
 
-/** Revokes every open session of a license, or the given sessions. */
+/** One statement that records a live session turned into a borrow: its new end, an audit row and `seat.borrowed`. */
+export function sessionBorrowed(actor: Actor, session: SessionView, seats: SeatCount): SQL {
+  const until = session.expiresAt.toISOString();
+  return sql`
+    with borrowed as (
+      update seat_sessions set borrowed_until = ${until}::timestamptz, expires_at = ${until}::timestamptz
+       where id = ${session.id} and ended_at is null
+      returning *),
+    ${auditWrites(
+      actor,
+      sql`select ${newId('aud')}::text, 'seat.borrowed', 'session', id, jsonb_build_object('borrowedUntil', ${until}::text) from borrowed`,
+    )},
+    ${eventWrites(
+      actor.orgId,
+      sql`select ${newId('evt')}::text, 'seat.borrowed', jsonb_build_object('session', ${sessionDataSql()}, 'seats', ${JSON.stringify(seats)}::jsonb)
+            from borrowed`,
+    )}
+    select 1`;
+}
+
+/** Revokes every open session of a license, or the given sessions; `seats` as `endingStatement` says. */
 export async function endOpenSessions(
   tx: Transaction,
   actor: Actor,
   which: { licenseId: string } | { sessionIds: string[] },
   at: Date,
+  seats: SeatCount,
 ): Promise<SeatSessionRow[]> {
   const target = 'licenseId' in which ? eq(seatSessions.licenseId, which.licenseId) : inArray(seatSessions.id, which.sessionIds);
   // Locked here, then ended by the one statement that writes every ended session's audit row and event.
@@ -217,5 +254,6 @@ export async function endOpenSessions(
     actor,
     open.map(({ id }) => ({ id, endedAt: at })),
     'REVOKED',
+    seats,
   );
 }

@@ -11,6 +11,13 @@ import type { SigningAlgorithm } from '../../lib/jws.ts';
 /** The algorithms a key held here signs with (RS256 keys live in Cloud KMS only). */
 type KeyAlgorithm = Exclude<SigningAlgorithm, 'RS256'>;
 
+export interface LoadedKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  keyId: string;
+  algorithm: KeyAlgorithm;
+}
+
 export async function loadOrCreateKey(options: {
   pem: string | undefined;
   files: FileStore;
@@ -19,7 +26,7 @@ export async function loadOrCreateKey(options: {
   accept: KeyAlgorithm[];
   /** Names the key in errors: the environment variable that gives it. */
   name: string;
-}): Promise<{ privateKey: CryptoKey; publicJwk: JWK; keyId: string; algorithm: KeyAlgorithm }> {
+}): Promise<LoadedKey> {
   let pem = options.pem ?? (await options.files.read(options.fileName));
   if (!pem) {
     const { privateKey } = await generateKeyPair('Ed25519', { extractable: true });

@@ -8,12 +8,11 @@
  * Loaded only when SIGNER=kms (app.ts imports it lazily), so the gRPC stack stays out of
  * deployments that sign locally.
  */
-import { KeyManagementServiceClient, protos } from '@google-cloud/kms';
-import crc32c from 'crc-32/crc32c';
-import { GoogleAuth, createBackoffSettings, createRetryOptions, googleAuthLibrary, grpc, type CallOptions } from 'google-gax';
+import { protos, type KeyManagementServiceClient } from '@google-cloud/kms';
+import type { CallOptions } from 'google-gax';
 import { calculateJwkThumbprint, exportJWK, importSPKI, type JWK } from 'jose';
-import { fromBase64 } from '../../lib/encoding.ts';
 import { SignerUnavailableError, type Signer, type SigningAlgorithm } from '../../lib/jws.ts';
+import { bytes, crc, deadline, int64, kmsClient } from '../kms/client.ts';
 
 export interface KmsSignerOptions {
   /** Key version names, newest first: the first signs, all are published. */
@@ -38,8 +37,6 @@ const JWS_ALGORITHM: Record<string, SigningAlgorithm | undefined> = {
 };
 
 const DEFAULT_DEADLINE_MS = 5_000;
-/** One attempt may hang on a dead connection; cut it short so a retry still fits the deadline. */
-const ATTEMPT_TIMEOUT_MS = 2_000;
 
 interface VersionKey {
   name: string;
@@ -57,7 +54,7 @@ export async function createKmsSigner(options: KmsSignerOptions): Promise<Signer
   if (keyVersions.length === 0) throw new Error('KMS signer: no key versions configured');
   if (new Set(keyVersions).size !== keyVersions.length) throw new Error('KMS signer: a key version is listed twice');
 
-  const client = new KeyManagementServiceClient(options.endpoint ? plaintextEndpoint(options.endpoint) : {});
+  const client = kmsClient(options.endpoint);
   const callOptions = deadline(options.deadlineMs ?? DEFAULT_DEADLINE_MS);
 
   let versions: VersionKey[];
@@ -157,35 +154,6 @@ async function loadVersion(client: KeyManagementServiceClient, name: string, cal
   return { name, algorithm, jwk: { ...publicJwk, kid, alg: algorithm, use: 'sig' }, signatureBytes, verifyKey };
 }
 
-function plaintextEndpoint(endpoint: string) {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(endpoint);
-  const port = Number(match?.[2]);
-  if (!match || port < 1 || port > 65535) throw new Error(`KMS endpoint "${endpoint}" is not host:port`);
-  return {
-    apiEndpoint: match[1]!,
-    port,
-    sslCreds: grpc.credentials.createInsecure(),
-    // Without a pass-through auth client the library goes looking for Google credentials (env,
-    // files, the metadata server) and fails or stalls when there are none.
-    auth: new GoogleAuth({ authClient: new googleAuthLibrary.PassThroughClient() }),
-  };
-}
-
-function deadline(totalMs: number): CallOptions {
-  const attemptMs = Math.min(ATTEMPT_TIMEOUT_MS, totalMs);
-  // gax checks the deadline only after sleeping between attempts, so the longest sleep is how far
-  // past the deadline a failing call can run; keep it to a tenth.
-  const maxDelayMs = Math.min(500, Math.max(10, totalMs / 10));
-  return {
-    timeout: attemptMs,
-    // Signing and key reads have no side effects, so retrying transient failures is safe.
-    retry: createRetryOptions(
-      [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED],
-      createBackoffSettings(Math.min(50, maxDelayMs), 2, maxDelayMs, attemptMs, 1, attemptMs, totalMs),
-    ),
-  };
-}
-
 function toJwsSignature(key: VersionKey, signature: Uint8Array): Uint8Array {
   if (key.algorithm === 'ES256') return derToRawEcdsa(signature, 32);
   if (signature.length !== key.signatureBytes) {
@@ -233,25 +201,6 @@ export function derToRawEcdsa(der: Uint8Array, size: number): Uint8Array {
   }
   if (pos !== der.length) throw malformed('trailing bytes');
   return raw;
-}
-
-function crc(data: Uint8Array): number {
-  return crc32c.buf(data) >>> 0;
-}
-
-/** Int64Value: a string over gRPC (`{ value: '123' }`), a number or Long elsewhere. */
-function int64(field: { value?: number | string | { toString(): string } | null } | null | undefined): number | undefined {
-  const value = field?.value;
-  if (value === null || value === undefined) return undefined;
-  const n = Number(typeof value === 'object' ? value.toString() : value);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function bytes(field: Uint8Array | string | null | undefined): Uint8Array {
-  if (field == null) return new Uint8Array(0);
-  if (typeof field !== 'string') return field;
-  // protobuf's JSON form of `bytes` is base64.
-  return fromBase64(field);
 }
 
 function base64urlLength(value: string): number {

@@ -10,7 +10,7 @@
  */
 import { KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
-import { loadOrCreateKey, publicKeysOf } from './keyFile.ts';
+import { loadOrCreateKey, publicKeysOf, type LoadedKey } from './keyFile.ts';
 import type { Signer } from '../../lib/jws.ts';
 import type { FileStore } from '../../lib/files.ts';
 
@@ -23,18 +23,30 @@ export const PUBLISHED_KEYS_FILE = 'signing-keys-published.pem';
  * the next key, before a rotation, so verifiers know it when it starts signing; the replaced
  * ones, after it, so what they signed verifies until it expires (7 days at the most).
  */
-export async function createLocalSigner(options: { pem?: string | undefined; publishedPem?: string | undefined; files: FileStore }): Promise<Signer> {
-  const { privateKey, publicJwk, keyId, algorithm } = await loadOrCreateKey({
+export async function createLocalSigner(options: {
+  pem?: string | undefined;
+  publishedPem?: string | undefined;
+  files: FileStore;
+}): Promise<Signer> {
+  const key = await loadOrCreateKey({
     pem: options.pem,
     files: options.files,
     fileName: 'signing-key.pem',
     accept: ['EdDSA', 'ES256'],
     name: 'SIGNING_KEY_PEM',
   });
+  const published = (
+    await publicKeysOf(options.publishedPem ?? (await options.files.read(PUBLISHED_KEYS_FILE)) ?? '', 'SIGNING_KEYS_PUBLISHED')
+  )
+    .filter((jwk) => jwk.kid !== key.keyId)
+    .map((jwk) => ({ ...jwk, use: 'sig' }));
+  return signerOfKey(key, published);
+}
+
+/** A signer over a key held here (loadOrCreateKey's), publishing its public key and `published`. */
+export function signerOfKey(loaded: LoadedKey, published: JWK[] = []): Signer {
+  const { privateKey, publicJwk, keyId, algorithm } = loaded;
   const jwk: JWK = { ...publicJwk, kid: keyId, alg: algorithm, use: 'sig' };
-  const published = (await publicKeysOf(options.publishedPem ?? (await options.files.read(PUBLISHED_KEYS_FILE)) ?? '', 'SIGNING_KEYS_PUBLISHED'))
-    .filter((key) => key.kid !== keyId)
-    .map((key) => ({ ...key, use: 'sig' }));
   const key = KeyObject.from(privateKey);
   // Ed25519 hashes internally; ES256 wants r‖s (IEEE P1363), not node's default DER.
   const ecdsaKey = { key, dsaEncoding: 'ieee-p1363' } as const;

@@ -71,7 +71,7 @@ export async function deliveryUpdates(
   }
   const messages = await guarded('The publisher', () => ctx.pubsub.subscribe(deliveryChannel(orgId)));
   return ok(
-    subscriptionStream<WebhookDelivery>(undefined, messages, (message) => {
+    subscriptionStream<WebhookDelivery>([], messages, (message) => {
       const delivery = parseDeliveryMessage(message);
       return delivery.orgId === orgId && (endpointId === null || delivery.endpointId === endpointId) ? delivery : undefined;
     }),

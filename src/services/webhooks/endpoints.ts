@@ -12,10 +12,11 @@ import type { WebhookEndpointRow } from '../../db/rows.ts';
 import { webhookEndpoints } from '../../db/schema.ts';
 import { appendAudit } from '../audit/auditLog.ts';
 import type { Actor, ServiceContext } from '../context.ts';
-import { err, InvalidInput, ok, WebhookEndpointNotFound, type Result } from '../errors.ts';
+import { err, InvalidInput, ok, serviceUnavailable, WebhookEndpointNotFound, type Result } from '../errors.ts';
 import { isEventTypePattern } from './events.ts';
 import { isId, newId } from '../../lib/ids.ts';
-import { generateWebhookSecret } from './secrets.ts';
+import { generateWebhookSecret, openEndpointSecret, sealEndpointSecret, type SecretSlot } from './secrets.ts';
+import { SecretUnsealError } from '../encryption/envelope.ts';
 import { validateWebhookUrl } from './urls.ts';
 import { tenantWork } from '../database.ts';
 
@@ -26,6 +27,18 @@ const LIMITS = {
   /** How long a rotated-out secret may keep signing. */
   overlapSeconds: 7 * 86_400,
 };
+
+/** Sealing needs the wrapping key, which KMS holds when it wraps: its outage is SERVICE_UNAVAILABLE. */
+async function sealed(ctx: ServiceContext, secret: string, endpointId: string, slot: SecretSlot): Promise<string> {
+  try {
+    return await sealEndpointSecret(ctx.webhookSecrets, secret, endpointId, slot);
+  } catch (error) {
+    throw keyServiceDown(error) ?? error;
+  }
+}
+
+const keyServiceDown = (error: unknown) =>
+  error instanceof SecretUnsealError && error.reason === 'unavailable' ? serviceUnavailable('The key service', error) : undefined;
 
 /** Both secrets sign for a day after a rotation unless asked otherwise. */
 export const DEFAULT_OVERLAP_SECONDS = 86_400;
@@ -84,7 +97,7 @@ export async function createWebhookEndpoint(
 
   const id = newId('whe');
   const secret = generateWebhookSecret();
-  const secretCiphertext = await ctx.webhookSecrets.seal(secret, id);
+  const secretCiphertext = await sealed(ctx, secret, id, { slot: 'current' });
   const outcome = await tenantWork(ctx, actor.orgId, async (tx): Promise<WebhookEndpointRow | InvalidInput> => {
     const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.orgId, actor.orgId));
     if (n >= LIMITS.endpointsPerOrganization) {
@@ -189,7 +202,9 @@ export async function deleteWebhookEndpoint(
  * Issues a new secret. The replaced one keeps signing beside it for `overlapSeconds` (default
  * a day, 0 to stop it at once, at most 7 days), so receivers can switch without losing an
  * attempt. A second rotation inside an overlap ends the first one's old secret: one previous
- * secret at a time.
+ * secret at a time. The replaced secret is sealed again for its new slot and expiry (the
+ * ciphertext is bound to both). One that no longer opens (its key gone, or tampered with) is
+ * dropped rather than carried over: rotating is how such an endpoint gets a working secret.
  */
 export async function rotateWebhookSecret(
   ctx: ServiceContext,
@@ -203,17 +218,29 @@ export async function rotateWebhookSecret(
     return err(new InvalidInput(`overlapSeconds must be an integer from 0 to ${LIMITS.overlapSeconds}`, 'overlapSeconds'));
   }
   const secret = generateWebhookSecret();
-  const secretCiphertext = await ctx.webhookSecrets.seal(secret, id);
+  const secretCiphertext = await sealed(ctx, secret, id, { slot: 'current' });
   const now = new Date(ctx.clock.now());
   const row = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [current] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).for('update');
     if (!current) return undefined;
-    const overlapEnds = overlap > 0 ? new Date(now.getTime() + overlap * 1000) : null;
+    let overlapEnds = overlap > 0 ? new Date(now.getTime() + overlap * 1000) : null;
+    let previousSecretCiphertext: string | null = null;
+    if (overlapEnds) {
+      let replaced: string | undefined;
+      try {
+        replaced = await openEndpointSecret(ctx.webhookSecrets, current.secretCiphertext, id, { slot: 'current' });
+      } catch (error) {
+        const down = keyServiceDown(error);
+        if (down) throw down;
+      }
+      if (replaced === undefined) overlapEnds = null;
+      else previousSecretCiphertext = await sealed(ctx, replaced, id, { slot: 'previous', expiresAt: overlapEnds });
+    }
     const [row] = await tx
       .update(webhookEndpoints)
       .set({
         secretCiphertext,
-        previousSecretCiphertext: overlapEnds ? current.secretCiphertext : null,
+        previousSecretCiphertext,
         previousSecretExpiresAt: overlapEnds,
         updatedAt: now,
       })
@@ -232,11 +259,14 @@ export async function rotateWebhookSecret(
   return row ? ok({ endpoint: row, secret }) : err(new WebhookEndpointNotFound());
 }
 
-/** Every secret that signs an attempt made at `nowMs`, newest first. */
+/** Every secret that signs an attempt made at `nowMs`, newest first. Throws SecretUnsealError. */
 export async function liveSecrets(ctx: ServiceContext, endpoint: WebhookEndpointRow, nowMs: number): Promise<string[]> {
-  const secrets = [await ctx.webhookSecrets.open(endpoint.secretCiphertext, endpoint.id)];
-  if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt.getTime() > nowMs) {
-    secrets.push(await ctx.webhookSecrets.open(endpoint.previousSecretCiphertext, endpoint.id));
+  const secrets = [await openEndpointSecret(ctx.webhookSecrets, endpoint.secretCiphertext, endpoint.id, { slot: 'current' })];
+  const expiresAt = endpoint.previousSecretExpiresAt;
+  if (endpoint.previousSecretCiphertext && expiresAt && expiresAt.getTime() > nowMs) {
+    secrets.push(
+      await openEndpointSecret(ctx.webhookSecrets, endpoint.previousSecretCiphertext, endpoint.id, { slot: 'previous', expiresAt }),
+    );
   }
   return secrets;
 }

@@ -28,6 +28,11 @@ export const EVENT_TYPES = [
   'seat.revoked',
   'seat.limit-reached',
   'seat.overage',
+  'seat.borrowed',
+  'seat.returned',
+  'seat.queued',
+  'seat.dequeued',
+  'machine.deactivated',
   'apikey.created',
   'apikey.rotated',
   'apikey.revoked',
@@ -128,6 +133,9 @@ export const licenseData = (license: LicenseRow) => ({
   overage: license.overage,
   leasingStrategy: license.leasingStrategy,
   maxProcessesPerMachine: license.maxProcessesPerMachine,
+  maxDeactivationsPerMonth: license.maxDeactivationsPerMonth,
+  maxBorrowDays: license.maxBorrowDays,
+  maxBorrowedSeats: license.maxBorrowedSeats,
   lingerSeconds: license.lingerSeconds,
   queue: { enabled: license.queueEnabled, maxLength: license.queueMaxLength, claimSeconds: license.queueClaimSeconds },
   expiresAt: license.expiresAt?.toISOString() ?? null,
@@ -141,7 +149,12 @@ const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY
 export const sessionDataSql = (): SQL => sql`jsonb_build_object(
   'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'startedAt', ${isoTime(sql`started_at`)},
   'expiresAt', ${isoTime(sql`expires_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason, 'overage', overage,
-  'userId', user_id, 'processId', process_id)`;
+  'userId', user_id, 'processId', process_id, 'borrowedUntil', ${isoTime(sql`borrowed_until`)})`;
+
+/** A queue ticket as `seat.queued` and `seat.dequeued` carry it, from a `seat_queue_tickets` row. */
+export const queueTicketDataSql = (): SQL => sql`jsonb_build_object(
+  'id', id, 'licenseId', license_id, 'fingerprint', fingerprint, 'userId', user_id, 'processId', process_id,
+  'queuedAt', ${isoTime(sql`queued_at`)}, 'endedAt', ${isoTime(sql`ended_at`)}, 'endReason', end_reason)`;
 
 export const apiKeyData = (key: ApiKeyRow) => ({
   id: key.id,

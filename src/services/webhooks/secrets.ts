@@ -10,15 +10,13 @@
  * During a rotation every live secret signs: the values are space-separated, newest first, in
  * both headers, and a receiver accepts the attempt when any one of them verifies.
  *
- * At rest a secret is AES-256-GCM ciphertext under the server key (WEBHOOK_SECRET_KEY), bound
- * to its endpoint's id as additional data, so a ciphertext copied onto another row does not
- * decrypt.
+ * At rest a secret is sealed by the envelope (encryption/envelope.ts: a data key wrapped by Cloud
+ * KMS or the local key), bound to its endpoint, slot and expiry.
  */
-import { base64, base64url, fromBase64, hex } from '../../lib/encoding.ts';
+import { base64, fromBase64, hex } from '../../lib/encoding.ts';
 import type { SecretBox } from '../context.ts';
 
 const PREFIX = 'whsec_';
-const FORMAT = 'v1';
 const encoder = new TextEncoder();
 
 export function generateWebhookSecret(): string {
@@ -31,46 +29,42 @@ export function signingKeyOf(secret: string): Uint8Array<ArrayBuffer> {
   return fromBase64(secret.slice(PREFIX.length));
 }
 
-/** The server key (32 bytes, base64 or base64url) as an AES-256-GCM box. */
-export async function createSecretBox(serverKey: string): Promise<SecretBox> {
-  const raw = fromBase64(serverKey.trim());
-  if (raw.length !== 32) throw new Error('the webhook secret key must be 32 bytes');
-  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
-  return {
-    async seal(secret, endpointId) {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const sealed = await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(endpointId) },
-        key,
-        encoder.encode(secret),
-      );
-      return `${FORMAT}.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`;
-    },
-    async open(sealed, endpointId) {
-      const [format, iv, ciphertext] = sealed.split('.');
-      if (format !== FORMAT || !iv || !ciphertext) throw new Error('unknown webhook secret format');
-      const plain = await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: fromBase64(iv), additionalData: encoder.encode(endpointId) },
-        key,
-        fromBase64(ciphertext),
-      );
-      return new TextDecoder().decode(plain);
-    },
-  };
+/**
+ * Which of an endpoint's secrets a ciphertext holds: the current one, or the replaced one that
+ * signs beside it until `expiresAt`. Sealed into the additional data with the endpoint's id, so a
+ * ciphertext opens only in its own row and slot with its own expiry: swapping the current and
+ * the retired secret, moving one to another endpoint, or stretching the overlap fails to decrypt.
+ */
+export type SecretSlot = { slot: 'current' } | { slot: 'previous'; expiresAt: Date };
+
+function slotContext(endpointId: string, slot: SecretSlot) {
+  const expiry = slot.slot === 'previous' ? String(slot.expiresAt.getTime()) : '';
+  // v1 ciphertexts, made before slots, were bound to the endpoint's id alone.
+  return { bound: `webhook-endpoint-secret\n${endpointId}\n${slot.slot}\n${expiry}`, legacy: endpointId };
 }
 
-async function hmac(key: Uint8Array<ArrayBuffer>, message: string): Promise<ArrayBuffer> {
-  const cryptoKey = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(message));
+export function sealEndpointSecret(box: SecretBox, secret: string, endpointId: string, slot: SecretSlot): Promise<string> {
+  return box.seal(secret, slotContext(endpointId, slot).bound);
 }
 
-/** The signature headers of one attempt, computed when it is sent. `secrets`: every live secret, newest first. */
+/** Throws SecretUnsealError (encryption/envelope.ts) when it does not open there. */
+export function openEndpointSecret(box: SecretBox, sealed: string, endpointId: string, slot: SecretSlot): Promise<string> {
+  return box.open(sealed, slotContext(endpointId, slot));
+}
+
+/** The HMAC key a secret signs with, for signatureHeaders. */
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', signingKeyOf(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
+
+const hmac = (key: CryptoKey, message: string) => crypto.subtle.sign('HMAC', key, encoder.encode(message));
+
+/** The signature headers of one attempt, computed when it is sent. `keys`: the hmacKey of every live secret, newest first. */
 export async function signatureHeaders(
-  secrets: string[],
+  keys: CryptoKey[],
   attempt: { eventId: string; timestamp: number; body: string },
 ): Promise<Record<string, string>> {
   const { eventId, timestamp, body } = attempt;
-  const keys = secrets.map(signingKeyOf);
   const legacy = await Promise.all(keys.map(async (key) => hex(await hmac(key, `${timestamp}.${eventId}.${body}`))));
   const standard = await Promise.all(
     keys.map(async (key) => `v1,${base64(new Uint8Array(await hmac(key, `${eventId}.${timestamp}.${body}`)))}`),

@@ -13,13 +13,14 @@
  *   drop.
  * - The outcome is recorded by a conditional update that matches the claim token, so only the
  *   claim that still owns a delivery can record it: a delivery is DELIVERED exactly once, and
- *   a worker whose claim lapsed records nothing. A worker also does not start a send when its
+ *   a worker whose claim lapsed records nothing. That holds row by row when outcomes are
+ *   recorded many at a time (recordOutcomes). A worker also does not start a send when its
  *   lease has less than a timeout left.
  *
  * Claims and the reads that follow them span organizations, so they run on the connecting user
  * (not inTenant); each outcome is written inside its own organization.
  */
-import { and, eq, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, lte, notInArray, sql } from 'drizzle-orm';
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from '../../db/schema.ts';
 import type { ServiceContext } from '../context.ts';
 import { newId } from '../../lib/ids.ts';
@@ -28,8 +29,9 @@ import { publishDeliveries, type WebhookDeliveryStatus } from './deliveries.ts';
 import { emitEvent, endpointData } from './events.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import { liveSecrets } from './endpoints.ts';
-import { signatureHeaders } from './secrets.ts';
-import { deliveryTarget, postTo } from './transport.ts';
+import { SecretUnsealError } from '../encryption/envelope.ts';
+import { hmacKey, signatureHeaders } from './secrets.ts';
+import { deliveryTarget } from './transport.ts';
 import { validateWebhookUrl } from './urls.ts';
 import { tenantWork } from '../database.ts';
 
@@ -54,34 +56,84 @@ export interface WorkerScope {
 
 export const leaseMs = (ctx: ServiceContext) => 2 * ctx.config.webhookTimeoutMs;
 
-/** Claims up to `limit` due deliveries of enabled endpoints (but those of `busyEndpoints`), oldest due first. */
+/**
+ * How many attempts a claim may add per endpoint: `cap` in all, less what this process already
+ * has in hand (`inFlight`, by endpoint id).
+ */
+export interface EndpointRoom {
+  cap: number;
+  inFlight: ReadonlyMap<string, number>;
+}
+
+export interface ClaimRound {
+  claims: Claim[];
+  /**
+   * Whether the claim stopped at its limit of due deliveries looked at, so more may be due behind
+   * them (of other endpoints, when `room` held some of these back).
+   */
+  full: boolean;
+}
+
+/** Claims up to `limit` due deliveries of enabled endpoints, oldest due first (claimRound, answering the claims alone). */
 export async function claimDueDeliveries(
   ctx: ServiceContext,
   limit: number,
   scope: WorkerScope = {},
-  busyEndpoints: string[] = [],
+  room?: EndpointRoom,
 ): Promise<Claim[]> {
+  return (await claimRound(ctx, limit, scope, room)).claims;
+}
+
+/**
+ * Claims up to `limit` due deliveries of enabled endpoints, oldest due first; with `room`, no
+ * more of one endpoint than it has room for. Endpoints without room are not looked at, and the
+ * rest are cut to their room inside the statement, so nothing is claimed only to be given back.
+ */
+export async function claimRound(ctx: ServiceContext, limit: number, scope: WorkerScope = {}, room?: EndpointRoom): Promise<ClaimRound> {
   const token = crypto.randomUUID();
   const lease = leaseMs(ctx);
   const leaseEndsAt = ctx.clock.now() + lease;
-  const due = ctx.db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-    .where(
-      and(
-        inArray(webhookDeliveries.status, DUE),
-        lte(webhookDeliveries.nextAttemptAt, sql`now()`),
-        eq(webhookEndpoints.enabled, true),
-        scope.organizationId ? eq(webhookDeliveries.orgId, scope.organizationId) : undefined,
-        busyEndpoints.length > 0 ? notInArray(webhookDeliveries.endpointId, busyEndpoints) : undefined,
-      ),
-    )
-    .orderBy(webhookDeliveries.nextAttemptAt)
-    .limit(limit)
-    .for('update', { of: webhookDeliveries, skipLocked: true });
+  const inHand = room ? [...room.inFlight].filter(([, n]) => n > 0) : [];
+  const atCap = room ? inHand.filter(([, n]) => n >= room.cap).map(([id]) => id) : [];
+  const due = ctx.db.$with('due').as(
+    ctx.db
+      .select({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, dueAt: webhookDeliveries.nextAttemptAt })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+      .where(
+        and(
+          inArray(webhookDeliveries.status, DUE),
+          lte(webhookDeliveries.nextAttemptAt, sql`now()`),
+          eq(webhookEndpoints.enabled, true),
+          scope.organizationId ? eq(webhookDeliveries.orgId, scope.organizationId) : undefined,
+          atCap.length > 0 ? notInArray(webhookDeliveries.endpointId, atCap) : undefined,
+        ),
+      )
+      .orderBy(webhookDeliveries.nextAttemptAt)
+      .limit(limit)
+      .for('update', { of: webhookDeliveries, skipLocked: true }),
+  );
+  // Each endpoint's due deliveries numbered oldest first; those past its room stay unclaimed.
+  const ranked = ctx.db.$with('ranked').as(
+    ctx.db
+      .select({
+        id: due.id,
+        endpointId: due.endpointId,
+        place: sql<number>`row_number() over (partition by ${due.endpointId} order by ${due.dueAt}, ${due.id})`.as('place'),
+      })
+      .from(due),
+  );
+  const held =
+    inHand.length > 0
+      ? sql`coalesce((select held.n from (values ${sql.join(
+          inHand.map(([id, n]) => sql`(${id}, ${n}::int)`),
+          sql`, `,
+        )}) as held(endpoint_id, n) where held.endpoint_id = ${ranked.endpointId}), 0)`
+      : sql`0`;
+  const fits = room ? sql`${ranked.place} <= ${room.cap}::int - ${held}` : undefined;
   // One statement, so its own short transaction: the row locks last only as long as it runs.
   const rows = await ctx.db
+    .with(due, ranked)
     .update(webhookDeliveries)
     .set({
       claimToken: token,
@@ -89,10 +141,15 @@ export async function claimDueDeliveries(
       status: sql`(case when ${webhookDeliveries.status} = 'FAILED' then 'RETRYING' else ${webhookDeliveries.status} end)::webhook_delivery_status`,
       updatedAt: sql`now()`,
     })
-    .where(inArray(webhookDeliveries.id, due))
-    .returning();
-  await publishDeliveries(ctx, rows);
-  return rows.map((delivery) => ({ delivery, token, leaseEndsAt }));
+    .where(inArray(webhookDeliveries.id, ctx.db.select({ id: ranked.id }).from(ranked).where(fits)))
+    .returning({ ...getTableColumns(webhookDeliveries), looked: sql<number>`(select count(*)::int from ${due})` });
+  const deliveries = rows.map(({ looked: _, ...delivery }) => delivery);
+  await publishDeliveries(ctx, deliveries);
+  return {
+    claims: deliveries.map((delivery) => ({ delivery, token, leaseEndsAt })),
+    // Every endpoint looked at had room for at least one, so an empty claim looked at nothing.
+    full: (rows[0]?.looked ?? 0) >= limit,
+  };
 }
 
 /** What one attempt came to, before it is recorded. */
@@ -107,6 +164,14 @@ interface Outcome {
   endsFailing?: boolean;
 }
 
+/** Whether recording `outcome` writes its endpoint too (failure tracking, disabling it). */
+const writesEndpoint = (outcome: Outcome) =>
+  outcome.disablesEndpoint !== undefined ||
+  (outcome.attempt !== undefined && (outcome.endsFailing === true || outcome.status === 'FAILED' || outcome.status === 'DEAD'));
+
+/** Outcomes that touch their delivery alone (a delivery made, a replay expired), which `recordOutcomes` takes many at a time. */
+const deliveryOnly = (outcome: Outcome) => !writesEndpoint(outcome) && outcome.status !== 'FAILED';
+
 /**
  * Records an outcome if `claim` still owns the delivery; answers the delivery's new state, or
  * undefined when the claim had lapsed and was taken over (then nothing is written).
@@ -114,13 +179,15 @@ interface Outcome {
 export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: Outcome): Promise<WebhookDeliveryRow | undefined> {
   const { delivery, token } = claim;
   const attempted = outcome.attempt !== undefined;
-  const writesEndpoint =
-    outcome.disablesEndpoint !== undefined || (attempted && (outcome.endsFailing || outcome.status === 'FAILED' || outcome.status === 'DEAD'));
   const row = await tenantWork(ctx, delivery.orgId, async (tx) => {
     // Endpoint before delivery, the order in which deleting an endpoint takes them (its row, then
     // its deliveries by cascade): the other order deadlocks with a delete during a failed attempt.
-    if (writesEndpoint) {
-      await tx.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)).for('no key update');
+    if (writesEndpoint(outcome)) {
+      await tx
+        .select({ id: webhookEndpoints.id })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.id, delivery.endpointId))
+        .for('no key update');
     }
     const [row] = await tx
       .update(webhookDeliveries)
@@ -150,9 +217,146 @@ export async function recordOutcome(ctx: ServiceContext, claim: Claim, outcome: 
     if (disabledReason) await disableEndpoint(tx, delivery.orgId, delivery.endpointId, disabledReason);
     return row;
   });
-  if (row) await publishDeliveries(ctx, [row]);
-  else ctx.log.warn('a webhook delivery claim lapsed before its outcome was recorded', { deliveryId: delivery.id });
+  if (row) {
+    ctx.metrics.webhookAttempt(outcome.status);
+    await publishDeliveries(ctx, [row]);
+  } else lapsed(ctx, delivery.id);
   return row;
+}
+
+const lapsed = (ctx: ServiceContext, deliveryId: string) =>
+  ctx.log.warn('a webhook delivery claim lapsed before its outcome was recorded', { deliveryId });
+
+export interface Recording {
+  claim: Claim;
+  outcome: Outcome;
+}
+
+/**
+ * Records outcomes of one organization that touch only their deliveries (`deliveryOnly`), all
+ * in one transaction of two statements whatever their number: one update of the deliveries,
+ * each row only where its claim still owns it (the same claim-token condition as
+ * recordOutcome's), then the attempts of the rows it updated. A lapsed claim records nothing.
+ * Answers each delivery's new state, in order, or undefined where the claim had lapsed.
+ * A delivery appears at most once (its claims, lapsed or not, are for one batch each).
+ */
+export async function recordOutcomes(
+  ctx: ServiceContext,
+  orgId: string,
+  recordings: Recording[],
+): Promise<(WebhookDeliveryRow | undefined)[]> {
+  if (recordings.length === 0) return [];
+  const outcomes = sql.join(
+    recordings.map(
+      ({ claim, outcome }) => sql`(${claim.delivery.id}, ${claim.token}, ${outcome.status}, ${outcome.attempt !== undefined})`,
+    ),
+    sql`, `,
+  );
+  const rows = await tenantWork(ctx, orgId, async (tx) => {
+    const updated = await tx
+      .update(webhookDeliveries)
+      .set({
+        status: sql`outcome.status::webhook_delivery_status`,
+        attempts: sql`${webhookDeliveries.attempts} + outcome.attempted::int`,
+        lastAttemptAt: sql`(case when outcome.attempted then now() else ${webhookDeliveries.lastAttemptAt} end)`,
+        nextAttemptAt: null,
+        deliveredAt: sql`(case when outcome.status = 'DELIVERED' then now() else ${webhookDeliveries.deliveredAt} end)`,
+        claimToken: null,
+        updatedAt: sql`now()`,
+      })
+      .from(sql`(values ${outcomes}) as outcome(id, token, status, attempted)`)
+      .where(and(sql`${webhookDeliveries.id} = outcome.id`, sql`${webhookDeliveries.claimToken} = outcome.token`))
+      .returning(getTableColumns(webhookDeliveries));
+    const recorded = new Set(updated.map((row) => row.id));
+    const attempts = recordings.flatMap(({ claim: { delivery }, outcome }) =>
+      outcome.attempt && recorded.has(delivery.id)
+        ? [
+            {
+              id: newId('wha'),
+              orgId,
+              deliveryId: delivery.id,
+              // As in recordOutcome; each delivery once per statement, so its count is read once.
+              attempt: sql`(select coalesce(max(${webhookAttempts.attempt}), 0) + 1 from ${webhookAttempts} where ${webhookAttempts.deliveryId} = ${delivery.id})`,
+              ...outcome.attempt,
+            },
+          ]
+        : [],
+    );
+    if (attempts.length > 0) await tx.insert(webhookAttempts).values(attempts);
+    return updated;
+  });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  for (const { claim, outcome } of recordings) {
+    if (byId.has(claim.delivery.id)) ctx.metrics.webhookAttempt(outcome.status);
+    else lapsed(ctx, claim.delivery.id);
+  }
+  await publishDeliveries(ctx, rows);
+  return recordings.map(({ claim }) => byId.get(claim.delivery.id));
+}
+
+/** The most outcomes one recordOutcomes statement takes. */
+const RECORD_BATCH_LIMIT = 200;
+
+export interface OutcomeRecorder {
+  /** Records the outcome (as recordOutcome would); resolves with the delivery's new state, or undefined if the claim lapsed. */
+  record(claim: Claim, outcome: Outcome): Promise<WebhookDeliveryRow | undefined>;
+}
+
+/**
+ * Records outcomes as attempts end, in batches: an outcome that touches only its delivery waits
+ * for the batch being written to finish, then goes out with every other that arrived meanwhile
+ * (one recordOutcomes per organization). So a lone outcome is written at once, and under load
+ * the statements per outcome fall with the load. Outcomes that write their endpoint go one by
+ * one, through recordOutcome.
+ */
+export function outcomeRecorder(ctx: ServiceContext): OutcomeRecorder {
+  type Waiting = Recording & { resolve(row: WebhookDeliveryRow | undefined): void; reject(error: unknown): void };
+  let waiting: Waiting[] = [];
+  let writing = false;
+
+  const write = async (batch: Waiting[]) => {
+    const byOrg = new Map<string, Waiting[]>();
+    for (const w of batch) byOrg.set(w.claim.delivery.orgId, [...(byOrg.get(w.claim.delivery.orgId) ?? []), w]);
+    await Promise.all(
+      [...byOrg].map(async ([orgId, group]) => {
+        try {
+          const rows = await recordOutcomes(ctx, orgId, group);
+          group.forEach((w, i) => w.resolve(rows[i]));
+        } catch (error) {
+          for (const w of group) w.reject(error);
+        }
+      }),
+    );
+  };
+
+  const drain = async () => {
+    writing = true;
+    while (waiting.length > 0) {
+      const batch: Waiting[] = [];
+      const later: Waiting[] = [];
+      const ids = new Set<string>();
+      for (const w of waiting) {
+        // A second claim of the same delivery waits for the next statement: one row, one outcome per statement.
+        if (batch.length < RECORD_BATCH_LIMIT && !ids.has(w.claim.delivery.id)) {
+          ids.add(w.claim.delivery.id);
+          batch.push(w);
+        } else later.push(w);
+      }
+      waiting = later;
+      await write(batch);
+    }
+    writing = false;
+  };
+
+  return {
+    record(claim, outcome) {
+      if (!deliveryOnly(outcome)) return recordOutcome(ctx, claim, outcome);
+      return new Promise((resolve, reject) => {
+        waiting.push({ claim, outcome, resolve, reject });
+        if (!writing) void drain();
+      });
+    },
+  };
 }
 
 /**
@@ -245,7 +449,49 @@ export function retryDelaySeconds(ctx: ServiceContext, attempts: number, retryAf
 export const eventBody = (event: WebhookEventRow) =>
   JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
 
-async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: WebhookEventRow, endpoint: WebhookEndpointRow): Promise<Outcome> {
+/** How long a worker signs with an endpoint's opened secrets before it opens them again. */
+const SIGNING_KEYS_TTL_MS = 60_000;
+/** Endpoints whose opened secrets a worker keeps at most. */
+const SIGNING_KEYS_LIMIT = 1000;
+
+/** The HMAC keys of an endpoint's live secrets (newest first), as of `nowMs`. */
+type SigningKeys = (endpoint: WebhookEndpointRow, nowMs: number) => Promise<CryptoKey[]>;
+
+/**
+ * Opens each endpoint's secrets once a minute rather than per attempt (an AES-GCM open and two
+ * key imports each, KMS aside). Kept by the sealed values the endpoint's row holds, which the
+ * worker reads with every claim, so a rotation, a retired secret or a tampered row is seen at
+ * the next attempt; the previous secret stops signing at its expiry as before. Only what
+ * opened is kept (an error is met again by the next attempt), and only in this worker's
+ * memory, never logged.
+ */
+function signingKeyCache(ctx: ServiceContext): SigningKeys {
+  const cache = new Map<string, { until: number; keys: Promise<CryptoKey[]> }>();
+  return (endpoint, nowMs) => {
+    const previousExpiresAt = endpoint.previousSecretExpiresAt?.getTime();
+    const key = [endpoint.id, endpoint.secretCiphertext, endpoint.previousSecretCiphertext ?? '', previousExpiresAt ?? ''].join('\n');
+    const kept = cache.get(key);
+    if (kept && kept.until > nowMs) return kept.keys;
+    const keys = liveSecrets(ctx, endpoint, nowMs).then((secrets) => Promise.all(secrets.map(hmacKey)));
+    const signsPrevious = endpoint.previousSecretCiphertext !== null && previousExpiresAt !== undefined && previousExpiresAt > nowMs;
+    const until = Math.min(nowMs + SIGNING_KEYS_TTL_MS, signsPrevious ? previousExpiresAt : Infinity);
+    cache.delete(key);
+    if (cache.size >= SIGNING_KEYS_LIMIT) cache.delete(cache.keys().next().value!);
+    cache.set(key, { until, keys });
+    keys.catch(() => {
+      if (cache.get(key)?.keys === keys) cache.delete(key);
+    });
+    return keys;
+  };
+}
+
+async function attemptDelivery(
+  ctx: ServiceContext,
+  signingKeys: SigningKeys,
+  claim: Claim,
+  event: WebhookEventRow,
+  endpoint: WebhookEndpointRow,
+): Promise<Outcome> {
   const { config } = ctx;
   const attemptsAfter = claim.delivery.attempts + 1;
   const failed = (attempt: NonNullable<Outcome['attempt']>, retryAfter?: number): Outcome =>
@@ -255,16 +501,13 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
 
   const verdict = validateWebhookUrl(endpoint.url, config);
   if (!verdict.ok) return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: ${verdict.message}` });
-  let secrets: string[];
+  let keys: CryptoKey[];
   try {
-    secrets = await liveSecrets(ctx, endpoint, ctx.clock.now());
-  } catch {
-    return failed({
-      statusCode: null,
-      durationMs: 0,
-      responseBody: null,
-      error: "not sent: the endpoint's secret does not decrypt with this server's WEBHOOK_SECRET_KEY",
-    });
+    keys = await signingKeys(endpoint, ctx.clock.now());
+  } catch (error) {
+    // What the operator needs to act on (a key to configure, a tampered row, KMS away), never a secret.
+    const why = error instanceof SecretUnsealError ? error.message : 'it could not be opened';
+    return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: the endpoint's signing secret ${why}` });
   }
 
   const body = eventBody(event);
@@ -272,7 +515,7 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'Leasehold-Webhooks/1',
-    ...(await signatureHeaders(secrets, { eventId: event.id, timestamp, body })),
+    ...(await signatureHeaders(keys, { eventId: event.id, timestamp, body })),
   };
   const started = performance.now();
   let response: Response;
@@ -283,7 +526,7 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
     const target = await deliveryTarget(url, config, ctx.resolveHost);
     if (!target.ok) return failed({ statusCode: null, durationMs: 0, responseBody: null, error: `not sent: ${target.message}` });
     // Redirects are not followed: the URL was checked, where it points was not.
-    response = await postTo(url, target.address, { headers, body, signal });
+    response = await ctx.postTo(url, target.address, { headers, body, signal });
     responseBody = storable(await readStart(response, RESPONSE_KEEP_BYTES).catch(() => ''));
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
@@ -307,19 +550,13 @@ async function attemptDelivery(ctx: ServiceContext, claim: Claim, event: Webhook
 }
 
 /**
- * Gives claims back to the queue at once, due now, for a claim that took more of one endpoint's
- * deliveries than it may send at a time; only while the claim still owns them.
+ * A claimed delivery ready to go: sends it and answers the outcome to record, or undefined when
+ * there is nothing to record (its claim is left to lapse, and another claim will send it).
  */
-async function releaseClaims(ctx: ServiceContext, claims: Claim[]): Promise<void> {
-  if (claims.length === 0) return;
-  await ctx.db
-    .update(webhookDeliveries)
-    .set({ claimToken: null, nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(inArray(webhookDeliveries.id, claims.map((c) => c.delivery.id)), eq(webhookDeliveries.claimToken, claims[0]!.token)));
-}
+type Send = () => Promise<Outcome | undefined>;
 
-/** Reads what the claims' attempts need (each event and endpoint once); answers one attempt per claim, in order. */
-async function prepareAttempts(ctx: ServiceContext, claims: Claim[]): Promise<(() => Promise<void>)[]> {
+/** Reads what the claims' attempts need (each event and endpoint once); answers one send per claim, in order. */
+async function prepareAttempts(ctx: ServiceContext, claims: Claim[], signingKeys: SigningKeys): Promise<Send[]> {
   if (claims.length === 0) return [];
   const eventIds = [...new Set(claims.map((c) => c.delivery.eventId))];
   const endpointIds = [...new Set(claims.map((c) => c.delivery.endpointId))];
@@ -335,24 +572,46 @@ async function prepareAttempts(ctx: ServiceContext, claims: Claim[]): Promise<((
     const event = eventById.get(claim.delivery.eventId);
     const endpoint = endpointById.get(claim.delivery.endpointId);
     // Deleted since the claim (deliveries go with their endpoint): nothing left to do.
-    if (!event || !endpoint) return;
+    if (!event || !endpoint) return undefined;
     // Too little of the lease left to finish: let it lapse, and another claim will send it.
-    if (ctx.clock.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return;
-    try {
-      const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
-      const outcome: Outcome =
-        ctx.clock.now() - ageFrom.getTime() > maxAgeMs ? { status: 'REPLAY_EXPIRED' } : await attemptDelivery(ctx, claim, event, endpoint);
-      await recordOutcome(ctx, claim, outcome);
-    } catch (error) {
-      // The claim lapses and the delivery is tried again.
-      ctx.log.warn('a webhook delivery could not be completed', { deliveryId: claim.delivery.id, error: String(error) });
-    }
+    if (ctx.clock.now() + ctx.config.webhookTimeoutMs > claim.leaseEndsAt) return undefined;
+    const ageFrom = claim.delivery.redeliveredAt ?? event.createdAt;
+    return ctx.clock.now() - ageFrom.getTime() > maxAgeMs
+      ? { status: 'REPLAY_EXPIRED' }
+      : attemptDelivery(ctx, signingKeys, claim, event, endpoint);
   });
+}
+
+/**
+ * Sends one claimed delivery and records its outcome; `sent` is called once the send is over
+ * (answered, failed or timed out), before the outcome is written. Never throws: a failure is
+ * logged and the claim lapses, so the delivery is tried again.
+ */
+async function runAttempt(
+  ctx: ServiceContext,
+  claim: Claim,
+  send: Send,
+  recorder: OutcomeRecorder,
+  sent: () => void = () => {},
+): Promise<void> {
+  try {
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await send();
+    } finally {
+      sent();
+    }
+    if (outcome) await recorder.record(claim, outcome);
+  } catch (error) {
+    ctx.log.warn('a webhook delivery could not be completed', { deliveryId: claim.delivery.id, error: String(error) });
+  }
 }
 
 /** Delivers claimed deliveries, all at once; resolves when each outcome is recorded (or its claim found lapsed). */
 export async function deliverClaimed(ctx: ServiceContext, claims: Claim[]): Promise<void> {
-  await Promise.all((await prepareAttempts(ctx, claims)).map((attempt) => attempt()));
+  const sends = await prepareAttempts(ctx, claims, signingKeyCache(ctx));
+  const recorder = outcomeRecorder(ctx);
+  await Promise.all(claims.map((claim, i) => runAttempt(ctx, claim, sends[i]!, recorder)));
 }
 
 /** One round: claim a batch and deliver it. Answers how many were claimed. */
@@ -370,18 +629,24 @@ export interface WebhookWorker {
 /**
  * Delivers until stopped, as a pool: up to WEBHOOK_CONCURRENCY attempts run at once, and the
  * moment one ends its slot goes to the next due delivery, so a slow receiver holds only its own
- * attempts. Each endpoint has at most WEBHOOK_ENDPOINT_CONCURRENCY of them (claims skip an
- * endpoint at its cap, and give back what a claim took beyond it), so one hanging receiver never
- * takes every slot. With the queue drained the worker looks again every WEBHOOK_POLL_MS.
+ * attempts. Each endpoint has at most WEBHOOK_ENDPOINT_CONCURRENCY requests open at once (a
+ * claim takes no more of an endpoint than it has room for), so one hanging receiver never takes
+ * every slot. An endpoint's room comes back as soon as its answer is in; the slot, once the
+ * outcome is recorded (outcomes are recorded in batches, outcomeRecorder). With the queue drained
+ * the worker looks again every WEBHOOK_POLL_MS.
  */
 export function startWebhookWorker(ctx: ServiceContext, scope: WorkerScope = {}): WebhookWorker {
   const { webhookConcurrency: slots, webhookEndpointConcurrency: perEndpoint, webhookBatchSize, webhookPollMs } = ctx.config;
   const byEndpoint = new Map<string, number>();
   const attempts = new Set<Promise<void>>();
+  const recorder = outcomeRecorder(ctx);
+  const signingKeys = signingKeyCache(ctx);
   let stopped = false;
   let wake: (() => void) | undefined;
-  /** Whether a freed slot ends the pause: only while slots, not the queue, were what ran out. */
+  /** Whether a freed slot or endpoint room ends the pause: only while they, not the queue, were what ran out. */
   let wakeOnSlot = false;
+  /** A slot or room freed since the last claim began: while claiming there is no pause for it to end. */
+  let freed = false;
 
   const pause = () =>
     new Promise<void>((resolve) => {
@@ -393,53 +658,63 @@ export function startWebhookWorker(ctx: ServiceContext, scope: WorkerScope = {})
       };
     });
 
-  const launch = (endpointId: string, attempt: () => Promise<void>) => {
+  const free = () => {
+    freed = true;
+    if (wakeOnSlot) wake?.();
+  };
+
+  const launch = (claim: Claim, send: Send) => {
+    const endpointId = claim.delivery.endpointId;
     byEndpoint.set(endpointId, (byEndpoint.get(endpointId) ?? 0) + 1);
-    const running: Promise<void> = attempt().finally(() => {
+    const sent = () => {
       const left = byEndpoint.get(endpointId)! - 1;
       if (left > 0) byEndpoint.set(endpointId, left);
       else byEndpoint.delete(endpointId);
+      free();
+    };
+    const running: Promise<void> = runAttempt(ctx, claim, send, recorder, sent).finally(() => {
       attempts.delete(running);
-      if (wakeOnSlot) wake?.();
+      free();
     });
     attempts.add(running);
   };
 
-  /** Claims for the free slots and starts what it may; answers whether more may be due at once. */
-  const fill = async (): Promise<boolean> => {
+  /**
+   * Claims for the free slots and starts what it claimed. Answers whether more may be due at
+   * once, and whether an endpoint's cap held deliveries back (then the next room that frees is
+   * worth a claim at once rather than at the next poll).
+   */
+  const fill = async (): Promise<{ more: boolean; capped: boolean }> => {
     const wanted = Math.min(slots - attempts.size, webhookBatchSize);
-    if (wanted <= 0) return false;
-    const busy = [...byEndpoint].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
-    const claims = await claimDueDeliveries(ctx, wanted, scope, busy);
-    const taken = new Map<string, number>();
-    const starting: Claim[] = [];
-    const back: Claim[] = [];
-    for (const claim of claims) {
-      const id = claim.delivery.endpointId;
-      const n = taken.get(id) ?? byEndpoint.get(id) ?? 0;
-      if (n < perEndpoint) {
-        taken.set(id, n + 1);
-        starting.push(claim);
-      } else back.push(claim);
-    }
-    await releaseClaims(ctx, back);
-    const prepared = await prepareAttempts(ctx, starting);
-    starting.forEach((claim, i) => launch(claim.delivery.endpointId, prepared[i]!));
-    // A full claim may have more behind it (an endpoint that reached its cap is skipped next time).
-    return claims.length === wanted;
+    if (wanted <= 0) return { more: false, capped: false };
+    const inFlight = new Map(byEndpoint);
+    const { claims, full } = await claimRound(ctx, wanted, scope, { cap: perEndpoint, inFlight });
+    const sends = await prepareAttempts(ctx, claims, signingKeys);
+    claims.forEach((claim, i) => launch(claim, sends[i]!));
+    // Whether an endpoint's room ran out in this claim: its answers may have given some back since.
+    const held = new Map(inFlight);
+    for (const { delivery } of claims) held.set(delivery.endpointId, (held.get(delivery.endpointId) ?? 0) + 1);
+    const capped = [...held.values()].some((n) => n >= perEndpoint);
+    // A claim that stopped at its limit may have more behind it: of other endpoints, when caps held some back.
+    return { more: full, capped };
   };
 
   const loop = (async () => {
     while (!stopped) {
       let more = false;
+      let capped = false;
+      const wasFull = attempts.size >= slots;
+      freed = false;
       try {
-        more = await fill();
+        ({ more, capped } = await fill());
       } catch (error) {
         ctx.log.warn('webhook delivery round failed', { error: String(error) });
       }
       if (stopped) break;
       if (more && attempts.size < slots) continue;
-      wakeOnSlot = attempts.size >= slots || more;
+      wakeOnSlot = wasFull || attempts.size >= slots || more || capped;
+      // A slot that freed while claiming would have ended a pause that had not begun.
+      if (wakeOnSlot && freed) continue;
       await pause();
       wakeOnSlot = false;
     }

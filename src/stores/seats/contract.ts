@@ -51,6 +51,8 @@ export interface SeatHolderIds {
 export interface AcquireQueueOptions {
   queueTicketId?: string;
   claimTicketId?: string;
+  /** Borrow the seat for this long instead (at most maxBorrowMs): the lease needs no heartbeat until then. */
+  borrowMs?: number;
 }
 
 /** What the seat path needs to know about a license; Postgres is its source. */
@@ -72,6 +74,10 @@ export interface LicenseTerms {
   /** How long a seat a client released stays in use for its holder alone; 0 = not at all. */
   lingerMs: number;
   queue: SeatQueueTerms;
+  /** The longest a seat may be borrowed for offline use; 0 = no borrowing. */
+  maxBorrowMs: number;
+  /** The most borrowed leases at once; null = no bound beyond the seats. */
+  maxBorrowedSeats: number | null;
 }
 
 /**
@@ -106,6 +112,14 @@ export interface SeatCount {
   changedAt: Date;
 }
 
+/** A license's count with what its seats are made of, as `count` reads it at one instant. */
+export interface SeatCountDetail extends SeatCount {
+  /** Tickets waiting in line. */
+  queued: number;
+  /** Live borrowed leases (they are among `used`). */
+  borrowed: number;
+}
+
 /** The license-level facts a signed lease repeats. */
 export interface LeaseTerms {
   tier: string;
@@ -124,7 +138,11 @@ export type AcquireRefusal =
   | 'USER_ID_REQUIRED'
   | 'PROCESS_ID_REQUIRED'
   | 'TICKET_NOT_FOUND'
-  | 'TICKET_ENDED';
+  | 'TICKET_ENDED'
+  /** A borrow longer than maxBorrowMs (limit), or any borrow where it is 0. */
+  | 'BORROW_NOT_ALLOWED'
+  /** maxBorrowedSeats (limit) leases are borrowed already. */
+  | 'TOO_MANY_BORROWED';
 
 /** Refused for want of a token: nothing changed. */
 export type RateLimited = { kind: 'rate-limited'; rate: TakeResult };
@@ -146,6 +164,8 @@ export type AcquireOutcome =
       newMachine: boolean;
       /** The lease was granted past maxSeats under the overage strategy (a renewal keeps its mark). */
       overage: boolean;
+      /** The lease is borrowed: it lives to expiresAtMs without heartbeats. */
+      borrowed: boolean;
       expiresAtMs: number;
       nowMs: number;
       seats: SeatCount;
@@ -196,9 +216,19 @@ export interface LoadedSession {
   overage: boolean;
   userId: string | null;
   processId: string | null;
+  /** The lease is borrowed (it lives to expiresAtMs without heartbeats); absent = false. */
+  borrowed?: boolean;
 }
 
 /** A seat released less than lingerMs ago, as Postgres records it: its session and when it stops lingering. */
+/** An open queue ticket as Postgres records it, for a rebuild: the line is rebuilt in the order given. */
+export interface LoadedTicket {
+  ticketId: string;
+  fingerprint: string;
+  userId: string | null;
+  processId: string | null;
+}
+
 export interface LingeringSeat {
   sessionId: string;
   fingerprint: string;
@@ -212,6 +242,16 @@ export type ActivateOutcome =
   | RateLimited
   | ({ kind: 'refused'; reason: LicenseRefusal | 'TOO_MANY_MACHINES' } & Rated)
   | ({ kind: 'activated'; newMachine: boolean; nowMs: number } & Rated);
+
+/**
+ * `in-use`: live leases hold the machine and `force` was not given, nothing changed;
+ * `deactivated`: the machine no longer counts against maxMachines (also when it did not),
+ * and `endedSessionIds` are the live leases that `force` ended.
+ */
+export type DeactivateOutcome =
+  | { kind: 'unloaded' }
+  | { kind: 'in-use'; liveSessions: number }
+  | { kind: 'deactivated'; endedSessionIds: string[]; seats: SeatCount };
 
 export interface SeatStore {
   readonly kind: 'redis' | 'memory';
@@ -236,20 +276,34 @@ export interface SeatStore {
     rate?: BucketSpec,
     options?: { linger?: boolean },
   ): Promise<ReleaseOutcome>;
-  count(licenseId: string): Promise<SeatCount | undefined>;
-  reap(licenseId: string, sessionIds: string[]): Promise<ReapedSession[] | undefined>;
+  count(licenseId: string): Promise<SeatCountDetail | undefined>;
+  /** `seats`: the count this reap left, as it announced it (the ended sessions' events carry it). */
+  reap(licenseId: string, sessionIds: string[]): Promise<{ sessions: ReapedSession[]; seats: SeatCount } | undefined>;
   /**
    * Activates a machine without a seat, under maxMachines, as acquire would. `forget` undoes a
    * first activation whose Postgres write failed (a machine holding a lease stays).
    */
   activate(licenseId: string, fingerprint: string, forget: boolean, rate?: BucketSpec): Promise<ActivateOutcome>;
+  /**
+   * Deactivates a machine: its leases are dropped (live ones only with `force`) and it stops
+   * counting against maxMachines, in one atomic step.
+   */
+  deactivate(licenseId: string, fingerprint: string, force: boolean): Promise<DeactivateOutcome>;
   /** Loads a license that the store does not hold; a no-op when it already does. */
-  load(licenseId: string, terms: LicenseTerms, sessions: LoadedSession[], machines: string[], lingering?: LingeringSeat[]): Promise<void>;
+  load(
+    licenseId: string,
+    terms: LicenseTerms,
+    sessions: LoadedSession[],
+    machines: string[],
+    lingering?: LingeringSeat[],
+    tickets?: LoadedTicket[],
+  ): Promise<void>;
   /**
    * Applies changed terms to a loaded license; a status other than ACTIVE also ends every
-   * lease. Returns the ended leases' session ids, or undefined when the license is not loaded.
+   * lease (in constant time: Postgres, not the store, names the sessions that ended). Returns the
+   * count the change left, or undefined when the license is not loaded.
    */
-  configure(licenseId: string, terms: LicenseTerms): Promise<{ endedSessionIds: string[] } | undefined>;
+  configure(licenseId: string, terms: LicenseTerms): Promise<{ seats: SeatCount } | undefined>;
   /** Liveness of the backing store, for /ready. */
   ping(): Promise<void>;
   close(): Promise<void>;

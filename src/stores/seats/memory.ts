@@ -32,6 +32,8 @@ interface LicenseSeats {
   holderBySession: Map<string, Holder>;
   /** session ids of overage leases */
   overage: Set<string>;
+  /** session ids of borrowed leases -> borrow end ms */
+  borrowed: Map<string, number>;
   /** PER_USER seats: user id (or NUL + session id for a lease without a user) -> expiry of its last lease */
   userSeats: Map<string, number>;
   /** released seats held for their seat holder -> until ms */
@@ -112,6 +114,13 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
     return ticket;
   };
   const publishQueue = (licenseId: string, now: number) => void pubsub.publish(queueChannel(licenseId), String(now));
+  const publish = (licenseId: string, l: LicenseSeats, now: number) =>
+    void pubsub.publish(seatChannel(licenseId), `${used(l, now)}:${l.terms.maxSeats}:${now}`);
+  /** As announceLine in lua/lib/queue.lua: the line is part of the count (queued). */
+  const announceLine = (licenseId: string, l: LicenseSeats, now: number) => {
+    publishQueue(licenseId, now);
+    publish(licenseId, l, now);
+  };
   /** As settleQueue in lua/lib/queue.lua. */
   const settleQueue = (licenseId: string, l: LicenseSeats, now: number) => {
     let changed = false;
@@ -141,7 +150,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const ended = ticket.status !== 'WAITING' && ticket.status !== 'READY';
       if (ended && ticket.until <= now) l.tickets.delete(ticketId);
     }
-    if (changed) publishQueue(licenseId, now);
+    if (changed) announceLine(licenseId, l, now);
   };
   const ticketView = (licenseId: string, l: LicenseSeats, ticketId: string): QueueTicket => {
     const ticket = l.tickets.get(ticketId)!;
@@ -166,8 +175,6 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
     max: l.terms.maxSeats,
     changedAt: new Date(now),
   });
-  const publish = (licenseId: string, l: LicenseSeats, now: number) =>
-    void pubsub.publish(seatChannel(licenseId), `${used(l, now)}:${l.terms.maxSeats}:${now}`);
   const leaseTerms = (t: LicenseTerms): LeaseTerms => ({ tier: t.tier, features: t.features, licenseExpiresAtMs: t.expiresAtMs });
   const refusal = (t: LicenseTerms, now: number) =>
     t.status === 'SUSPENDED'
@@ -199,6 +206,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
   const forgetSession = (l: LicenseSeats, sessionId: string) => {
     l.leases.delete(sessionId);
     l.overage.delete(sessionId);
+    l.borrowed.delete(sessionId);
     const fingerprint = l.fingerprintBySession.get(sessionId);
     const holder = l.holderBySession.get(sessionId);
     const key = holder?.key ?? fingerprint;
@@ -236,6 +244,10 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       settleQueue(licenseId, l, now);
       const refused = refusal(l.terms, now);
       if (refused) return refuse(refused);
+      const borrowMs = ids?.borrowMs;
+      if (borrowMs !== undefined && borrowMs > l.terms.maxBorrowMs) return refuse('BORROW_NOT_ALLOWED', l.terms.maxBorrowMs);
+      const maxBorrowed = l.terms.maxBorrowedSeats;
+      const borrowsFull = () => maxBorrowed !== null && liveIn(l.borrowed.values(), now) >= maxBorrowed;
       const strategy = l.terms.leasingStrategy;
       let userId = ids?.userId ?? '';
       let processId = ids?.processId ?? '';
@@ -256,9 +268,20 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         if (open !== undefined && l.tickets.get(open)?.status === 'READY') claimed = open;
       }
 
-      const expiresAtMs = now + l.terms.leaseMs;
+      // As lua/acquire.lua: a borrow never outlives the license, and a plain acquire never cuts one short.
+      let expiresAtMs = now + (borrowMs ?? l.terms.leaseMs);
+      const licenseEnd = l.terms.expiresAtMs;
+      if (borrowMs !== undefined && licenseEnd !== null && licenseEnd < expiresAtMs) expiresAtMs = licenseEnd;
       const held = l.sessionByHolder.get(holder?.key ?? fingerprint);
       if (held !== undefined && (l.leases.get(held) ?? 0) > now) {
+        const borrowedUntil = l.borrowed.get(held) ?? 0;
+        let borrowing = borrowedUntil > now;
+        if (borrowMs !== undefined) {
+          if (!borrowing && borrowsFull()) return refuse('TOO_MANY_BORROWED', maxBorrowed!);
+          expiresAtMs = Math.max(expiresAtMs, borrowedUntil);
+          l.borrowed.set(held, expiresAtMs);
+          borrowing = true;
+        } else if (borrowing) expiresAtMs = borrowedUntil;
         l.leases.set(held, expiresAtMs);
         if (strategy === 'PER_USER') extendUserSeat(l, userId, expiresAtMs);
         return {
@@ -268,12 +291,14 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
           renewed: true,
           newMachine: false,
           overage: l.overage.has(held),
+          borrowed: borrowing,
           expiresAtMs,
           nowMs: now,
           seats: seats(licenseId, l, now),
           terms: leaseTerms(l.terms),
         };
       }
+      if (borrowMs !== undefined && borrowsFull()) return refuse('TOO_MANY_BORROWED', maxBorrowed!);
       const newMachine = !l.machines.has(fingerprint);
       if (newMachine && l.terms.maxMachines !== null && l.machines.size >= l.terms.maxMachines) {
         return refuse('TOO_MANY_MACHINES', l.terms.maxMachines);
@@ -302,7 +327,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
           l.tickets.set(open, { status: 'WAITING', fingerprint, userId, processId, holderKey, until: now + queue.claimMs });
           l.line.add(open);
           l.ticketOf.set(holderKey, open);
-          publishQueue(licenseId, now);
+          announceLine(licenseId, l, now);
         }
         return { kind: 'queued', ticket: ticketView(licenseId, l, open), seats: seats(licenseId, l, now), rate };
       }
@@ -310,6 +335,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (overage) l.overage.add(sessionId);
       l.machines.add(fingerprint);
       l.leases.set(sessionId, expiresAtMs);
+      if (borrowMs !== undefined) l.borrowed.set(sessionId, expiresAtMs);
       addHolder(l, holder, sessionId, fingerprint);
       if (strategy === 'PER_USER') extendUserSeat(l, userId, expiresAtMs);
       if (takesSeat) publish(licenseId, l, now);
@@ -320,6 +346,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         renewed: false,
         newMachine,
         overage,
+        borrowed: borrowMs !== undefined,
         expiresAtMs,
         nowMs: now,
         seats: seats(licenseId, l, now),
@@ -338,6 +365,11 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const expiry = l.leases.get(sessionId);
       if (expiry === undefined) return { kind: 'lapsed', reason: 'unknown', rate };
       const fingerprint = l.fingerprintBySession.get(sessionId) ?? '';
+      const borrowedUntil = l.borrowed.get(sessionId) ?? 0;
+      if (borrowedUntil > now) {
+        // A borrowed lease needs no heartbeat: it is left to its borrow's end.
+        return { kind: 'renewed', revived: false, fingerprint, overage: l.overage.has(sessionId), expiresAtMs: borrowedUntil, nowMs: now, terms: leaseTerms(l.terms), rate };
+      }
       const holder = l.holderBySession.get(sessionId);
       const userSeat = l.terms.leasingStrategy === 'PER_USER' ? userSeatOf(holder, sessionId) : undefined;
       const revived = expiry <= now;
@@ -389,14 +421,16 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       if (action === 'leave' && (ticket.status === 'WAITING' || ticket.status === 'READY')) {
         endTicket(l, ticketId, 'LEFT', now);
         settleQueue(licenseId, l, now);
-        publishQueue(licenseId, now);
+        announceLine(licenseId, l, now);
       }
       return { kind: 'ticket', ticket: ticketView(licenseId, l, ticketId), nowMs: now };
     },
 
     async count(licenseId) {
       const l = licenses.get(licenseId);
-      return l && seats(licenseId, l, clock());
+      if (!l) return undefined;
+      const now = clock();
+      return { ...seats(licenseId, l, now), queued: l.line.size, borrowed: liveIn(l.borrowed.values(), now) };
     },
 
     async reap(licenseId, sessionIds) {
@@ -409,7 +443,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       }
       l.reapedAt = now;
       dropLapsedLinger(l, now);
-      const reaped: ReapedSession[] = sessionIds.map((sessionId) => {
+      const sessions: ReapedSession[] = sessionIds.map((sessionId) => {
         const expiry = l.leases.get(sessionId);
         if (expiry === undefined) return { sessionId, state: 'missing', expiresAtMs: 0 };
         if (expiry > now - l.terms.reviveMs) return { sessionId, state: 'held', expiresAtMs: expiry };
@@ -419,7 +453,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       // Seats freed by expiry go to the first in line.
       settleQueue(licenseId, l, now);
       if (expiredSinceLastReap) publish(licenseId, l, now);
-      return reaped;
+      return { sessions, seats: seats(licenseId, l, now) };
     },
 
     async activate(licenseId, fingerprint, forget, spec) {
@@ -440,7 +474,25 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       return { kind: 'activated', newMachine: true, nowMs: now, rate };
     },
 
-    async load(licenseId, terms, sessions, machines, lingering = []) {
+    async deactivate(licenseId, fingerprint, force) {
+      const l = licenses.get(licenseId);
+      if (!l) return { kind: 'unloaded' };
+      const now = clock();
+      const onMachine = [...l.fingerprintBySession].filter(([, machine]) => machine === fingerprint).map(([sessionId]) => sessionId);
+      const live = onMachine.filter((sessionId) => (l.leases.get(sessionId) ?? 0) > now);
+      if (live.length > 0 && !force) return { kind: 'in-use', liveSessions: live.length };
+      dropLapsedLinger(l, now);
+      const usedBefore = used(l, now);
+      for (const sessionId of onMachine) forgetSession(l, sessionId);
+      // As lua/deactivate.lua: the machine's lingering seat is given up too.
+      l.lingering.delete(fingerprint);
+      l.machines.delete(fingerprint);
+      settleQueue(licenseId, l, now);
+      if (used(l, now) !== usedBefore) publish(licenseId, l, now);
+      return { kind: 'deactivated', endedSessionIds: live, seats: seats(licenseId, l, now) };
+    },
+
+    async load(licenseId, terms, sessions, machines, lingering = [], tickets = []) {
       if (licenses.has(licenseId)) return;
       const l: LicenseSeats = {
         terms,
@@ -450,6 +502,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         fingerprintBySession: new Map(),
         holderBySession: new Map(),
         overage: new Set(),
+        borrowed: new Map(),
         userSeats: new Map(),
         lingering: new Map(),
         tickets: new Map(),
@@ -463,6 +516,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         const holder = holderOf(terms.leasingStrategy, s.fingerprint, s.userId ?? '', s.processId ?? '');
         addHolder(l, holder, s.sessionId, s.fingerprint);
         if (s.overage) l.overage.add(s.sessionId);
+        if (s.borrowed) l.borrowed.set(s.sessionId, s.expiresAtMs);
         if (terms.leasingStrategy === 'PER_USER') extendUserSeat(l, userSeatOf(holder, s.sessionId), s.expiresAtMs);
       }
       for (const seat of lingering) {
@@ -472,8 +526,18 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
         const holds = terms.leasingStrategy === 'PER_USER' ? l.userSeats.has(member) : l.sessionByHolder.has(member);
         if (!holds) l.lingering.set(member, Math.max(l.lingering.get(member) ?? 0, seat.untilMs));
       }
+      // As lua/load.lua: each ticket waits again for a claim period, in the order given.
+      const now = clock();
+      for (const t of tickets) {
+        const holderKey = holderOf(terms.leasingStrategy, t.fingerprint, t.userId ?? '', t.processId ?? '')?.key ?? t.fingerprint;
+        const until = now + terms.queue.claimMs;
+        l.tickets.set(t.ticketId, { status: 'WAITING', fingerprint: t.fingerprint, userId: t.userId ?? '', processId: t.processId ?? '', holderKey, until });
+        l.line.add(t.ticketId);
+        l.ticketOf.set(holderKey, t.ticketId);
+      }
       licenses.set(licenseId, l);
-      publish(licenseId, l, clock());
+      settleQueue(licenseId, l, now);
+      publish(licenseId, l, now);
     },
 
     async configure(licenseId, terms) {
@@ -484,19 +548,18 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const maxChanged = l.terms.maxSeats !== terms.maxSeats;
       const strategyChanged = l.terms.leasingStrategy !== terms.leasingStrategy;
       l.terms = terms;
-      const endedSessionIds: string[] = [];
       if (terms.status !== 'ACTIVE') {
-        for (const [sessionId, expiry] of l.leases) if (expiry > now) endedSessionIds.push(sessionId);
         l.leases.clear();
         l.sessionByHolder.clear();
         l.fingerprintBySession.clear();
         l.holderBySession.clear();
         l.overage.clear();
+        l.borrowed.clear();
         l.userSeats.clear();
         l.lingering.clear();
         // Open tickets end too (their holders learn it as EXPIRED).
         for (const [ticketId, ticket] of l.tickets) if (ticket.status === 'WAITING' || ticket.status === 'READY') endTicket(l, ticketId, 'EXPIRED', now);
-        publishQueue(licenseId, now);
+        announceLine(licenseId, l, now);
       } else if (strategyChanged) {
         l.userSeats.clear();
         if (terms.leasingStrategy === 'PER_USER') rebuildUserSeats(l, now);
@@ -504,7 +567,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       // A raised limit gives its new seats to the first in line.
       settleQueue(licenseId, l, now);
       if (maxChanged || used(l, now) !== usedBefore) publish(licenseId, l, now);
-      return { endedSessionIds };
+      return { seats: seats(licenseId, l, now) };
     },
 
     async ping() {},

@@ -1,0 +1,1 @@
+ALTER TABLE "audit_logs" ADD COLUMN "chain_version" smallint DEFAULT 1 NOT NULL;
