@@ -23,6 +23,8 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
       await sleep(300);
     }
     const held = await run.next('held');
+    // The script holds on until told, so no count above raced its release.
+    counted.push({ at: Date.now(), used: await server.seatsUsed(license.id) });
     expect(held).toMatchObject({ state: 'active', sessionId: acquired.sessionId });
     // The server counted the one seat every time it was asked, never more than a lease apart,
     // until three lease lengths after the acquire.
@@ -34,6 +36,7 @@ describe.each(runtimes)('the SDK on %s', (runtime, command) => {
     expect(renewals.every((r) => r.sessionId === acquired.sessionId && !r.reacquired)).toBe(true);
     expect(held.exp - acquired.exp).toBeGreaterThanOrEqual(8);
     expect(run.reports.filter((r) => r.type === 'offline' || r.type === 'lost')).toEqual([]);
+    run.endInput();
     await run.next('released');
     expect((await run.exited).code).toBe(0);
     expect(await server.seatsUsed(license.id)).toBe(0);
