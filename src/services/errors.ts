@@ -63,7 +63,7 @@ export class LicenseExpired extends DomainError {
 export class NoSeatsAvailable extends DomainError {
   readonly code = ErrorCode.NO_SEATS_AVAILABLE;
   constructor(readonly seats: SeatCount) {
-    super(`All ${seats.max} seats are in use.`);
+    super(seats.max === 1 ? "The license's one seat is in use." : `All ${seats.max} seats are in use.`);
   }
 }
 export class TooManyMachines extends DomainError {
