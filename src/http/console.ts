@@ -113,7 +113,8 @@ export function consoleRoutes(files: ConsoleFiles): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       const { pathname } = url;
-      if (pathname === '/' && (request.method === 'GET' || request.method === 'HEAD')) {
+      // `/admin` is where the design this comes from kept its admin console: the same pages are here.
+      if ((pathname === '/' || pathname === '/admin') && (request.method === 'GET' || request.method === 'HEAD')) {
         return endResponse(new fetchAPI.Response(null, { status: 302, headers: { location: `${CONSOLE_PATH}/` } }));
       }
       if (!underConsole(pathname)) return;

@@ -21,10 +21,12 @@ const policy =
 const directives = (header: string | null) => new Set((header ?? '').split(';').map((d) => d.trim()));
 
 describe('the console', () => {
-  it('sends / to /dashboard/ and answers every route of the page with its index, under the CSP', async () => {
-    const root = await get('/', { redirect: 'manual' });
-    expect(root.status).toBe(302);
-    expect(root.headers.get('location')).toBe('/dashboard/');
+  it('sends / and /admin to /dashboard/ and answers every route of the page with its index, under the CSP', async () => {
+    for (const path of ['/', '/admin']) {
+      const root = await get(path, { redirect: 'manual' });
+      expect(root.status, path).toBe(302);
+      expect(root.headers.get('location')).toBe('/dashboard/');
+    }
     for (const path of ['/dashboard', '/dashboard/', '/dashboard/licenses/lic_x', '/dashboard/webhooks']) {
       const response = await get(path);
       expect(response.status, path).toBe(200);
