@@ -76,7 +76,7 @@ export function Overview() {
           <h2 id="seats-total-title">Seats in use, active licenses</h2>
           <SeatGauge used={used} max={capacity} size="large" />
           <p className="muted">
-            {licenses.length} licenses{data?.licenses.pageInfo.hasNextPage ? ` (the first ${OVERVIEW_LICENSES})` : ''}, updated live.
+            {licenses.length} license{licenses.length === 1 ? '' : 's'}{data?.licenses.pageInfo.hasNextPage ? ` (the first ${OVERVIEW_LICENSES})` : ''}, updated live.
           </p>
         </article>
         <Can scope="usage:read">
