@@ -23,17 +23,17 @@ import { root, startServer, type Server } from './servers.ts';
 import { graphql, REDIS_URL, seed, sharedSecrets, type AppHandle } from './setup.ts';
 
 /** The Node flags that package.json's script gives its entry (`… exec node <flags> dist/runtime/<entry>.js`). */
-function nodeFlagsOf(script: 'start' | 'worker', entry: string): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+function nodeFlagsOf(script: 'start' | 'worker', entry: string, cwd: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const flags = new RegExp(`exec node (.*?) ?dist/runtime/${entry}\\.js`).exec(scripts[script]!)?.[1];
   if (flags === undefined) throw new Error(`bench: package.json's ${script} script does not exec node dist/runtime/${entry}.js`);
   return flags.split(' ').filter(Boolean);
 }
 
-/** The built server (or worker) run with the flags `npm start` (or `npm run worker`) gives it. */
-const BUILT = (entry: 'node' | 'worker') => [
+/** The built server (or worker) of the checkout in `cwd`, run with the flags `npm start` (or `npm run worker`) gives it. */
+const BUILT = (entry: 'node' | 'worker', cwd: string) => [
   process.execPath,
-  ...nodeFlagsOf(entry === 'node' ? 'start' : 'worker', entry),
+  ...nodeFlagsOf(entry === 'node' ? 'start' : 'worker', entry, cwd),
   `dist/runtime/${entry}.js`,
 ];
 
@@ -76,7 +76,7 @@ async function startBuilt(name: string, env: Record<string, string>, adminToken:
   const server = await startServer({
     name,
     cwd,
-    command: BUILT('node'),
+    command: BUILT('node', cwd),
     env: {
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
@@ -91,8 +91,8 @@ async function startBuilt(name: string, env: Record<string, string>, adminToken:
 }
 
 /** Start, idle RSS, and peak RSS under the heartbeat load of one mode. */
-async function startLane(lane: string, env: Record<string, string>, shape: LoadShape): Promise<StartFigures> {
-  const app = await startBuilt(lane, env, `bench-admin-${crypto.randomUUID()}`);
+async function startLane(lane: string, env: Record<string, string>, shape: LoadShape, cwd: string): Promise<StartFigures> {
+  const app = await startBuilt(lane, env, `bench-admin-${crypto.randomUUID()}`, cwd);
   try {
     await sleep(2000);
     const idleRssMiB = app.server.rssMiB();
@@ -117,13 +117,21 @@ async function startLane(lane: string, env: Record<string, string>, shape: LoadS
   }
 }
 
-export async function startLanes(databaseUrl: string, shape: LoadShape): Promise<StartFigures[]> {
+/**
+ * The start lanes of the checkout in `cwd`. The Postgres + Redis lane is a restart: on a
+ * database that something migrated before, or (`migrateFirst`) that a start of its own migrates.
+ */
+export async function startLanes(databaseUrl: string, shape: LoadShape, migrateFirst: boolean, cwd = root): Promise<StartFigures[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'leasehold-bench-embedded-'));
   try {
     const embedded = { DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' };
-    const figures = [await startLane('embedded, first start', embedded, shape), await startLane('embedded, restart', embedded, shape)];
+    const figures = [
+      await startLane('embedded, first start', embedded, shape, cwd),
+      await startLane('embedded, restart', embedded, shape, cwd),
+    ];
     const stores = { DATABASE_URL: databaseUrl, REDIS_URL, ...sharedSecrets(), DATA_DIR: mkdtempSync(join(tmpdir(), 'leasehold-bench-')) };
-    figures.push(await startLane('Postgres + Redis', stores, shape));
+    if (migrateFirst) await (await startBuilt('migration', stores, `bench-admin-${crypto.randomUUID()}`, cwd)).server.stop();
+    figures.push(await startLane('Postgres + Redis', stores, shape, cwd));
     rmSync(stores.DATA_DIR, { recursive: true, force: true });
     return figures;
   } finally {
@@ -225,7 +233,7 @@ async function webhookApp(databaseUrl: string, extra: Record<string, string>, cw
           startServer({
             name: `worker ${i + 1}`,
             cwd,
-            command: BUILT('worker'),
+            command: BUILT('worker', cwd),
             env,
             readyPath: '/metrics',
             portVariable: 'METRICS_PORT',
