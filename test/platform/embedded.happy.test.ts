@@ -1,7 +1,8 @@
 /** The embedded default: no environment at all gives PGlite and the in-process seat store. */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
@@ -15,6 +16,10 @@ import { acquire, gql, heartbeat, release } from '../support/harness.ts';
 
 let app: App;
 let dataDir: string;
+
+/** initdb gives every cluster an identifier of its own; two copies of the build's share it. */
+const systemId = async (db: App['services']['db']) =>
+  rowsOf<{ id: string }>(await db.execute(sql`select system_identifier::text as id from pg_control_system()`))[0]!.id;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
   app = await createApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { files: createFileStore(dataDir), network: nodeNetwork, background: false });
@@ -60,12 +65,9 @@ describe('embedded mode', () => {
   });
 
   it("starts a new data directory from the cluster the build made with initdb, not from an initdb of its own", async () => {
-    const systemId = async (db: App['services']['db']) =>
-      rowsOf<{ id: string }>(await db.execute(sql`select system_identifier::text as id from pg_control_system()`))[0]!.id;
     const otherDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
     const other = await openDatabase({ url: undefined, pgliteDir: async () => otherDir, connectSocket: nodeNetwork.connectSocket });
     try {
-      // initdb gives every cluster an identifier of its own; two copies of the build's share it.
       expect(await systemId(other.db)).toBe(await systemId(app.services.db));
     } finally {
       await other.close();
@@ -75,14 +77,38 @@ describe('embedded mode', () => {
 
   it("has the build's cluster arrive with every migration applied, so a first start runs none", async () => {
     const root = new URL('../../', import.meta.url);
-    const [tarball] = (await readdir(new URL('dist/pglite/', root))).filter((name) => name.endsWith('.tar.gz'));
+    const [name] = (await readdir(new URL('dist/pglite/', root))).filter((entry) => /^cluster-[0-9a-f]+$/.test(entry));
     const journal = JSON.parse(await readFile(new URL('drizzle/meta/_journal.json', root), 'utf8')) as { entries: unknown[] };
-    const cluster = await PGlite.create({ loadDataDir: new Blob([await readFile(new URL(`dist/pglite/${tarball}`, root))]) });
+    // A copy: Postgres writes to the cluster it runs on, and the build's must stay as it was made.
+    const copy = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
+    await cp(fileURLToPath(new URL(`dist/pglite/${name}`, root)), copy, { recursive: true });
+    const cluster = await PGlite.create(copy);
     try {
       const { rows } = await cluster.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations');
       expect(rows[0]!.n).toBe(journal.entries.length);
     } finally {
       await cluster.close();
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('starts again from the build\'s cluster where the copy of a first start was cut short', async () => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
+    try {
+      // What a process killed while copying leaves: some of the cluster's files, and no PG_VERSION (copied last).
+      const first = await openDatabase({ url: undefined, pgliteDir: async () => otherDir, connectSocket: nodeNetwork.connectSocket });
+      await first.close();
+      await rm(join(otherDir, 'PG_VERSION'));
+      await rm(join(otherDir, 'global'), { recursive: true });
+      await writeFile(join(otherDir, 'postgresql.conf'), 'half written');
+      const again = await openDatabase({ url: undefined, pgliteDir: async () => otherDir, connectSocket: nodeNetwork.connectSocket });
+      try {
+        expect(await systemId(again.db)).toBe(await systemId(app.services.db));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
     }
   });
 
