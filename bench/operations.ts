@@ -15,27 +15,28 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BENCH_LICENSE_LIMIT } from './floors/licenseLimit.ts';
 import { appHeartbeat } from './lanes.ts';
 import { runLoad } from './load.ts';
 import { root, startServer, type Server } from './servers.ts';
 import { graphql, REDIS_URL, seed, sharedSecrets, type AppHandle } from './setup.ts';
 
-/** The Node flags that package.json's script gives its entry (`… exec node <flags> dist/runtime/<entry>.js`). */
-function nodeFlagsOf(script: 'start' | 'worker', entry: string, cwd: string): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const flags = new RegExp(`exec node (.*?) ?dist/runtime/${entry}\\.js`).exec(scripts[script]!)?.[1];
-  if (flags === undefined) throw new Error(`bench: package.json's ${script} script does not exec node dist/runtime/${entry}.js`);
-  return flags.split(' ').filter(Boolean);
-}
+const BUILD_FIRST = 'node scripts/build.mjs --if-stale && ';
 
-/** The built server (or worker) of the checkout in `cwd`, run with the flags `npm start` (or `npm run worker`) gives it. */
-const BUILT = (entry: 'node' | 'worker', cwd: string) => [
-  process.execPath,
-  ...nodeFlagsOf(entry === 'node' ? 'start' : 'worker', entry, cwd),
-  `dist/runtime/${entry}.js`,
-];
+/**
+ * The built server (or worker) of the checkout in `cwd`, as `npm start` (or `npm run worker`)
+ * runs it once the build is fresh: the script's line after its build step, run by sh as npm runs
+ * it, so the flags are the ones the script picks (by mode, too), and its `exec` makes the spawned
+ * process the server itself. `node` is this bench's, as npm puts node_modules/.bin first.
+ */
+function BUILT(script: 'start' | 'worker', cwd: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const line = scripts[script]!;
+  if (!line.startsWith(BUILD_FIRST) || !line.includes('exec node '))
+    throw new Error(`bench: package.json's ${script} script is not \`${BUILD_FIRST}… exec node …\``);
+  return ['sh', '-c', `PATH='${dirname(process.execPath)}':"$PATH"; ${line.slice(BUILD_FIRST.length)}`];
+}
 
 export interface StartFigures {
   lane: string;
@@ -76,7 +77,7 @@ async function startBuilt(name: string, env: Record<string, string>, adminToken:
   const server = await startServer({
     name,
     cwd,
-    command: BUILT('node', cwd),
+    command: BUILT('start', cwd),
     env: {
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
