@@ -108,6 +108,19 @@ describe('a start that cannot work', () => {
   });
 });
 
+describe('a start that fails by a bug', () => {
+  it('prints its stack in the source files and lines, with no flag given to node', async () => {
+    // A data directory under a file: mkdir's ENOTDIR is no failure an operator is told about in a line.
+    const file = join(await dataDir(), 'a-file');
+    await writeFile(file, '');
+    const result = await runToExit(SERVER, { DATABASE_URL: '', REDIS_URL: '', DATA_DIR: join(file, 'data') });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('ENOTDIR');
+    expect(result.output).toMatch(/^\s+at .*src\/runtime\/files\.ts:\d+:\d+/m);
+    expect(result.output).not.toMatch(/dist\/runtime\//);
+  });
+});
+
 describe('the embedded data directory', () => {
   it(
     'belongs to one process: a second server and the CLI refuse it by name until the first has stopped',
