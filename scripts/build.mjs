@@ -1,6 +1,7 @@
 /**
- * Builds the server to JavaScript: src/runtime/{node,cli,worker}.ts → dist/runtime/, bundled by
- * esbuild, so `npm start`, `npm run worker` and `npm run cli` run plain `node` (no TypeScript
+ * Builds the server to JavaScript: src/runtime/{node,cli,worker}.ts → dist/runtime/<name>.main.js,
+ * loaded by dist/runtime/<name>.js (see entryOf), bundled by esbuild, so `npm start`, `npm run
+ * worker` and `npm run cli` run plain `node` (no TypeScript
  * loader, no compiler child process).
  *
  * The packages are bundled in too, all but those that read files beside their own code (see
