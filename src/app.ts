@@ -35,7 +35,7 @@ import { startBackgroundJobs, type BackgroundJobs } from './services/background/
 import type { ServiceContext } from './services/context.ts';
 import type { HostResolver, Network } from './lib/network.ts';
 import { createAuthenticator } from './services/identity/authenticate.ts';
-import { ensureFirstOrganization, type Bootstrapped } from './services/identity/bootstrap.ts';
+import { ensureFirstOrganization, newOwnerPassword, type Bootstrapped, type OwnerPassword } from './services/identity/bootstrap.ts';
 import { createLicenseKeys } from './services/licenses/licenseKeys.ts';
 import { createMeterUsageLog } from './services/meters/usageLog.ts';
 import { createMetrics, type Metrics } from './services/metrics.ts';
@@ -218,12 +218,17 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     ...(webhookSecretKey ? [{ version: config.webhookSecretKeyVersion, key: webhookSecretKey }] : []),
     ...config.webhookSecretKeysAccepted,
   ];
+  let ownerPassword: OwnerPassword | undefined;
   const database = await openDatabase({
     url: config.databaseUrl,
     migrationUrl: config.migrationDatabaseUrl,
     pgliteDir: () => options.files.directory('pg'),
     timeoutMs: config.databaseTimeoutMs,
     connectSocket: options.network.connectSocket,
+    // The owner that a first start makes (ensureFirstOrganization below), hashed meanwhile.
+    whenNew: () => {
+      ownerPassword = newOwnerPassword();
+    },
   });
   if (database.runsAsOwner) {
     log.warn(
@@ -290,7 +295,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const refusal = refusalEntry(outcome);
     if (refusal) services.verifications.record(refusal);
   });
-  const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail);
+  const { orgId: operatorOrgId, bootstrapped } = await ensureFirstOrganization(services, config.bootstrapOwnerEmail, ownerPassword);
   const firstStartFile = bootstrapped && (await writeFirstStartCredentials(options.files, bootstrapped, log));
   const background: BackgroundJobs | undefined =
     options.background === false ? undefined : startBackgroundJobs(services, { sweeper: true });

@@ -129,8 +129,9 @@ async function actsAsOwner(client: Sql): Promise<boolean> {
  * as a role that may act as the owner. An instance running as leasehold_server only checks that
  * the last migration it knows has been applied (the owner's instance, or a deploy step, runs it).
  */
-async function migratesItself(client: Sql): Promise<boolean> {
+async function migratesItself(client: Sql, whenNew: (() => void) | undefined): Promise<boolean> {
   const [row] = await client<{ tables: boolean }[]>`select to_regclass('public.audit_logs') is not null as tables`;
+  if (!row!.tables) whenNew?.();
   return !row!.tables || (await actsAsOwner(client));
 }
 
@@ -169,8 +170,9 @@ const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'max_connections=10'
  * (Bun and Deno run src/, which may not be built): PGlite then runs initdb.
  * node:fs, node:crypto and node:module's createRequire are in Node, Bun and Deno alike.
  */
-async function copyInitialCluster(pgdata: string): Promise<void> {
+async function copyInitialCluster(pgdata: string, whenNew: (() => void) | undefined): Promise<void> {
   if (await access(join(pgdata, 'PG_VERSION')).then(() => true, () => false)) return;
+  whenNew?.();
   const wasm = await readFile(createRequire(import.meta.url).resolve('@electric-sql/pglite/pglite.wasm'));
   const digest = createHash('sha256').update(wasm).digest('hex').slice(0, 16);
   const cluster = decodeURIComponent(new URL(`../../dist/pglite/cluster-${digest}`, import.meta.url).pathname);
@@ -193,6 +195,12 @@ export async function openDatabase(options: {
   timeoutMs?: number;
   /** The runtime's sockets to Postgres, which the watchdog watches. */
   connectSocket: ConnectSocket;
+  /**
+   * Called when the database is found new (an embedded data directory without a cluster, a
+   * Postgres database without the tables), before it is made: for a first start's work that needs
+   * no database to run meanwhile. Not called where the tables' owner migrates (MIGRATION_DATABASE_URL).
+   */
+  whenNew?: () => void;
 }): Promise<DatabaseHandle> {
   if (options.url) {
     const { default: postgres } = await import('postgres');
@@ -247,7 +255,7 @@ export async function openDatabase(options: {
         await owner.end({ timeout: 5 });
       }
     } else {
-      const itself = await migratesItself(client).catch((error: unknown) => failed('DATABASE_URL', url, error));
+      const itself = await migratesItself(client, options.whenNew).catch((error: unknown) => failed('DATABASE_URL', url, error));
       if (itself) {
         await migrateUnderLock(
           postgres,
@@ -278,7 +286,7 @@ export async function openDatabase(options: {
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const pgdata = await options.pgliteDir();
-  await copyInitialCluster(pgdata);
+  await copyInitialCluster(pgdata, options.whenNew);
   const client = new PGlite(pgdata, {
     startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
   });

@@ -46,7 +46,7 @@ const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs
 
 describe('the first start in production mode', () => {
   it(
-    'prints no secret: the owner and the admin API key are in a 0600 file it names',
+    'prints no secret: the owner and the admin API key are in a 0600 file it names, and the owner signs in with it',
     async () => {
       const dir = await dataDir();
       const adminToken = randomBytes(24).toString('base64url');
@@ -70,9 +70,19 @@ describe('the first start in production mode', () => {
         expect(file?.startsWith(dir)).toBe(true);
         expect((await stat(file!)).mode & 0o777).toBe(0o600);
         const credentials = await readFile(file!, 'utf8');
-        const [, , password] = /owner: +(\S+) \/ (\S+)/.exec(credentials)!;
+        const [, email, password] = /owner: +(\S+) \/ (\S+)/.exec(credentials)!;
         expect(credentials).toMatch(/API key: pk_live_/);
         expect(output).not.toContain(password);
+        // The owner's password was hashed while the database migrated: the hash stored is this password's.
+        const login = await fetch(`${server.base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: `mutation($i: LoginInput!) { login(input: $i) { __typename } }`,
+            variables: { i: { email, password } },
+          }),
+        }).then((r) => r.json());
+        expect(login.data.login.__typename).toBe('SignedIn');
       } finally {
         await stopServer(server);
       }

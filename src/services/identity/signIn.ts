@@ -264,13 +264,19 @@ function passwordProblem(password: string, field: string): InvalidInput | undefi
 export async function createUser(
   ctx: ServiceContext,
   actor: Actor,
-  input: { email: string; password: string; role: Role },
+  input: {
+    email: string;
+    password: string;
+    role: Role;
+    /** The hash of `password`, where the caller started it ahead (the first start's owner, bootstrap.ts). */
+    passwordHash?: Promise<string>;
+  },
 ): Promise<Result<SignedIn['user'], InvalidInput>> {
   const email = normaliseEmail(input.email);
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) return err(new InvalidInput('email is not an email address', 'email'));
   const invalid = passwordProblem(input.password, 'password');
   if (invalid) return err(invalid);
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await (input.passwordHash ?? hashPassword(input.password));
   const created = await tenantWork(ctx, actor.orgId, async (tx) => {
     const [row] = await tx
       .insert(users)
