@@ -57,10 +57,10 @@ describe('embedded mode', () => {
     expect(history.data?.seatUtilization).toEqual([{ at: new Date(hour).toISOString(), peakUsed: 1, max: 1, grants: 1, denials: 1 }]);
   });
 
-  it("sizes its database for one embedded session, not a server's: 16 MB of shared buffers, 10 connections", async () => {
+  it("sizes its database for one embedded session, not a server's: 8 MB of shared buffers, 10 connections", async () => {
     // PGlite's defaults (128 MB, 100) are touched in full at start: about 115 MiB more resident memory.
     const setting = async (name: string) => rowsOf<Record<string, string>>(await app.services.db.execute(sql.raw(`show ${name}`)))[0]![name];
-    expect(await setting('shared_buffers')).toBe('16MB');
+    expect(await setting('shared_buffers')).toBe('8MB');
     expect(await setting('max_connections')).toBe('10');
   });
 
