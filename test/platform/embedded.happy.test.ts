@@ -92,7 +92,7 @@ describe('embedded mode', () => {
     }
   });
 
-  it('starts again from the build\'s cluster where the copy of a first start was cut short', async () => {
+  it("starts again from the build's cluster where the copy of a first start was cut short", async () => {
     const otherDir = await mkdtemp(join(tmpdir(), 'leasehold-embedded-'));
     try {
       // What a process killed while copying leaves: some of the cluster's files, and no PG_VERSION (copied last).

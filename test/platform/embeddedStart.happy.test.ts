@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { START_TIMEOUT_MS, startServer, stopServer, type Server } from '../support/process.ts';
+import { signInOver, START_TIMEOUT_MS, startServer, stopServer, type Server } from '../support/process.ts';
 
 let dataDir: string;
 let server: Server;
@@ -47,15 +47,7 @@ describe('the first embedded start', () => {
     expect(viewer.data.viewer.kind).toBe('apiKey');
     expect(viewer.data.viewer.scopes).toContain('licenses:write');
 
-    const login = await fetch(`${server.base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: `mutation($i: LoginInput!) { login(input: $i) { __typename } }`,
-        variables: { i: { email, password } },
-      }),
-    }).then((r) => r.json());
-    expect(login.data.login.__typename).toBe('SignedIn');
+    expect(await signInOver(server.base, email!, password!)).toBe('SignedIn');
   });
 
   it('serves GraphiQL with no credential in it: the visitor enters the key', async () => {

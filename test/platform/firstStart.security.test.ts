@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { START_TIMEOUT_MS, startServer, stopServer } from '../support/process.ts';
+import { signInOver, START_TIMEOUT_MS, startServer, stopServer } from '../support/process.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -74,15 +74,7 @@ describe('the first start in production mode', () => {
         expect(credentials).toMatch(/API key: pk_live_/);
         expect(output).not.toContain(password);
         // The owner's password was hashed while the database migrated: the hash stored is this password's.
-        const login = await fetch(`${server.base}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            query: `mutation($i: LoginInput!) { login(input: $i) { __typename } }`,
-            variables: { i: { email, password } },
-          }),
-        }).then((r) => r.json());
-        expect(login.data.login.__typename).toBe('SignedIn');
+        expect(await signInOver(server.base, email!, password!)).toBe('SignedIn');
       } finally {
         await stopServer(server);
       }

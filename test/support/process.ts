@@ -53,6 +53,16 @@ export async function startServer(command: string[], env: Record<string, string>
   throw new Error(`${command.join(' ')} did not answer /health within ${START_TIMEOUT_MS} ms:\n${output}`);
 }
 
+/** What `login` answers a server over HTTP (its __typename: SignedIn when the email and password are right). */
+export async function signInOver(base: string, email: string, password: string): Promise<string> {
+  const answer = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `mutation($i: LoginInput!) { login(input: $i) { __typename } }`, variables: { i: { email, password } } }),
+  }).then((r) => r.json());
+  return answer.data.login.__typename;
+}
+
 /** Ends the child, politely first; resolves once it has exited. */
 export async function stopServer(server: Server): Promise<number | null> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return server.exited;
