@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --profile`: where the app's time per request goes, next to the floors.
- * Runs the heartbeat lane against the bare floor, the Yoga floor and the app, then the
- * acquire+release lane against the app, each server under `node --cpu-prof`; keeps only the
+ * Runs the heartbeat lane against the bare floor, the Yoga floor and the app (with a lease and
+ * without), then the acquire+release lane against the app, each server under `node --cpu-prof`; keeps only the
  * samples of each measured window (V8's profile clock is the same monotonic clock as
  * process.hrtime) and prints main-thread µs per request grouped by package, then the functions
  * that cost the app most, and most beyond the Yoga floor.
@@ -167,9 +167,12 @@ export async function profile(options: ProfileOptions): Promise<void> {
     const bare = await floor('bare', bareHeartbeat(seeded));
     const yoga = await floor('yoga', yogaHeartbeat(seeded));
     const heartbeatWindow = await drive(app.server, appHeartbeat(seeded), options);
+    const unsignedWindow = await drive(app.server, appHeartbeat(seeded, { signed: false }), options);
     const acquireWindow = await drive(app.server, appAcquireRelease(seeded, Date.now().toString(36)), options);
-    const [heartbeat, acquire] = await analyseAfterStop(app.server, join(dir, 'app'), [heartbeatWindow, acquireWindow]);
-    reportHeartbeat(bare, yoga, heartbeat!, options);
+    const [heartbeat, unsigned, acquire] = await analyseAfterStop(app.server, join(dir, 'app'), [heartbeatWindow, unsignedWindow, acquireWindow]);
+    reportHeartbeat('Heartbeat lane (the app\'s asks for a signed lease)', bare, yoga, heartbeat!, options);
+    // The same work as the Yoga floor's heartbeat: what is left between them is the app's own.
+    reportHeartbeat('\nHeartbeat lane without a lease (the app\'s asks for none, as the floor\'s)', bare, yoga, unsigned!, options);
     reportAcquire(acquire!);
     console.log(`\nprofiles (Chrome DevTools): ${dir}/{bare,yoga,app}/*.cpuprofile`);
   } finally {
@@ -189,9 +192,9 @@ function printTop(entries: { label: string; group: string; value: number }[], ti
     console.log(`${fmt(e.value)}  ${e.group.padEnd(24)} ${e.label}`);
 }
 
-function reportHeartbeat(bare: Analysis, yoga: Analysis, app: Analysis, options: ProfileOptions): void {
+function reportHeartbeat(title: string, bare: Analysis, yoga: Analysis, app: Analysis, options: ProfileOptions): void {
   console.log(
-    `Heartbeat lane under node --cpu-prof (every ${SAMPLING_US} µs): ${options.durationMs / 1000} s at ${options.inFlight} in flight ` +
+    `${title} under node --cpu-prof (every ${SAMPLING_US} µs): ${options.durationMs / 1000} s at ${options.inFlight} in flight ` +
       `after ${options.warmupMs / 1000} s warm-up.\nMain-thread µs per request by package (sampled time: includes time preempted ` +
       `inside syscalls; built-ins charged to their JS caller; profiling slows every server)\n`,
   );
