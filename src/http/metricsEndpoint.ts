@@ -34,8 +34,9 @@ export function metricsHandler(metrics: Metrics, config: Pick<Config, 'metricsTo
 export function metricsRoute(metrics: Metrics, config: Config): Plugin {
   const handle = metricsHandler(metrics, config);
   return {
-    async onRequest({ url, request, endResponse }) {
-      if (url.pathname === '/metrics' && config.metricsPort === undefined) endResponse(await handle(request));
+    // Synchronous for every other path: a promise here would make Yoga run every later hook of the request through promises.
+    onRequest({ url, request, endResponse }) {
+      if (url.pathname === '/metrics' && config.metricsPort === undefined) return handle(request).then(endResponse);
     },
   };
 }

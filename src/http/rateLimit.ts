@@ -23,7 +23,7 @@
  * logged): the limits protect the service, and the parts that need Redis fail on their own.
  */
 import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ValueNode } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { createGraphQLError, isPromise, type Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../schema/context.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { resolveLicenseKey } from '../services/licenses/licenses.ts';
@@ -144,20 +144,26 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
 
   const anonymous = (clientIp: string): RateLimitedCaller => ({ kind: 'anonymous', clientIp });
 
-  /** Who the operation counts against; undefined when its seat store calls take its tokens. */
-  const callerOf = async (
+  /**
+   * Who the operation counts against; undefined when its seat store calls take its tokens.
+   * Synchronous unless a license key has to be looked up, as every hook here is unless it has
+   * a store to ask: a promise would put the rest of the request's hooks behind promises too.
+   */
+  const callerOf = (
     context: GraphQLContext,
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Variables,
-  ): Promise<RateLimitedCaller | undefined> => {
+  ): RateLimitedCaller | undefined | Promise<RateLimitedCaller> => {
     if (context.principal) return { kind: 'principal', principal: context.principal };
     const seat = seatOperation(document, operationName, variables);
     if (!seat) return anonymous(context.clientIp);
     if (seat.limitedInStore) return undefined;
     // A key this server did not issue (wrong checksum) resolves to nothing without a lookup.
-    const license = await resolveLicenseKey(services, seat.licenseKey).catch(() => undefined);
-    return license ? { kind: 'license', licenseId: license.licenseId } : anonymous(context.clientIp);
+    return resolveLicenseKey(services, seat.licenseKey).then(
+      (license): RateLimitedCaller => (license ? { kind: 'license', licenseId: license.licenseId } : anonymous(context.clientIp)),
+      () => anonymous(context.clientIp),
+    );
   };
 
   const recordUsage = (op: Operation, status: number) => {
@@ -174,40 +180,58 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
     });
   };
 
+  interface Admission {
+    op: Operation;
+    seatRateLimit?: SeatRateLimit;
+    refusal: ExecutionResult | undefined;
+  }
+
+  /** Takes the caller's tokens, one per document the operation can sign, so aliases cannot multiply the work. */
+  const admitAs = async (op: Operation, caller: RateLimitedCaller, signatures: number, signatureLimit: number): Promise<Admission> => {
+    op.take = await take(rateLimitBucket(policy, caller), Math.max(1, signatures));
+    let refused: ExecutionResult | undefined;
+    if (op.take && !op.take.allowed) refused = refusal(op.take);
+    else if (signatures > signatureLimit) refused = tooManySignatures(signatures, signatureLimit, Boolean(op.principal));
+    if (refused) op.errors = true;
+    if (refused && !op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 400);
+    return { op, refusal: refused };
+  };
+
   /**
    * Takes the operation's token, or leaves it to the seat store calls of its fields (then
-   * `seatRateLimit` is what the resolvers hand them); answers the refusal, if any, to put in
-   * place of its result.
+   * `seatRateLimit` is what the resolvers hand them, and nothing waits); answers the refusal,
+   * if any, to put in place of its result.
    */
-  const admit = async (
+  const admit = (
     context: GraphQLContext & { request: Request },
     schema: GraphQLSchema,
     document: DocumentNode,
     operationName: string | null | undefined,
     variables: Variables,
-  ) => {
+  ): Admission | Promise<Admission> => {
     let op = operations.get(context.request);
     if (!op) operations.set(context.request, (op = newOperation(false)));
     op.admitted = true;
     op.principal = context.principal ?? null;
     op.clientIp = context.clientIp;
+    const admitted = op;
     const signatures = signatureCount(schema, document, operationName, variables);
     const signatureLimit = context.principal ? SIGNATURE_LIMITS.credentialed : SIGNATURE_LIMITS.anonymous;
-    let caller = await callerOf(context, document, operationName, variables);
-    if (!caller && signatures > signatureLimit) caller = anonymous(context.clientIp);
-    if (!caller) {
-      op.limitedInStore = true;
-      const seatRateLimit: SeatRateLimit = { spec: licenseSpec, taken: (result) => (op.take = result) };
-      return { op, seatRateLimit, refusal: undefined };
-    }
-    // Each document the operation can sign takes its own token, so aliases cannot multiply the work.
-    op.take = await take(rateLimitBucket(policy, caller), Math.max(1, signatures));
-    let refused: ExecutionResult | undefined;
-    if (op.take && !op.take.allowed) refused = refusal(op.take);
-    else if (signatures > signatureLimit) refused = tooManySignatures(signatures, signatureLimit, Boolean(context.principal));
-    if (refused) op.errors = true;
-    if (refused && !op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 400);
-    return { op, refusal: refused };
+    const decide = (found: RateLimitedCaller | undefined): Admission | Promise<Admission> => {
+      const caller = !found && signatures > signatureLimit ? anonymous(context.clientIp) : found;
+      if (caller) return admitAs(admitted, caller, signatures, signatureLimit);
+      admitted.limitedInStore = true;
+      return { op: admitted, seatRateLimit: { spec: licenseSpec, taken: (result) => (admitted.take = result) }, refusal: undefined };
+    };
+    const caller = callerOf(context, document, operationName, variables);
+    return isPromise(caller) ? caller.then(decide) : decide(caller);
+  };
+
+  /** What is left once the operation ran: its errors counted, and over WebSocket its usage. */
+  const finish = (op: Operation, result: ExecutionResult, setResult: (result: ExecutionResult) => void) => {
+    if (op.limitedInStore && op.take && !op.take.allowed) setResult(refusal(op.take));
+    if ('errors' in result && result.errors?.length) op.errors = true;
+    if (!op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 200);
   };
 
   return {
@@ -215,56 +239,61 @@ export function rateLimitPlugin(services: ServiceContext, connInfo: ConnInfo): P
       operations.set(request, newOperation(true));
     },
 
-    async onExecute({ args, setResultAndStopExecution, extendContext }) {
-      const {
-        op,
-        seatRateLimit,
-        refusal: refused,
-      } = await admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
-      if (refused) return setResultAndStopExecution(refused);
-      if (seatRateLimit) extendContext({ seatRateLimit } satisfies Partial<GraphQLContext> as never);
-      return {
-        async onExecuteDone({ result, setResult }) {
-          if (op.limitedInStore) {
+    onExecute({ args, setResultAndStopExecution, extendContext }) {
+      const proceed = ({ op, seatRateLimit, refusal: refused }: Admission) => {
+        if (refused) return setResultAndStopExecution(refused);
+        if (seatRateLimit) extendContext({ seatRateLimit } satisfies Partial<GraphQLContext> as never);
+        return {
+          onExecuteDone({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) {
             // No seat store call took a token (an unknown key, a malformed session id): the address pays.
-            op.take ??= await take(rateLimitBucket(policy, anonymous(op.clientIp)));
-            if (op.take && !op.take.allowed) setResult(refusal(op.take));
-          }
-          if ('errors' in result && result.errors?.length) op.errors = true;
-          if (!op.http) recordUsage(op, op.take && !op.take.allowed ? 429 : 200);
-        },
+            if (op.limitedInStore && !op.take) {
+              return take(rateLimitBucket(policy, anonymous(op.clientIp))).then((taken) => {
+                op.take = taken;
+                finish(op, result, setResult);
+              });
+            }
+            finish(op, result, setResult);
+          },
+        };
       };
+      const admitted = admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
+      return (isPromise(admitted) ? admitted.then(proceed) : proceed(admitted)) as never;
     },
 
-    async onSubscribe({ args, setResultAndStopExecution }) {
-      const { op, refusal: refused } = await admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
-      if (refused) return setResultAndStopExecution(refused);
-      if (!op.http) recordUsage(op, 200);
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const proceed = ({ op, refusal: refused }: Admission) => {
+        if (refused) return setResultAndStopExecution(refused);
+        if (!op.http) recordUsage(op, 200);
+      };
+      const admitted = admit(args.contextValue as never, args.schema, args.document, args.operationName, args.variableValues);
+      return (isPromise(admitted) ? admitted.then(proceed) : proceed(admitted)) as never;
     },
 
-    async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
+    onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
       const op = operations.get(request);
       if (!op) return; // not a GraphQL request: health, readiness, JWKS, GraphiQL
-      if (!op.admitted) {
-        op.clientIp = clientAddress(connInfo, services.config.trustedProxies, request, serverContext);
-        const bucket = rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp });
-        op.take = await take(bucket);
-        if (op.take && !op.take.allowed) {
-          const error = rateLimitedError(op.take);
-          response = fetchAPI.Response.json(
-            { errors: [{ message: error.message, extensions: { code: error.code, retryAfter: retryAfterSeconds(op.take) } }] },
-            { status: 429 },
-          );
-          setResponse(response);
+      const answer = (answered: Response) => {
+        if (op.take) {
+          answered.headers.set('X-RateLimit-Limit', String(op.take.limit));
+          answered.headers.set('X-RateLimit-Remaining', String(op.take.remaining));
+          answered.headers.set('X-RateLimit-Reset', String(Math.ceil(op.take.resetAtMs / 1000)));
+          if (!op.take.allowed) answered.headers.set('Retry-After', String(retryAfterSeconds(op.take)));
         }
-      }
-      if (op.take) {
-        response.headers.set('X-RateLimit-Limit', String(op.take.limit));
-        response.headers.set('X-RateLimit-Remaining', String(op.take.remaining));
-        response.headers.set('X-RateLimit-Reset', String(Math.ceil(op.take.resetAtMs / 1000)));
-        if (!op.take.allowed) response.headers.set('Retry-After', String(retryAfterSeconds(op.take)));
-      }
-      recordUsage(op, response.status);
+        recordUsage(op, answered.status);
+      };
+      if (op.admitted) return answer(response);
+      op.clientIp = clientAddress(connInfo, services.config.trustedProxies, request, serverContext);
+      return take(rateLimitBucket(policy, { kind: 'anonymous', clientIp: op.clientIp })).then((taken) => {
+        op.take = taken;
+        if (!taken || taken.allowed) return answer(response);
+        const error = rateLimitedError(taken);
+        const refused = fetchAPI.Response.json(
+          { errors: [{ message: error.message, extensions: { code: error.code, retryAfter: retryAfterSeconds(taken) } }] },
+          { status: 429 },
+        );
+        setResponse(refused);
+        answer(refused);
+      });
     },
   };
 }
