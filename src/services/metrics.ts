@@ -96,9 +96,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
   );
   const storeUp = gauge('leasehold_store_up', 'Whether the store answered at this scrape (1) or not (0).', ['store']);
 
-  sources.seatOutcomes.listen((outcome) =>
-    seatOperations.inc({ operation: outcome.operation, outcome: outcome.kind, code: outcome.kind === 'refused' ? outcome.code : 'none' }),
-  );
+  // Each series' child kept by its labels: prom-client otherwise hashes the label object on every call (on every
+  // request, twice). As bounded as the series themselves (see operationLabel; results and codes are ours).
+  const seatSeries = new Map<string, Counter.Internal>();
+  sources.seatOutcomes.listen((outcome) => {
+    const code = outcome.kind === 'refused' ? outcome.code : 'none';
+    const key = `${outcome.operation}\0${outcome.kind}\0${code}`;
+    let series = seatSeries.get(key);
+    if (!series) seatSeries.set(key, (series = seatOperations.labels(outcome.operation, outcome.kind, code)));
+    series.inc();
+  });
+  const requestSeries = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<string> }>();
 
   const others = new Set<string>();
   const deploymentGauges = [liveLeases, queueDepth, oldestDue, sweeperLag];
@@ -139,8 +147,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
       return name;
     },
     request(operation, result, seconds) {
-      requests.inc({ operation, result });
-      latency.observe({ operation, result }, seconds);
+      const key = `${operation}\0${result}`;
+      let series = requestSeries.get(key);
+      if (!series) requestSeries.set(key, (series = { count: requests.labels(operation, result), latency: latency.labels(operation, result) }));
+      series.count.inc();
+      series.latency.observe(seconds);
     },
     webhookAttempt(status) {
       webhookAttempts.inc({ outcome: status });
