@@ -7,8 +7,8 @@
  * with HTTP 400, `extensions.field` naming where it is (`input.features[3]`), and nothing runs.
  * Services still check what their domain needs (a nonce's 128 characters, a URL's form).
  *
- * Values come from the variables (checked per request) and from literals in the document
- * (checked once per document and remembered).
+ * Values come from the variables (checked per request, against the variables' types listed once
+ * per document) and from literals in the document (checked once per document and remembered).
  */
 import {
   getNullableType,
@@ -22,6 +22,7 @@ import {
   visit,
   visitWithTypeInfo,
   type DocumentNode,
+  type GraphQLInputObjectType,
   type GraphQLInputType,
   type GraphQLSchema,
 } from 'graphql';
@@ -76,6 +77,15 @@ function jsonProblem(value: unknown, field: string): Problem | undefined {
   return undefined;
 }
 
+/** An input type's fields, listed once per type (the schema does not change). */
+const inputFields = new WeakMap<GraphQLInputObjectType, [string, GraphQLInputType][]>();
+
+function inputFieldsOf(type: GraphQLInputObjectType): [string, GraphQLInputType][] {
+  let fields = inputFields.get(type);
+  if (!fields) inputFields.set(type, (fields = Object.entries(type.getFields()).map(([name, field]) => [name, field.type])));
+  return fields;
+}
+
 function valueProblem(value: unknown, type: GraphQLInputType, field: string): Problem | undefined {
   if (value === null || value === undefined) return undefined;
   const nullable = getNullableType(type);
@@ -91,8 +101,10 @@ function valueProblem(value: unknown, type: GraphQLInputType, field: string): Pr
   }
   if (isInputObjectType(nullable)) {
     if (typeof value !== 'object') return undefined; // coercion refuses it
-    for (const [name, inputField] of Object.entries(nullable.getFields())) {
-      const problem = valueProblem((value as Record<string, unknown>)[name], inputField.type, `${field}.${name}`);
+    for (const [name, type] of inputFieldsOf(nullable)) {
+      const fieldValue = (value as Record<string, unknown>)[name];
+      if (fieldValue === null || fieldValue === undefined) continue;
+      const problem = valueProblem(fieldValue, type, `${field}.${name}`);
       if (problem) return problem;
     }
     return undefined;
@@ -125,15 +137,31 @@ function literalProblem(schema: GraphQLSchema, document: DocumentNode): Problem 
   return found;
 }
 
-function variableProblem(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>) {
+/** The variables of a document's operation (or of every operation, without a name) with their types, listed once per document. */
+const variableTypes = new WeakMap<DocumentNode, Map<string, [string, GraphQLInputType][]>>();
+
+function variablesOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): [string, GraphQLInputType][] {
+  let perOperation = variableTypes.get(document);
+  if (!perOperation) variableTypes.set(document, (perOperation = new Map()));
+  const key = operationName ?? '';
+  let variables = perOperation.get(key);
+  if (variables) return variables;
+  variables = [];
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION || (operationName && definition.name?.value !== operationName)) continue;
     for (const variable of definition.variableDefinitions ?? []) {
       const type = typeFromAST(schema, variable.type) as GraphQLInputType | undefined;
-      const name = variable.variable.name.value;
-      const problem = type && valueProblem(variables[name], type, name);
-      if (problem) return problem;
+      if (type) variables.push([variable.variable.name.value, type]);
     }
+  }
+  perOperation.set(key, variables);
+  return variables;
+}
+
+function variableProblem(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>) {
+  for (const [name, type] of variablesOf(schema, document, operationName)) {
+    const problem = valueProblem(variables[name], type, name);
+    if (problem) return problem;
   }
   return undefined;
 }
