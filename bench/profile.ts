@@ -169,10 +169,14 @@ export async function profile(options: ProfileOptions): Promise<void> {
     const heartbeatWindow = await drive(app.server, appHeartbeat(seeded), options);
     const unsignedWindow = await drive(app.server, appHeartbeat(seeded, { signed: false }), options);
     const acquireWindow = await drive(app.server, appAcquireRelease(seeded, Date.now().toString(36)), options);
-    const [heartbeat, unsigned, acquire] = await analyseAfterStop(app.server, join(dir, 'app'), [heartbeatWindow, unsignedWindow, acquireWindow]);
-    reportHeartbeat('Heartbeat lane (the app\'s asks for a signed lease)', bare, yoga, heartbeat!, options);
+    const [heartbeat, unsigned, acquire] = await analyseAfterStop(app.server, join(dir, 'app'), [
+      heartbeatWindow,
+      unsignedWindow,
+      acquireWindow,
+    ]);
+    reportHeartbeat("Heartbeat lane (the app's asks for a signed lease)", bare, yoga, heartbeat!, options);
     // The same work as the Yoga floor's heartbeat: what is left between them is the app's own.
-    reportHeartbeat('\nHeartbeat lane without a lease (the app\'s asks for none, as the floor\'s)', bare, yoga, unsigned!, options);
+    reportHeartbeat("\nHeartbeat lane without a lease (the app's asks for none, as the floor's)", bare, yoga, unsigned!, options);
     reportAcquire(acquire!);
     console.log(`\nprofiles (Chrome DevTools): ${dir}/{bare,yoga,app}/*.cpuprofile`);
   } finally {

@@ -75,7 +75,13 @@ export function guardHooks(plugins: Plugin<any, any>[], log: Logger): Plugin<any
   };
 
   /** Runs hooks[from…] on `payload` until `done()`; synchronous while every hook is. */
-  const run = (hooks: Hook[], from: number, payload: Payload, answer: (response: Response) => void, done: () => boolean): Promise<void> | undefined => {
+  const run = (
+    hooks: Hook[],
+    from: number,
+    payload: Payload,
+    answer: (response: Response) => void,
+    done: () => boolean,
+  ): Promise<void> | undefined => {
     for (let i = from; i < hooks.length && !done(); i++) {
       let result: unknown;
       try {

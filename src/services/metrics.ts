@@ -149,7 +149,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     request(operation, result, seconds) {
       const key = `${operation}\0${result}`;
       let series = requestSeries.get(key);
-      if (!series) requestSeries.set(key, (series = { count: requests.labels(operation, result), latency: latency.labels(operation, result) }));
+      if (!series)
+        requestSeries.set(key, (series = { count: requests.labels(operation, result), latency: latency.labels(operation, result) }));
       series.count.inc();
       series.latency.observe(seconds);
     },
