@@ -15,12 +15,26 @@ function running(pid: number): boolean {
   }
 }
 
+/** Why a path cannot hold a directory: the operator's to fix (DATA_DIR), not a bug to print a stack for. */
+const UNUSABLE = new Set(['EACCES', 'EEXIST', 'ELOOP', 'ENAMETOOLONG', 'ENOSPC', 'ENOTDIR', 'EPERM', 'EROFS']);
+
+/** Makes a directory of the data directory (or itself), answering a path that cannot be one as DATA_DIR's error. */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code && UNUSABLE.has(code)) throw new ConfigError('DATA_DIR', `${path} cannot be used as a directory (${(error as Error).message})`);
+    throw error;
+  }
+}
+
 export function createFileStore(dataDir: string): FileStore {
   const dir = resolve(dataDir);
   return {
     async directory(name) {
       const path = join(dir, name);
-      await mkdir(path, { recursive: true, mode: 0o700 });
+      await makeDirectory(path);
       return path;
     },
     async read(name) {
@@ -32,7 +46,7 @@ export function createFileStore(dataDir: string): FileStore {
       }
     },
     async writeSecret(name, contents) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(dir);
       await writeFile(join(dir, name), contents, { mode: 0o600, flag: 'wx' });
     },
     /**
@@ -42,7 +56,7 @@ export function createFileStore(dataDir: string): FileStore {
      * pid 1 restarted on the same volume).
      */
     async lock() {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(dir);
       const path = join(dir, 'lock');
       for (;;) {
         try {

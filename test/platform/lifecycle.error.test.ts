@@ -3,7 +3,7 @@
  * variable, a Postgres or Redis that does not answer, a data directory another process holds.
  * Run as an operator runs them: the built server (`npm start` runs dist/runtime/node.js).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,17 @@ describe('a start that cannot work', () => {
     );
   });
 
+  it('names DATA_DIR when it cannot be a directory (under a file), and exits 1', async () => {
+    const file = join(await dataDir(), 'a-file');
+    await writeFile(file, '');
+    const result = await runToExit(SERVER, { DATABASE_URL: '', REDIS_URL: '', DATA_DIR: join(file, 'data') });
+    expect(result.code).toBe(1);
+    expectOneLine(
+      result.output,
+      `leasehold: DATA_DIR: ${join(file, 'data')} cannot be used as a directory (ENOTDIR: not a directory, mkdir '${join(file, 'data')}')`,
+    );
+  });
+
   it('names DATABASE_URL when Postgres does not answer, without its password', async () => {
     const port = await freePort();
     const result = await runToExit(SERVER, { ...(await stores()), DATABASE_URL: `postgres://root:hunter2-secret@127.0.0.1:${port}/leasehold` });
@@ -108,15 +119,15 @@ describe('a start that cannot work', () => {
   });
 });
 
-describe('a start that fails by a bug', () => {
+describe('a start that fails unexpectedly', () => {
   it('prints its stack in the source files and lines, with no flag given to node', async () => {
-    // A data directory under a file: mkdir's ENOTDIR is no failure an operator is told about in a line.
-    const file = join(await dataDir(), 'a-file');
-    await writeFile(file, '');
-    const result = await runToExit(SERVER, { DATABASE_URL: '', REDIS_URL: '', DATA_DIR: join(file, 'data') });
+    // A damaged embedded database: no variable to name, so the stack is what there is to go on.
+    const dir = await dataDir();
+    await mkdir(join(dir, 'pg'));
+    await writeFile(join(dir, 'pg', 'PG_VERSION'), 'damaged\n');
+    const result = await runToExit(SERVER, { DATABASE_URL: '', REDIS_URL: '', DATA_DIR: dir });
     expect(result.code).toBe(1);
-    expect(result.output).toContain('ENOTDIR');
-    expect(result.output).toMatch(/^\s+at .*src\/runtime\/files\.ts:\d+:\d+/m);
+    expect(result.output).toMatch(/^\s+at .*src\/app\.ts:\d+:\d+/m);
     expect(result.output).not.toMatch(/dist\/runtime\//);
   });
 });
