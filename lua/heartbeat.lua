@@ -17,7 +17,7 @@
 
   Reply: {rate, result}, rate as in acquire.lua ({-9}: no token left, nothing changed).
   result, renewed: {revived 0|1, expiry ms, now ms, fingerprint, tier, features JSON,
-                    license expiry ms or -1, overage 0|1}
+                    license expiry ms or -1, overage 0|1, borrowed 0|1}
   result, refused: {-1} not loaded, {-2} suspended, {-3} revoked, {-4} license expired,
                    {-7} no such lease here, {-8} lease expired and not revivable
 ]]
@@ -42,13 +42,17 @@ local sessionId = ARGV[2]
 local leaseExpiry = redis.call('ZSCORE', K.leases, sessionId)
 if not leaseExpiry then return {rate, {-7}} end
 local fingerprint = redis.call('HGET', K.sessions, sessionId)
-local holder = holderOfSession(K, sessionId)
-local userSeat = strategy == 'PER_USER' and userSeatOf(holder, sessionId)
+
+local function renewed(revived, expiry, borrowed)
+  return {rate, {revived, expiry, now, fingerprint or '', meta[6], meta[7], licenseExpiresAt,
+    redis.call('SISMEMBER', K.overage, sessionId), borrowed}}
+end
 
 local borrowedUntil = redis.call('ZSCORE', K.borrowed, sessionId)
-if borrowedUntil and tonumber(borrowedUntil) > now then
-  return {rate, {0, tonumber(borrowedUntil), now, fingerprint or '', meta[6], meta[7], licenseExpiresAt, redis.call('SISMEMBER', K.overage, sessionId)}}
-end
+if borrowedUntil and tonumber(borrowedUntil) > now then return renewed(0, tonumber(borrowedUntil), 1) end
+
+local holder = holderOfSession(K, sessionId)
+local userSeat = strategy == 'PER_USER' and userSeatOf(holder, sessionId)
 
 local revived = 0
 if tonumber(leaseExpiry) <= now then
@@ -68,4 +72,4 @@ end
 local expiry = now + tonumber(meta[3])
 redis.call('ZADD', K.leases, 'XX', expiry, sessionId)
 if userSeat then redis.call('ZADD', K.users, 'GT', expiry, userSeat) end
-return {rate, {revived, expiry, now, fingerprint or '', meta[6], meta[7], licenseExpiresAt, redis.call('SISMEMBER', K.overage, sessionId)}}
+return renewed(revived, expiry, 0)

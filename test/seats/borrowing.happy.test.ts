@@ -51,6 +51,9 @@ describe('borrowing', () => {
 
     const renewed = await heartbeat(app, license.key, lent.session.id);
     expect(Date.parse(renewed.session.expiresAt)).toBe(until);
+    // A heartbeat's lease of a borrowed seat still says it is borrowed, offline too.
+    const { payload: renewedLease } = await jwtVerify(renewed.lease.token, jwks, { typ: 'lease+jwt', audience: license.id });
+    expect(renewedLease).toMatchObject({ sub: lent.session.id, borrowed: true, exp: Math.floor(until / 1000) });
     const [announced] = await eventsOf('seat.borrowed', lent.session.id);
     expect(announced?.data).toMatchObject({ session: { id: lent.session.id, borrowedUntil: lent.session.borrowedUntil }, seats: { used: 1 } });
     const read = await admin(app, `query($id: ID!) { license(id: $id) { maxBorrowDays maxBorrowedSeats } }`, { id: license.id });

@@ -408,6 +408,7 @@ async function heartbeat(
     endedAt: null,
     endReason: null,
     overage: outcome.overage,
+    borrowedUntil: outcome.borrowed ? expiresAt : null,
   };
   let signed: Promise<SignedLease> | undefined;
   const lease = () => (signed ??= signLease(ctx, session, outcome.nowMs, outcome.expiresAtMs, outcome.terms));

@@ -184,6 +184,8 @@ export type HeartbeatOutcome =
           revived: boolean;
           fingerprint: string;
           overage: boolean;
+          /** A borrowed lease: left to its borrow's end (`expiresAtMs`), and its lease says so. */
+          borrowed: boolean;
           expiresAtMs: number;
           nowMs: number;
           terms: LeaseTerms;

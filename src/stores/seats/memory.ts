@@ -368,7 +368,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       const borrowedUntil = l.borrowed.get(sessionId) ?? 0;
       if (borrowedUntil > now) {
         // A borrowed lease needs no heartbeat: it is left to its borrow's end.
-        return { kind: 'renewed', revived: false, fingerprint, overage: l.overage.has(sessionId), expiresAtMs: borrowedUntil, nowMs: now, terms: leaseTerms(l.terms), rate };
+        return { kind: 'renewed', revived: false, fingerprint, overage: l.overage.has(sessionId), borrowed: true, expiresAtMs: borrowedUntil, nowMs: now, terms: leaseTerms(l.terms), rate };
       }
       const holder = l.holderBySession.get(sessionId);
       const userSeat = l.terms.leasingStrategy === 'PER_USER' ? userSeatOf(holder, sessionId) : undefined;
@@ -385,7 +385,7 @@ export function createMemorySeatStore(pubsub: PubSub, buckets: TokenBuckets = cr
       l.leases.set(sessionId, expiresAtMs);
       if (userSeat !== undefined) extendUserSeat(l, userSeat, expiresAtMs);
       if (seatTaken) publish(licenseId, l, now);
-      return { kind: 'renewed', revived, fingerprint, overage: l.overage.has(sessionId), expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
+      return { kind: 'renewed', revived, fingerprint, overage: l.overage.has(sessionId), borrowed: false, expiresAtMs, nowMs: now, terms: leaseTerms(l.terms), rate };
     },
 
     async release(licenseId, sessionId, forgetMachine, spec, options) {

@@ -218,6 +218,7 @@ export function createRedisSeatStore(redis: RedisConnection): SeatStore {
         nowMs: Number(r[2]),
         fingerprint: String(r[3]),
         overage: r[7] === 1,
+        borrowed: r[8] === 1,
         terms: leaseTerms(r[4]!, r[5]!, r[6]!),
       };
     },
