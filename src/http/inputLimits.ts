@@ -12,6 +12,7 @@
  */
 import {
   getNullableType,
+  getOperationAST,
   isInputObjectType,
   isListType,
   isScalarType,
@@ -25,6 +26,7 @@ import {
   type GraphQLInputObjectType,
   type GraphQLInputType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
@@ -137,24 +139,24 @@ function literalProblem(schema: GraphQLSchema, document: DocumentNode): Problem 
   return found;
 }
 
-/** The variables of a document's operation (or of every operation, without a name) with their types, listed once per document. */
-const variableTypes = new WeakMap<DocumentNode, Map<string, [string, GraphQLInputType][]>>();
+/**
+ * The variables of the operation that runs, with their types, listed once per operation. Kept
+ * by the operation's node, not by the name the caller sent: a name that matches nothing (the
+ * operation then does not run) must not make an entry per request.
+ */
+const variableTypes = new WeakMap<OperationDefinitionNode, [string, GraphQLInputType][]>();
 
 function variablesOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): [string, GraphQLInputType][] {
-  let perOperation = variableTypes.get(document);
-  if (!perOperation) variableTypes.set(document, (perOperation = new Map()));
-  const key = operationName ?? '';
-  let variables = perOperation.get(key);
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [];
+  let variables = variableTypes.get(operation);
   if (variables) return variables;
   variables = [];
-  for (const definition of document.definitions) {
-    if (definition.kind !== Kind.OPERATION_DEFINITION || (operationName && definition.name?.value !== operationName)) continue;
-    for (const variable of definition.variableDefinitions ?? []) {
-      const type = typeFromAST(schema, variable.type) as GraphQLInputType | undefined;
-      if (type) variables.push([variable.variable.name.value, type]);
-    }
+  for (const variable of operation.variableDefinitions ?? []) {
+    const type = typeFromAST(schema, variable.type) as GraphQLInputType | undefined;
+    if (type) variables.push([variable.variable.name.value, type]);
   }
-  perOperation.set(key, variables);
+  variableTypes.set(operation, variables);
   return variables;
 }
 

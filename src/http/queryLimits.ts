@@ -30,6 +30,7 @@ import {
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -77,7 +78,8 @@ function multiplicity(field: GraphQLField<unknown, unknown>, node: { arguments?:
   return typeof first === 'number' && first >= 0 && first <= MAX_PAGE ? first : MAX_PAGE;
 }
 
-const counts = new WeakMap<DocumentNode, Map<string, number>>();
+/** Kept by the operation's node, not by the name the caller sent (a name that matches nothing would make an entry per request). */
+const counts = new WeakMap<OperationDefinitionNode, number>();
 
 /**
  * The documents an operation can sign at most. Fragments are counted once each and multiplied
@@ -85,8 +87,9 @@ const counts = new WeakMap<DocumentNode, Map<string, number>>();
  * when no `first` comes from a variable (the SDK's documents have none).
  */
 export function signatureCount(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Variables): number {
-  const cacheKey = operationName ?? '';
-  const cached = counts.get(document)?.get(cacheKey);
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return 0;
+  const cached = counts.get(operation);
   if (cached !== undefined) return cached;
 
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -121,13 +124,8 @@ export function signatureCount(schema: GraphQLSchema, document: DocumentNode, op
     return total;
   };
 
-  const operation = getOperationAST(document, operationName);
-  const root = operation && schema.getRootType(operation.operation);
-  const total = operation && root ? count(operation.selectionSet, root) : 0;
-  if (!dependsOnVariables) {
-    let perOperation = counts.get(document);
-    if (!perOperation) counts.set(document, (perOperation = new Map()));
-    perOperation.set(cacheKey, total);
-  }
+  const root = schema.getRootType(operation.operation);
+  const total = root ? count(operation.selectionSet, root) : 0;
+  if (!dependsOnVariables) counts.set(operation, total);
   return total;
 }
