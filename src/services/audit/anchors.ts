@@ -21,8 +21,6 @@ import { serviceUnavailable } from '../errors.ts';
 
 /** Heads anchored by one background run at the most; the rest wait for the next. */
 const BATCH = 500;
-/** One instance anchors at a time (the others' runs find the lock taken and skip). */
-const ANCHOR_LOCK = 7_243_912;
 
 interface Head {
   orgId: string;
@@ -64,7 +62,11 @@ async function insertAnchors(tx: Transaction, anchors: AuditAnchorRow[]): Promis
 export async function anchorAuditChains(ctx: ServiceContext): Promise<number> {
   return databaseWork(() =>
     ctx.db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ taken: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${ANCHOR_LOCK}) as taken`));
+      // One instance anchors at a time (the others' runs find the lock taken and skip). Keyed by
+      // name: as a number it was the bootstrap's, so a first start waited for a run's signing.
+      const [lock] = rowsOf<{ taken: boolean }>(
+        await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended('audit.anchor', 0)) as taken`),
+      );
       if (!lock?.taken) return 0;
       const heads = rowsOf<Head>(await tx.execute(unanchoredHeads(ctx.signer.keyId, null)));
       const anchors = await Promise.all(heads.map((head) => signedAnchor(ctx, head)));
