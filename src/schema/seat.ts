@@ -40,9 +40,16 @@ export const SeatCountType = builder.objectRef<SeatCount>('SeatCount').implement
   }),
 });
 
+/** A pushed count's detail, read once for all the fields that ask for it. */
+const readDetails = new WeakMap<SeatCount, Promise<SeatCountDetail>>();
+
 /** The count's detail: its own when it was read with it, else the license's now. */
-const detail = async (count: SeatCount, ctx: GraphQLContext): Promise<SeatCountDetail> =>
-  'queued' in count ? (count as SeatCountDetail) : seatCount(ctx.services, count.licenseId);
+const detail = (count: SeatCount, ctx: GraphQLContext): SeatCountDetail | Promise<SeatCountDetail> => {
+  if ('queued' in count) return count as SeatCountDetail;
+  let read = readDetails.get(count);
+  if (!read) readDetails.set(count, (read = seatCount(ctx.services, count.licenseId)));
+  return read;
+};
 
 export const SessionEndReasonEnum = builder.enumType('SessionEndReason', { values: ['RELEASED', 'EXPIRED', 'REVOKED'] as const });
 
@@ -160,7 +167,7 @@ export const BorrowSeatInput = builder.inputType('BorrowSeatInput', {
   }),
 });
 
-export const SeatBorrowedType = builder.objectRef<SeatGranted>('SeatBorrowed').implement({
+const SeatBorrowedType = builder.objectRef<SeatGranted>('SeatBorrowed').implement({
   description: 'A borrowed seat: its lease expires when the borrow ends, and needs no heartbeat until then.',
   fields: (t) => ({
     session: t.field({ type: SeatSessionType, resolve: (r) => r.session }),
