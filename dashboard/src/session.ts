@@ -109,7 +109,7 @@ const REFRESH = graphql(
   [SIGNED_IN],
 );
 
-export function userCredential(signedIn: FragmentOf<typeof SIGNED_IN>): Credential {
+function userCredential(signedIn: FragmentOf<typeof SIGNED_IN>): Credential {
   const tokens = readFragment(SIGNED_IN, signedIn);
   return {
     kind: 'user',

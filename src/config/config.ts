@@ -127,6 +127,9 @@ export interface Config {
   auditAnchorIntervalMs: number;
 }
 
+/** A Cloud KMS CryptoKey's resource name, without a version. */
+export const CRYPTO_KEY_NAME = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -344,7 +347,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const name of kmsEncryptionKeys) {
-    if (!/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(name)) {
+    if (!CRYPTO_KEY_NAME.test(name)) {
       throw new ConfigError('KMS_ENCRYPTION_KEY', `"${name}" is not a CryptoKey name (projects/…/cryptoKeys/NAME, no version)`);
     }
   }

@@ -46,7 +46,7 @@ export interface IdentityProvider {
 const ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const ROLES: readonly ProviderRole[] = ['owner', 'admin', 'member', 'viewer'];
 /** Public-key algorithms jose verifies on every runtime. HS* would make the public key set a shared secret; `none` is no signature. */
-export const SIGNATURE_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const SIGNATURE_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const KEYS = [
   'id',
   'name',

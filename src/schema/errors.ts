@@ -57,7 +57,7 @@ builder.objectType(InvalidInput, {
   fields: (t) => ({ field: t.exposeString('field') }),
 });
 
-export const IdTokenRefusalEnum = builder.enumType('IdTokenRefusal', { values: Object.values(IdTokenRefusal) });
+const IdTokenRefusalEnum = builder.enumType('IdTokenRefusal', { values: Object.values(IdTokenRefusal) });
 
 builder.objectType(IdTokenInvalid, {
   name: 'IdTokenInvalid',

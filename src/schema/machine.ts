@@ -5,7 +5,7 @@ import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 import { ErrorInterface } from './errors.ts';
 
-export const MachineType = builder.objectRef<MachineView>('Machine').implement({
+const MachineType = builder.objectRef<MachineView>('Machine').implement({
   description: 'A machine activated on a license: it counts against maxMachines until it is deactivated.',
   fields: (t) => ({
     fingerprint: t.exposeString('fingerprint'),

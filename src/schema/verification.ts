@@ -3,7 +3,7 @@ import type { LicenseVerificationRow } from '../db/rows.ts';
 import { builder } from './builder.ts';
 import { connectionType } from './connection.ts';
 
-export const LicenseVerificationType = builder.objectRef<LicenseVerificationRow>('LicenseVerification').implement({
+const LicenseVerificationType = builder.objectRef<LicenseVerificationRow>('LicenseVerification').implement({
   description: 'A validateLicense of the license, or a seat operation of it that was refused.',
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime' }),

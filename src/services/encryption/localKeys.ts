@@ -12,7 +12,7 @@ export interface LocalKey {
   key: string;
 }
 
-export const localKeyId = (version: number) => `local:${version}`;
+const localKeyId = (version: number) => `local:${version}`;
 
 export function localKeyBytes(key: string): Uint8Array<ArrayBuffer> {
   const raw = fromBase64(key.trim());

@@ -26,7 +26,7 @@ import type { IdentityProviders, VerifiedIdToken } from '../context.ts';
 import { err, IdTokenInvalid, IdTokenRefusal, ok, serviceUnavailable, type Result } from '../errors.ts';
 
 /** Longer than any ID token an issuer signs (Firebase's and Keycloak's are 1–2 KB); more is not parsed. */
-export const ID_TOKEN_MAX_LENGTH = 16_384;
+const ID_TOKEN_MAX_LENGTH = 16_384;
 /** Clock skew forgiven between the issuer and this server. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 /** ID tokens live an hour (Firebase, Google) to ten (Auth0's default): one older than a day is refused whatever its `exp`. */

@@ -27,7 +27,7 @@ export const REFRESH_TOKEN_TTL_SECONDS = 7 * 86_400;
  * owner still gets in from hers. The other two bounds (`signInAccountAddress`, `signInAddress`)
  * are an attacker's own to spend.
  */
-export const KNOWN_ADDRESS_SECONDS = 30 * 86_400;
+const KNOWN_ADDRESS_SECONDS = 30 * 86_400;
 
 export interface SignedIn {
   accessToken: string;
@@ -38,6 +38,9 @@ export interface SignedIn {
 }
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+/** An address with one @ and no spaces, within SMTP's 254 characters: all a sign-in needs of it. */
+export const isEmailAddress = (value: string) => value.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(value);
 
 /** Takes one attempt from a bucket; the refusal to throw when it is empty, or undefined. */
 async function attempt(ctx: ServiceContext, bucket: string, limit: RateLimit): Promise<RequestError | undefined> {
@@ -273,7 +276,7 @@ export async function createUser(
   },
 ): Promise<Result<SignedIn['user'], InvalidInput>> {
   const email = normaliseEmail(input.email);
-  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) return err(new InvalidInput('email is not an email address', 'email'));
+  if (!isEmailAddress(email)) return err(new InvalidInput('email is not an email address', 'email'));
   const invalid = passwordProblem(input.password, 'password');
   if (invalid) return err(invalid);
   const passwordHash = await (input.passwordHash ?? hashPassword(input.password));

@@ -24,7 +24,7 @@ import {
   OrganizationUnknown,
   type Result,
 } from '../errors.ts';
-import { actorOf, limitSignInFromAddress, normaliseEmail, startSignIn, viewOf, type SignedIn } from './signIn.ts';
+import { actorOf, isEmailAddress, limitSignInFromAddress, normaliseEmail, startSignIn, viewOf, type SignedIn } from './signIn.ts';
 
 export type SingleSignOnError = IdTokenInvalid | OrganizationUnknown | AccountNotProvisioned;
 
@@ -59,7 +59,7 @@ const emailVerified = (claims: Record<string, unknown>) => claims.email_verified
 function emailOf(provider: IdentityProvider, claims: Record<string, unknown>): Result<string | undefined, IdTokenInvalid> {
   const raw = claimAt(claims, provider.emailClaim);
   if (raw === undefined && provider.emailDomains.length === 0) return ok(undefined);
-  if (typeof raw !== 'string' || raw.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(raw)) {
+  if (typeof raw !== 'string' || !isEmailAddress(raw)) {
     return err(new IdTokenInvalid('CLAIM_MISSING', `The ID token's "${provider.emailClaim}" claim is not an email address.`));
   }
   const email = normaliseEmail(raw);

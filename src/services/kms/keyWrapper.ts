@@ -10,17 +10,17 @@
  * refused instead of stored or used.
  */
 import type { protos } from '@google-cloud/kms';
+import { CRYPTO_KEY_NAME } from '../../config/config.ts';
 import { SecretUnsealError, type KeyWrapper } from '../encryption/envelope.ts';
 import { bytes, crc, deadline, int64, kmsClient } from './client.ts';
 
 const DEADLINE_MS = 5_000;
-const CRYPTO_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 const VERSION = /^(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+)\/cryptoKeyVersions\/\d+$/;
 
 /** `cryptoKeys`: CryptoKey names, the first wraps, every one unwraps what its versions wrapped. */
 export function createKmsKeyWrapper(options: { cryptoKeys: string[]; endpoint: string | undefined; deadlineMs?: number }): KeyWrapper {
   const { cryptoKeys } = options;
-  if (cryptoKeys.length === 0 || cryptoKeys.some((k) => !CRYPTO_KEY.test(k))) throw new Error('KMS key wrapper: CryptoKey names expected');
+  if (cryptoKeys.length === 0 || cryptoKeys.some((k) => !CRYPTO_KEY_NAME.test(k))) throw new Error('KMS key wrapper: CryptoKey names expected');
   const client = kmsClient(options.endpoint);
   const callOptions = deadline(options.deadlineMs ?? DEADLINE_MS);
   const cryptoKeyOf = (keyId: string) => VERSION.exec(keyId)?.[1];

@@ -15,8 +15,8 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.ts';
 import type { Transaction } from '../../db/tenant.ts';
 import type { ServiceContext } from '../context.ts';
+import { DAY_MS } from '../../lib/clock.ts';
 
-const DAY_MS = 86_400_000;
 
 export type Granularity = 'MINUTE' | 'HOUR' | 'DAY';
 
